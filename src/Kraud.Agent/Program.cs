@@ -1,0 +1,1 @@
+namespace Kraud.Agent; internal static class Program { private static int Main() => 0; }
