@@ -1,1 +1,8 @@
-namespace Kraud.Agent; internal static class Program { private static int Main() => 0; }
+using Kraud.Agent.Cli;
+
+namespace Kraud.Agent;
+
+internal static class Program
+{
+    private static Task<int> Main(string[] args) => AgentCli.InvokeAsync(args);
+}

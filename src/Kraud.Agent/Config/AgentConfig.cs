@@ -1,0 +1,37 @@
+namespace Kraud.Agent.Config;
+
+/// <summary>The agent's configuration (contract section 6), after file, environment and command line.</summary>
+public sealed class AgentConfig
+{
+    public const string DefaultPath = "/etc/kraud/agent.json";
+
+    /// <summary>Where it came from, for error messages: a file path or "built-in defaults".</summary>
+    public string Source { get; set; } = "built-in defaults";
+
+    public string Host { get; set; } = "";
+    public NatsConfig Nats { get; set; } = new();
+    public string StateDir { get; set; } = "/var/lib/kraud";
+    public int Concurrency { get; set; } = 8;
+    public int ShutdownGraceSeconds { get; set; } = 20;
+    public int Replicas { get; set; } = 1;
+    public LogConfig Log { get; set; } = new();
+}
+
+public sealed class NatsConfig
+{
+    public List<string> Servers { get; set; } = ["nats://127.0.0.1:4222"];
+    public string? User { get; set; }
+    public string? Password { get; set; }
+    public string? Token { get; set; }
+    public string? CaFile { get; set; }
+}
+
+/// <summary>Our extension of the contract's file (docs/contract.md): where log lines go.</summary>
+public sealed class LogConfig
+{
+    /// <summary>auto (journal when stderr is the journal, else stderr), journal, or stderr.</summary>
+    public string Target { get; set; } = "auto";
+    public string JournalSocket { get; set; } = "/run/systemd/journal/socket";
+    /// <summary>trace, debug, information, warning, error.</summary>
+    public string Level { get; set; } = "information";
+}

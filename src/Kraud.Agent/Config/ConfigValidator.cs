@@ -1,0 +1,40 @@
+using System.Text.RegularExpressions;
+
+namespace Kraud.Agent.Config;
+
+/// <summary>Checks values, not just types: a host id the subjects can carry, URLs we can dial, sane limits.</summary>
+internal static partial class ConfigValidator
+{
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
+    internal static partial Regex HostId();
+
+    internal static void Validate(AgentConfig c, string file, Dictionary<string, string> origins)
+    {
+        string Src(string key) => origins.TryGetValue(key, out var s) ? s : file;
+        void Fail(string key, string problem) => throw new ConfigException(Src(key), key, problem);
+
+        if (c.Host.Length == 0) Fail("host", "required: the host id this agent serves, e.g. \"h1\"");
+        if (!HostId().IsMatch(c.Host)) Fail("host", $"\"{c.Host}\" is not a valid host id (lower-case letters, digits and '-', starting with a letter or digit, at most 63)");
+
+        if (c.Nats.Servers.Count == 0) Fail("nats.servers", "needs at least one server URL, e.g. \"nats://127.0.0.1:4222\"");
+        for (int i = 0; i < c.Nats.Servers.Count; i++)
+        {
+            string key = $"nats.servers[{i}]";
+            string s = c.Nats.Servers[i];
+            if (!Uri.TryCreate(s, UriKind.Absolute, out var uri) || uri.Scheme is not ("nats" or "tls") || uri.Host.Length == 0)
+                throw new ConfigException(origins.TryGetValue(key, out var o) ? o : Src("nats.servers"), key, $"\"{s}\" is not a nats:// or tls:// URL with a host");
+        }
+        if (c.Nats.User is not null && c.Nats.Password is null) Fail("nats.password", "required when nats.user is set");
+        if (c.Nats.Token is not null && c.Nats.User is not null) Fail("nats.token", "set either nats.token or nats.user/password, not both");
+        if (c.Nats.CaFile is not null && !File.Exists(c.Nats.CaFile)) Fail("nats.caFile", $"file \"{c.Nats.CaFile}\" does not exist");
+
+        if (!Path.IsPathRooted(c.StateDir)) Fail("stateDir", $"\"{c.StateDir}\" must be an absolute path");
+        if (c.Concurrency is < 1 or > 1024) Fail("concurrency", $"{c.Concurrency} is out of range 1..1024");
+        if (c.ShutdownGraceSeconds is < 0 or > 3600) Fail("shutdownGraceSeconds", $"{c.ShutdownGraceSeconds} is out of range 0..3600");
+        if (c.Replicas is not (1 or 3 or 5)) Fail("replicas", $"{c.Replicas} must be 1 (one server) or 3 or 5 (a cluster)");
+
+        if (c.Log.Target is not ("auto" or "journal" or "stderr")) Fail("log.target", $"\"{c.Log.Target}\" must be auto, journal or stderr");
+        if (c.Log.Level is not ("trace" or "debug" or "information" or "warning" or "error")) Fail("log.level", $"\"{c.Log.Level}\" must be trace, debug, information, warning or error");
+        if (!Path.IsPathRooted(c.Log.JournalSocket)) Fail("log.journalSocket", "must be an absolute path");
+    }
+}

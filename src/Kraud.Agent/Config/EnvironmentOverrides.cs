@@ -1,0 +1,71 @@
+using System.Collections;
+using System.Text.Json.Nodes;
+
+namespace Kraud.Agent.Config;
+
+/// <summary>
+/// KRAUD_HOST, KRAUD_NATS__SERVERS__0, KRAUD_LOG__LEVEL ...: each variable sets one key, its value kept as a
+/// string that the binder converts. Unknown paths are errors that name the variable.
+/// </summary>
+internal static class EnvironmentOverrides
+{
+    private const string Prefix = "KRAUD_";
+
+    internal static void Apply(JsonObject root, IDictionary environment, Dictionary<string, string> origins)
+    {
+        var names = new List<string>();
+        foreach (DictionaryEntry e in environment)
+            if (e.Key is string k && k.StartsWith(Prefix, StringComparison.Ordinal) && k != ConfigLoader.ConfigPathVariable) names.Add(k);
+        names.Sort(StringComparer.Ordinal); // array indexes apply in order: __0 before __1
+        foreach (string name in names) ApplyOne(root, name, environment[name] as string ?? "", origins);
+    }
+
+    private static void ApplyOne(JsonObject root, string variable, string value, Dictionary<string, string> origins)
+    {
+        string source = "environment " + variable;
+        string[] parts = variable[Prefix.Length..].Split("__");
+        JsonObject current = root;
+        string parentKey = "";
+        string path = "";
+        for (int i = 0; i < parts.Length; i++)
+        {
+            var schema = ConfigSchema.Children(parentKey)!;
+            string? key = schema.Keys.FirstOrDefault(k => string.Equals(k, parts[i], StringComparison.OrdinalIgnoreCase));
+            if (key is null) throw new ConfigException(source, Join(path, parts[i].ToLowerInvariant()), "unknown key");
+            path = Join(path, key);
+            var shape = schema[key];
+            bool last = i == parts.Length - 1;
+            if (shape == ConfigSchema.Shape.Object)
+            {
+                if (last) throw new ConfigException(source, path, "is a section; set one of its keys, e.g. " + variable + "__" + ConfigSchema.Children(key)!.Keys.First().ToUpperInvariant());
+                if (current[key] is not JsonObject child) current[key] = child = new JsonObject();
+                current = child;
+                parentKey = key;
+                continue;
+            }
+            if (shape == ConfigSchema.Shape.StringArray)
+            {
+                if (i != parts.Length - 2 || !int.TryParse(parts[i + 1], out int index) || index < 0)
+                    throw new ConfigException(source, path, $"is a list; set its items as {variable.Split("__")[0]}__…__{parts[i].ToUpperInvariant()}__0, __1, …");
+                if (current[key] is not JsonArray array || !origins.ContainsKey(path))
+                {
+                    // The first item set from the environment replaces the file's list.
+                    array = new JsonArray();
+                    current[key] = array;
+                }
+                if (index > array.Count) throw new ConfigException(source, $"{path}[{index}]", $"set item {array.Count} first (items must be consecutive from 0)");
+                if (index == array.Count) array.Add((JsonNode)JsonValue.Create(value));
+                else array[index] = value;
+                origins[path] = source;
+                origins[$"{path}[{index}]"] = source;
+                return;
+            }
+            if (!last) throw new ConfigException(source, path, "is not a section");
+            current[key] = value;
+            origins[path] = source;
+            return;
+        }
+    }
+
+    private static string Join(string path, string key) => path.Length == 0 ? key : path + "." + key;
+}

@@ -1,0 +1,30 @@
+using Kraud.Agent.Config;
+using Kraud.Agent.Hosting;
+using Kraud.Agent.Probes;
+using Kraud.Systemd;
+using Microsoft.Extensions.Logging;
+
+namespace Kraud.Agent;
+
+/// <summary>Composes the daemon from a validated configuration: startup checks, then the services, until a signal.</summary>
+public static class Daemon
+{
+    public static async Task<int> RunAsync(AgentConfig config, ILoggerFactory loggers, IReadOnlyList<IAgentService>? before = null)
+    {
+        var log = loggers.CreateLogger("Kraud.Agent.Daemon");
+        using var notifier = SystemdNotifier.FromEnvironment();
+        var status = new AgentStatus(notifier, loggers.CreateLogger<AgentStatus>());
+        status.Set("Starting: checking the host");
+
+        var stateDir = HostProbes.StateDir(config);
+        if (!stateDir.Ok) throw new StartupException(ExitCodes.Unavailable, $"state directory: {stateDir.Detail} ({stateDir.Fix})");
+
+        var services = new List<IAgentService>();
+        if (before is not null) services.AddRange(before);
+
+        var host = new AgentHost(services, notifier, status, TimeSpan.FromSeconds(config.ShutdownGraceSeconds), loggers.CreateLogger<AgentHost>());
+        log.LogInformation("kraud-agent {Version} starting for host {Host}, NATS {Servers}, state {StateDir}",
+            AgentVersion.Value, config.Host, string.Join(",", config.Nats.Servers), config.StateDir);
+        return await host.RunAsync($"Ready: host {config.Host}");
+    }
+}

@@ -1,0 +1,28 @@
+using Kraud.Agent.Config;
+using Kraud.Systemd;
+using Microsoft.Extensions.Logging;
+
+namespace Kraud.Agent.Hosting;
+
+/// <summary>Chooses where logs go: the journal's native protocol under systemd, readable lines on stderr otherwise.</summary>
+public static class AgentLogging
+{
+    public const string Identifier = "kraud-agent";
+
+    public static ILoggerFactory Create(LogConfig log)
+    {
+        var level = log.Level switch
+        {
+            "trace" => LogLevel.Trace,
+            "debug" => LogLevel.Debug,
+            "warning" => LogLevel.Warning,
+            "error" => LogLevel.Error,
+            _ => LogLevel.Information,
+        };
+        bool journal = log.Target == "journal" || (log.Target == "auto" && JournalStream.StderrIsJournal());
+        ILoggerProvider provider = journal
+            ? new JournaldLoggerProvider(new JournalSocket(log.JournalSocket), Identifier, fallback: new StderrLoggerProvider())
+            : new StderrLoggerProvider();
+        return LoggerFactory.Create(b => b.SetMinimumLevel(level).AddProvider(provider));
+    }
+}

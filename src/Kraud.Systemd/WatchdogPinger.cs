@@ -1,0 +1,62 @@
+using Kraud.Libc;
+
+namespace Kraud.Systemd;
+
+/// <summary>
+/// Sends WATCHDOG=1 while the daemon is healthy. systemd asks for a ping every half of WATCHDOG_USEC; we ping
+/// at 45% so scheduling jitter never stretches a gap past the half. A dedicated thread keeps the pings on time
+/// when the thread pool is busy; the health check keeps them honest (a wedged engine stops the pings).
+/// </summary>
+public sealed class WatchdogPinger : IDisposable
+{
+    private readonly SystemdNotifier _notifier;
+    private readonly Func<bool> _isHealthy;
+    private readonly TimeSpan _interval;
+    private readonly CancellationTokenSource _stop = new();
+    private Thread? _thread;
+
+    public WatchdogPinger(SystemdNotifier notifier, TimeSpan watchdogTimeout, Func<bool> isHealthy)
+    {
+        _notifier = notifier;
+        _isHealthy = isHealthy;
+        _interval = watchdogTimeout * 0.45;
+    }
+
+    public TimeSpan Interval => _interval;
+
+    /// <summary>
+    /// The watchdog timeout systemd set for this process: WATCHDOG_USEC, honoured only when WATCHDOG_PID is
+    /// absent or names us (a child must not ping for its parent).
+    /// </summary>
+    public static TimeSpan? TimeoutFromEnvironment()
+    {
+        string? usec = Environment.GetEnvironmentVariable("WATCHDOG_USEC");
+        if (!ulong.TryParse(usec, out ulong us) || us == 0) return null;
+        string? pid = Environment.GetEnvironmentVariable("WATCHDOG_PID");
+        if (!string.IsNullOrEmpty(pid) && (!int.TryParse(pid, out int p) || p != Native.getpid())) return null;
+        return TimeSpan.FromMicroseconds(us);
+    }
+
+    public void Start()
+    {
+        _thread = new Thread(Loop) { IsBackground = true, Name = "systemd-watchdog" };
+        _thread.Start();
+    }
+
+    private void Loop()
+    {
+        var wait = _stop.Token.WaitHandle;
+        do
+        {
+            if (_isHealthy()) _notifier.Watchdog();
+        }
+        while (!wait.WaitOne(_interval));
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _thread?.Join();
+        _stop.Dispose();
+    }
+}
