@@ -27,14 +27,14 @@ internal static class DoctorCommand
             }
             catch (ConfigException e) when (path is null && e.Key.Length == 0 && e.Problem.StartsWith("file not found", StringComparison.Ordinal))
             {
-                // No file yet is a normal first run: check the rest with the defaults.
-                config = ConfigLoader.Parse("{\"host\":\"doctor\"}", "built-in defaults", new Hashtable());
-                Print(new ProbeResult("config", true, false, $"{AgentConfig.DefaultPath} not found; checking with built-in defaults", "write the file (README: Configuration)"));
+                // No file yet is a normal first run: check the rest with the defaults and the environment.
+                config = Defaults(env);
+                Print(new ProbeResult("config", true, false, $"{e.Origin} not found; checking with built-in defaults and KRAUD_* variables"));
             }
             catch (ConfigException e)
             {
                 Print(new ProbeResult("config", false, true, e.Message));
-                config = ConfigLoader.Parse("{\"host\":\"doctor\"}", "built-in defaults", new Hashtable());
+                config = Defaults(new Hashtable());
                 exit = ExitCodes.Config;
             }
             foreach (var r in await new HostProbes().AllAsync(config, ct))
@@ -45,6 +45,18 @@ internal static class DoctorCommand
             return exit;
         });
         return cmd;
+    }
+
+    private static AgentConfig Defaults(IDictionary env)
+    {
+        try
+        {
+            return ConfigLoader.Parse("{\"host\":\"doctor\"}", "built-in defaults", env);
+        }
+        catch (ConfigException)
+        {
+            return ConfigLoader.Parse("{\"host\":\"doctor\"}", "built-in defaults", new Hashtable());
+        }
     }
 
     private static void Print(ProbeResult r)

@@ -33,7 +33,9 @@ public sealed class DevNatsServer(string stateDir, int port, ILogger<DevNatsServ
         if (await PortAnswersAsync(cancellationToken))
             throw new StartupException(ExitCodes.Unavailable, $"port {port} on 127.0.0.1 is already in use: stop what listens there or pass --port");
 
-        var psi = new ProcessStartInfo(binary) { UseShellExecute = false };
+        // Its output goes to our log, never to our stdout/stderr: a child holding those open would keep a
+        // supervisor waiting for EOF after the agent itself is gone.
+        var psi = new ProcessStartInfo(binary) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         foreach (string a in new[] { "-js", "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "-sd", Path.Combine(Dir, "store"), "-n", "kraud-dev", "-l", LogFile, "-P", PidFile })
             psi.ArgumentList.Add(a);
@@ -42,6 +44,10 @@ public sealed class DevNatsServer(string stateDir, int port, ILogger<DevNatsServ
         psi.Environment.Remove("WATCHDOG_USEC");
         psi.Environment.Remove("WATCHDOG_PID");
         _process = Process.Start(psi) ?? throw new StartupException(ExitCodes.Unavailable, "could not start nats-server");
+        _process.OutputDataReceived += (_, e) => { if (!string.IsNullOrEmpty(e.Data)) logger.LogDebug("nats-server: {Line}", e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (!string.IsNullOrEmpty(e.Data)) logger.LogInformation("nats-server: {Line}", e.Data); };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
         logger.LogInformation("started nats-server (pid {Pid}) on {Url}, store {Store}, log {Log}", _process.Id, Url, Path.Combine(Dir, "store"), LogFile);
 
         var until = DateTime.UtcNow.AddSeconds(15);

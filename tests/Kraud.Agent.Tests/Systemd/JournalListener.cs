@@ -29,10 +29,11 @@ internal sealed class JournalListener : IDisposable
         byte[] data = buffer[..n];
         if (fd >= 0)
         {
-            using var stream = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), FileAccess.Read);
-            using var ms = new MemoryStream();
-            stream.CopyTo(ms);
-            data = ms.ToArray();
+            // Read from offset 0 as journald does (it maps the memfd): the sender's file offset is shared.
+            using var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
+            data = new byte[RandomAccess.GetLength(handle)];
+            int read = 0;
+            while (read < data.Length) read += RandomAccess.Read(handle, data.AsSpan(read), read);
         }
         return Parse(data);
     }
