@@ -104,6 +104,9 @@ public sealed partial class NatsConnection
             await Volatile.Read(ref _drained).Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Queues a publish without waiting for the writer (internal control traffic: pulls, acks of unread messages).</summary>
+    internal void PublishNoWait(string subject, ReadOnlySpan<byte> data, string? replyTo) => EnqueuePublish(subject, replyTo, null, data);
+
     /// <summary>Round trip to the server (PING/PONG); everything published before it has been processed when it returns.</summary>
     public async ValueTask<TimeSpan> PingAsync(CancellationToken cancellationToken = default)
     {
