@@ -3,7 +3,7 @@ using System.Net.Sockets;
 
 namespace Kraud.Testing;
 
-/// <summary>A TCP port on 127.0.0.1 that nothing listens on right now.</summary>
+/// <summary>Free TCP ports on 127.0.0.1 (bind to 0, read the port, close).</summary>
 public static class FreePort
 {
     public static int Next()
