@@ -1,6 +1,8 @@
 using Kraud.Agent.Config;
 using Kraud.Agent.Hosting;
 using Kraud.Agent.Probes;
+using Kraud.Agent.Status;
+using Kraud.Agent.Work;
 using Kraud.Systemd;
 using Microsoft.Extensions.Logging;
 
@@ -21,10 +23,12 @@ public static class Daemon
 
         var services = new List<IAgentService>();
         if (before is not null) services.AddRange(before);
+        var reconcilers = Reconcilers.BuiltIn.Create(config, loggers);
+        services.Add(new EngineService(config, new ReconcilerRegistry(reconcilers), reconcilers.OfType<IHostReport>().ToList(), status, loggers));
 
         var host = new AgentHost(services, notifier, status, TimeSpan.FromSeconds(config.ShutdownGraceSeconds), loggers.CreateLogger<AgentHost>());
         log.LogInformation("kraud-agent {Version} starting for host {Host}, NATS {Servers}, state {StateDir}",
             AgentVersion.Value, config.Host, string.Join(",", config.Nats.Servers), config.StateDir);
-        return await host.RunAsync($"Ready: host {config.Host}");
+        return await host.RunAsync();
     }
 }

@@ -33,6 +33,8 @@ public static class AgentCli
         };
         root.Subcommands.Add(RunCommand.Build());
         root.Subcommands.Add(DevCommand.Build());
+        root.Subcommands.Add(ApplyCommand.Build());
+        root.Subcommands.Add(GetCommand.Build());
         root.Subcommands.Add(DoctorCommand.Build());
         root.Subcommands.Add(VersionCommand.Build());
         return root;

@@ -23,7 +23,7 @@ public sealed class AgentHost(
 
     public void RequestStop() => _stopping.Cancel();
 
-    public async Task<int> RunAsync(string readyStatus)
+    public async Task<int> RunAsync()
     {
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
@@ -52,8 +52,8 @@ public sealed class AgentHost(
         WatchdogPinger? watchdog = null;
         if (!_stopping.IsCancellationRequested)
         {
-            notifier.Ready(readyStatus);
-            status.Set(readyStatus);
+            // READY carries whatever the services report by now (connecting, serving, ...).
+            notifier.Ready(status.Current);
             if (WatchdogPinger.TimeoutFromEnvironment() is { } timeout)
             {
                 watchdog = new WatchdogPinger(notifier, timeout, () => started.TrueForAll(s => s.IsHealthy));

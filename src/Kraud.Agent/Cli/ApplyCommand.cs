@@ -1,0 +1,117 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Kraud.Agent.Config;
+using Kraud.Agent.Hosting;
+using Kraud.Agent.Work;
+using Kraud.Nats;
+using Kraud.Nats.JetStream;
+
+namespace Kraud.Agent.Cli;
+
+internal static class ApplyCommand
+{
+    public static Command Build()
+    {
+        var file = new Option<string>("--file", "-f") { Description = "Envelope file (one JSON envelope or an array of them); - reads stdin.", Required = true, HelpName = "FILE" };
+        var cmd = new Command("apply",
+            "Publish desired state to KRAUD_DESIRED, as the control plane does: kraud.desired.<host>.<kind>.<id>. Each " +
+            "envelope needs apiVersion, kind, id and spec; a missing generation becomes the current one plus 1. " +
+            "Follow the result with `kraud-agent get`.")
+        {
+            file, ClientSettings.Host, ClientSettings.Server,
+        };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            AgentConfig config;
+            List<JsonObject> envelopes;
+            try
+            {
+                config = ClientSettings.Load(parse);
+                if (config.Host.Length == 0) throw new ConfigException("--host", "host", "required: pass --host or run where /etc/kraud/agent.json names it");
+                envelopes = Read(parse.GetValue(file)!);
+            }
+            catch (ConfigException e)
+            {
+                Console.Error.WriteLine("kraud-agent: " + e.Message);
+                return ExitCodes.Config;
+            }
+            catch (InvalidDataException e)
+            {
+                Console.Error.WriteLine("kraud-agent apply: " + e.Message);
+                return ExitCodes.DataError;
+            }
+            try
+            {
+                await using var nats = await ClientSettings.ConnectAsync(config, ct);
+                var js = new NatsJSContext(nats);
+                foreach (var envelope in envelopes)
+                {
+                    var key = new ResourceKey(config.Host, ResourceKinds.SubjectToken((string)envelope["kind"]!), (string)envelope["id"]!);
+                    if (envelope["generation"] is null) envelope["generation"] = await NextGenerationAsync(js, key, ct);
+                    var ack = await js.PublishAsync(key.DesiredSubject, JsonSerializer.SerializeToUtf8Bytes(envelope, JsonContext.Default.JsonObject), cancellationToken: ct);
+                    Console.Out.WriteLine($"{key.Kind}/{key.Id} generation {envelope["generation"]} published (seq {ack.Seq})");
+                }
+                return ExitCodes.Ok;
+            }
+            catch (NatsException e)
+            {
+                Console.Error.WriteLine($"kraud-agent apply: {e.Message} (is the agent running? it creates KRAUD_DESIRED)");
+                return ExitCodes.Unavailable;
+            }
+        });
+        return cmd;
+    }
+
+    private static List<JsonObject> Read(string path)
+    {
+        string text;
+        try
+        {
+            text = path == "-" ? Console.In.ReadToEnd() : File.ReadAllText(path);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}");
+        }
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(text);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: invalid JSON at line {e.LineNumber + 1}");
+        }
+        var list = node switch
+        {
+            JsonObject o => [o],
+            JsonArray a => a.Select(n => n as JsonObject ?? throw new InvalidDataException($"{path}: every item must be an envelope object")).ToList(),
+            _ => throw new InvalidDataException($"{path}: expected an envelope object or an array of them"),
+        };
+        foreach (var e in list)
+        {
+            e["apiVersion"] ??= ResourceEnvelope.V1;
+            if (e["kind"] is not JsonValue k || !k.TryGetValue(out string? kind) || ResourceKinds.FromSubjectToken(kind.ToLowerInvariant()) is null)
+                throw new InvalidDataException($"{path}: kind must be one of Vpc, Overlay, Volume, Snapshot, Pod, Probe");
+            if (e["id"] is not JsonValue i || !i.TryGetValue(out string? id) || !ResourceKey.IdRule().IsMatch(id))
+                throw new InvalidDataException($"{path}: id must match [a-z0-9][a-z0-9-]{{0,62}}");
+        }
+        return list.Select(e => (JsonObject)e.DeepClone()).ToList();
+    }
+
+    private static async Task<long> NextGenerationAsync(NatsJSContext js, ResourceKey key, CancellationToken ct)
+    {
+        var last = await js.GetLastMsgBySubjectAsync(StreamLayout.Desired, key.DesiredSubject, ct);
+        if (last is null) return 1;
+        try
+        {
+            using var doc = JsonDocument.Parse(last.Data);
+            return doc.RootElement.TryGetProperty("generation", out var g) && g.TryGetInt64(out long n) ? n + 1 : 1;
+        }
+        catch (JsonException)
+        {
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Kraud.Agent.Config;
+using Kraud.Agent.Hosting;
+using Kraud.Agent.Status;
+using Kraud.Agent.Work;
+using Kraud.Nats;
+using Kraud.Nats.JetStream;
+using Kraud.Nats.KeyValue;
+
+namespace Kraud.Agent.Cli;
+
+internal static class GetCommand
+{
+    public static Command Build()
+    {
+        var kind = new Argument<string?>("KIND") { Description = "Only this kind (volume, vpc, ...).", Arity = ArgumentArity.ZeroOrOne };
+        var id = new Argument<string?>("ID") { Description = "Only this resource.", Arity = ArgumentArity.ZeroOrOne };
+        var json = new Option<bool>("--json") { Description = "Print the status values as JSON lines." };
+        var wait = new Option<string?>("--wait") { Description = "With KIND and ID: wait until the resource reaches this phase (Ready, Failed, Deleted).", HelpName = "PHASE" };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds --wait waits.", DefaultValueFactory = _ => 60 };
+        var cmd = new Command("get", "Print the status of this host's resources from KRAUD_STATUS: kind, id, generation, phase, age and message.")
+        {
+            kind, id, json, wait, timeout, ClientSettings.Host, ClientSettings.Server,
+        };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            AgentConfig config;
+            try
+            {
+                config = ClientSettings.Load(parse);
+            }
+            catch (ConfigException e)
+            {
+                Console.Error.WriteLine("kraud-agent: " + e.Message);
+                return ExitCodes.Config;
+            }
+            string? k = parse.GetValue(kind)?.ToLowerInvariant(), i = parse.GetValue(id), phase = parse.GetValue(wait);
+            if (phase is not null && (k is null || i is null))
+            {
+                Console.Error.WriteLine("kraud-agent get: --wait needs KIND and ID");
+                return ExitCodes.Usage;
+            }
+            string host = config.Host.Length == 0 ? "*" : config.Host;
+            string filter = $"{host}.{k ?? "*"}.{i ?? "*"}";
+            if (i is null && k is null) filter = host == "*" ? ">" : $"{host}.>";
+            try
+            {
+                await using var nats = await ClientSettings.ConnectAsync(config, ct);
+                var store = await new NatsKVContext(new NatsJSContext(nats)).GetStoreAsync(StreamLayout.StatusBucket, ct);
+                if (phase is not null) return await WaitAsync(store, filter, phase, TimeSpan.FromSeconds(parse.GetValue(timeout)), ct);
+                var rows = new List<ResourceStatus>();
+                await foreach (var e in store.GetEntriesAsync(filter, ct))
+                    if (e.Deserialize(AgentJsonContext.Default.ResourceStatus) is { } s) rows.Add(s);
+                Print(rows.OrderBy(r => r.Kind).ThenBy(r => r.Id).ToList(), parse.GetValue(json));
+                return ExitCodes.Ok;
+            }
+            catch (NatsException e)
+            {
+                Console.Error.WriteLine($"kraud-agent get: {e.Message} (is the agent running? it creates KRAUD_STATUS)");
+                return ExitCodes.Unavailable;
+            }
+        });
+        return cmd;
+    }
+
+    private static async Task<int> WaitAsync(NatsKVStore store, string key, string phase, TimeSpan timeout, CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        ResourceStatus? last = null;
+        try
+        {
+            await foreach (var e in store.WatchAsync(key, cancellationToken: cts.Token))
+            {
+                last = e.Deserialize(AgentJsonContext.Default.ResourceStatus);
+                if (last is not null && string.Equals(last.Phase, phase, StringComparison.OrdinalIgnoreCase))
+                {
+                    Print([last], json: false);
+                    return ExitCodes.Ok;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+        }
+        Console.Error.WriteLine($"kraud-agent get: {key} did not reach {phase} within {timeout.TotalSeconds:0} s" +
+            (last is null ? " (no status yet)" : $" (last: {last.Phase} {last.Message})"));
+        return ExitCodes.Failure;
+    }
+
+    private static void Print(List<ResourceStatus> rows, bool json)
+    {
+        if (json)
+        {
+            foreach (var r in rows) Console.Out.WriteLine(JsonSerializer.Serialize(r, AgentJsonContext.Default.ResourceStatus));
+            return;
+        }
+        Console.Out.WriteLine($"{"HOST",-12} {"KIND",-10} {"ID",-24} {"GEN",5} {"PHASE",-12} {"AGE",6}  MESSAGE");
+        foreach (var r in rows)
+            Console.Out.WriteLine($"{r.Host,-12} {r.Kind,-10} {r.Id,-24} {r.Generation,5} {r.Phase,-12} {Age(r.UpdatedAt),6}  {r.Message}");
+    }
+
+    private static string Age(DateTimeOffset t)
+    {
+        var d = DateTimeOffset.UtcNow - t;
+        return d.TotalSeconds < 120 ? $"{(int)d.TotalSeconds}s" : d.TotalMinutes < 120 ? $"{(int)d.TotalMinutes}m" : d.TotalHours < 48 ? $"{(int)d.TotalHours}h" : $"{(int)d.TotalDays}d";
+    }
+}

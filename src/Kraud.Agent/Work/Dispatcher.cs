@@ -1,0 +1,90 @@
+using System.Text.Json;
+using Kraud.Agent.Status;
+using Kraud.Nats;
+using Kraud.Nats.JetStream;
+using Microsoft.Extensions.Logging;
+
+namespace Kraud.Agent.Work;
+
+/// <summary>
+/// Turns desired states into work tokens (contract section 3.1): for each message on this host's dispatch
+/// consumer, publish <c>{"desiredSeq": N}</c> to the resource's work subject with <c>Nats-Msg-Id: d-N</c>.
+/// Stored or duplicate: ack. Refused with 10077 (a token for that resource is queued or held): -NAK with a
+/// growing delay, so other resources keep flowing. This replaces stream sources, which on 2.9.10 block every
+/// resource behind one held token (reference/nats.md section 4).
+/// </summary>
+public sealed class Dispatcher(NatsJSContext js, NatsJSConsumer consumer, ILogger<Dispatcher> logger)
+{
+    private const int Batch = 64;
+    public const int Busy = 10077;
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var opts = new NatsJSFetchOpts { MaxMsgs = Batch, Expires = TimeSpan.FromSeconds(5), IdleHeartbeat = TimeSpan.FromSeconds(2) };
+        while (!ct.IsCancellationRequested)
+        {
+            var inFlight = new List<Task>(Batch);
+            try
+            {
+                await foreach (var msg in consumer.FetchAsync(opts, ct))
+                    inFlight.Add(DispatchOneAsync(msg, ct));
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+            }
+            catch (Exception e) when (e is NatsException)
+            {
+                logger.LogWarning("dispatch fetch failed: {Error}; retrying", e.Message);
+                await DelayAsync(TimeSpan.FromSeconds(1), ct);
+            }
+            await Task.WhenAll(inFlight);
+        }
+    }
+
+    private async Task DispatchOneAsync(NatsJSMsg msg, CancellationToken ct)
+    {
+        var meta = msg.Metadata;
+        ulong seq = meta?.Sequence.Stream ?? 0;
+        var key = ResourceKey.FromSubject(msg.Subject);
+        try
+        {
+            if (key is null || seq == 0)
+            {
+                // Not a subject of the contract's shape: no resource to report on. Drop it loudly.
+                logger.LogError("desired message on {Subject} does not name kraud.desired.<host>.<kind>.<id>; dropped", msg.Subject);
+                await msg.AckTerminateAsync(cancellationToken: ct);
+                return;
+            }
+            byte[] token = JsonSerializer.SerializeToUtf8Bytes(new WorkToken(seq), AgentJsonContext.Default.WorkToken);
+            var ack = await js.TryPublishAsync(key.WorkSubject, token, new NatsJSPubOpts { MsgId = $"d-{seq}" }, cancellationToken: ct);
+            if (ack.Error is { ErrCode: Busy })
+            {
+                var delay = Backoff.Busy(meta?.NumDelivered ?? 1);
+                logger.LogDebug("{Resource} busy; desired seq {Seq} retried in {DelayMs} ms", key, seq, (int)delay.TotalMilliseconds);
+                await msg.NakAsync(delay, cancellationToken: ct);
+                return;
+            }
+            ack.EnsureSuccess();
+            await msg.AckAsync(cancellationToken: ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Stopping: the message is redelivered after ack_wait, and the token's Nats-Msg-Id dedupes a re-publish.
+        }
+        catch (Exception e) when (e is NatsException)
+        {
+            logger.LogWarning("dispatch of {Subject} (seq {Seq}) failed: {Error}; it comes back after ack_wait", msg.Subject, seq, e.Message);
+        }
+    }
+
+    private static async Task DelayAsync(TimeSpan delay, CancellationToken ct)
+    {
+        try
+        {
+            await Task.Delay(delay, ct);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

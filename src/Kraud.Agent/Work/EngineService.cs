@@ -1,0 +1,119 @@
+using Kraud.Agent.Config;
+using Kraud.Agent.Hosting;
+using Kraud.Agent.Probes;
+using Kraud.Agent.Status;
+using Kraud.Nats;
+using Kraud.Nats.JetStream;
+using Microsoft.Extensions.Logging;
+
+namespace Kraud.Agent.Work;
+
+/// <summary>
+/// The daemon's connection to the control plane: connects (retrying in the background, so the agent is READY and
+/// says what it waits for), sets up streams and buckets, then runs the dispatcher, the work engine and the
+/// heartbeat until SIGTERM, when it drains (contract section 3.4).
+/// </summary>
+public sealed class EngineService(
+    AgentConfig config, ReconcilerRegistry registry, IReadOnlyList<IHostReport> reports, AgentStatus status, ILoggerFactory loggers) : IAgentService
+{
+    private readonly ILogger _logger = loggers.CreateLogger<EngineService>();
+    private readonly CancellationTokenSource _stopTaking = new();
+    private readonly CancellationTokenSource _stopHeartbeat = new();
+    private NatsConnection? _connection;
+    private Task? _run;
+    private WorkEngine? _engine;
+    private HostHeartbeat? _heartbeat;
+    private Task _heartbeatTask = Task.CompletedTask;
+    private volatile bool _serving;
+
+    public string Name => "work engine";
+
+    public bool IsHealthy => _engine?.IsHealthy ?? true;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _connection = new NatsConnection(NatsOptsFactory.Create(config, $"kraud-agent {config.Host}", loggers, retryOnInitialConnect: true));
+        _connection.ConnectionStateChanged += (_, e) => OnConnectionState(e);
+        _connection.LameDuckModeActivated += (_, _) => _logger.LogWarning("NATS server entered lame duck mode; moving to another server");
+        status.Set($"Connecting to NATS {string.Join(",", config.Nats.Servers)}");
+        await _connection.ConnectAsync(cancellationToken);
+        _run = Task.Run(RunAsync, CancellationToken.None);
+    }
+
+    private void OnConnectionState(NatsConnectionStateChangedEventArgs e)
+    {
+        switch (e.State)
+        {
+            case NatsConnectionState.Open:
+                _logger.LogInformation("connected to NATS {Url}", e.Url);
+                if (_serving) status.Set(ServingStatus());
+                break;
+            case NatsConnectionState.Reconnecting:
+                _logger.LogWarning("NATS connection lost ({Error}); reconnecting", e.Error?.Message ?? "closed");
+                status.Set($"Reconnecting to NATS {string.Join(",", config.Nats.Servers)}: {e.Error?.Message ?? "connection lost"}");
+                break;
+        }
+    }
+
+    private string ServingStatus() => $"Ready: host {config.Host}, serving {string.Join(", ", registry.Kinds.Order())}";
+
+    private async Task RunAsync()
+    {
+        var js = new NatsJSContext(_connection!);
+        var layout = new StreamLayout(config);
+        var setup = new StreamSetup(js, layout, loggers.CreateLogger<StreamSetup>());
+        StreamSetup.Handles handles;
+        while (true)
+        {
+            try
+            {
+                handles = await setup.EnsureAsync(_stopTaking.Token);
+                break;
+            }
+            catch (OperationCanceledException) when (_stopTaking.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (NatsException e)
+            {
+                status.Set($"Waiting for NATS JetStream at {string.Join(",", config.Nats.Servers)}: {e.Message}");
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(2), _stopTaking.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+
+        var statusWriter = new StatusWriter(handles.Status, TimeProvider.System, loggers.CreateLogger<StatusWriter>());
+        _heartbeat = new HostHeartbeat(handles.Hosts, config.Host, new HostProbes(), reports, TimeProvider.System, loggers.CreateLogger<HostHeartbeat>());
+        _heartbeatTask = _heartbeat.RunAsync(_stopHeartbeat.Token);
+        _engine = new WorkEngine(js, handles.Work, registry, statusWriter, config.Host, config.StateDir, config.Concurrency, loggers.CreateLogger<WorkEngine>());
+        var dispatcher = new Dispatcher(js, handles.Dispatch, loggers.CreateLogger<Dispatcher>());
+        _serving = true;
+        status.Set(ServingStatus());
+        await Task.WhenAll(dispatcher.RunAsync(_stopTaking.Token), _engine.RunAsync(_stopTaking.Token));
+    }
+
+    public async Task StopAsync(CancellationToken deadline)
+    {
+        _stopTaking.Cancel();
+        if (_run is not null) await _run;
+        if (_heartbeat is not null)
+        {
+            _heartbeat.Draining = true;
+            await _heartbeat.BeatAsync(CancellationToken.None);
+        }
+        if (_engine is { Running: > 0 } engine)
+        {
+            status.Set($"Draining: {engine.Running} reconciles running");
+            await engine.DrainAsync(deadline);
+        }
+        _stopHeartbeat.Cancel();
+        await _heartbeatTask;
+        if (_connection is not null) await _connection.DisposeAsync();
+    }
+}

@@ -1,0 +1,60 @@
+using System.Text.Json;
+
+namespace Kraud.Agent.Work;
+
+/// <summary>
+/// Reads and checks an envelope. Every problem is a <see cref="PermanentReconcileException"/> whose message
+/// names the field, so the status tells the control plane exactly what to fix.
+/// </summary>
+public static class EnvelopeParser
+{
+    public static ResourceEnvelope Parse(ReadOnlySpan<byte> payload, ResourceKey key)
+    {
+        if (payload.Length > ResourceEnvelope.MaxBytes)
+            throw new PermanentReconcileException($"envelope is {payload.Length} bytes, over the limit of {ResourceEnvelope.MaxBytes} (256 KiB)");
+        JsonElement root;
+        try
+        {
+            using var doc = JsonDocument.Parse(payload.ToArray());
+            root = doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw new PermanentReconcileException($"envelope is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})");
+        }
+        if (root.ValueKind != JsonValueKind.Object) throw new PermanentReconcileException("envelope must be a JSON object");
+
+        string apiVersion = String(root, "apiVersion");
+        if (apiVersion != ResourceEnvelope.V1)
+            throw new PermanentReconcileException($"apiVersion: \"{apiVersion}\" is not supported (expected \"{ResourceEnvelope.V1}\")");
+        string kind = String(root, "kind");
+        if (!string.Equals(kind, key.Kind, StringComparison.Ordinal))
+            throw new PermanentReconcileException($"kind: \"{kind}\" does not match the subject's kind \"{key.KindToken}\"");
+        string id = String(root, "id");
+        if (id != key.Id) throw new PermanentReconcileException($"id: \"{id}\" does not match the subject's id \"{key.Id}\"");
+        if (!root.TryGetProperty("generation", out var gen) || gen.ValueKind != JsonValueKind.Number || !gen.TryGetInt64(out long generation) || generation < 1)
+            throw new PermanentReconcileException("generation: must be a positive integer");
+        bool deleted = false;
+        if (root.TryGetProperty("deleted", out var del))
+        {
+            if (del.ValueKind is not (JsonValueKind.True or JsonValueKind.False)) throw new PermanentReconcileException("deleted: must be true or false");
+            deleted = del.GetBoolean();
+        }
+        JsonElement spec = default;
+        if (root.TryGetProperty("spec", out var s))
+        {
+            if (s.ValueKind != JsonValueKind.Object) throw new PermanentReconcileException("spec: must be an object");
+            spec = s;
+        }
+        else if (!deleted) throw new PermanentReconcileException("spec: required");
+        foreach (var p in root.EnumerateObject())
+            if (p.Name is not ("apiVersion" or "kind" or "id" or "generation" or "deleted" or "spec"))
+                throw new PermanentReconcileException($"{p.Name}: unknown field");
+        return new ResourceEnvelope(apiVersion, kind, id, generation, deleted, spec);
+    }
+
+    private static string String(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String
+            ? v.GetString()!
+            : throw new PermanentReconcileException($"{name}: required string");
+}

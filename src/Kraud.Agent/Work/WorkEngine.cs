@@ -1,0 +1,229 @@
+using System.Collections.Concurrent;
+using Kraud.Agent.Status;
+using Kraud.Nats;
+using Kraud.Nats.JetStream;
+using Microsoft.Extensions.Logging;
+
+namespace Kraud.Agent.Work;
+
+/// <summary>
+/// Takes this host's work tokens (contract section 3.2): pulls only as many as it has free slots (the configured
+/// concurrency), reconciles each against the latest desired state while holding it, and settles it: +ACK then
+/// Ready, -NAK with back-off on a transient failure, +TERM on a permanent one.
+/// </summary>
+public sealed class WorkEngine
+{
+    private readonly NatsJSContext _js;
+    private readonly NatsJSConsumer _consumer;
+    private readonly ReconcilerRegistry _registry;
+    private readonly StatusWriter _status;
+    private readonly string _host, _stateDir;
+    private readonly int _concurrency;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _slots;
+    private readonly ConcurrentDictionary<Task, byte> _running = new();
+    private readonly CancellationTokenSource _abort = new();
+    private long _lastLoopTick = Environment.TickCount64;
+
+    public WorkEngine(NatsJSContext js, NatsJSConsumer consumer, ReconcilerRegistry registry, StatusWriter status,
+        string host, string stateDir, int concurrency, ILogger<WorkEngine> logger)
+    {
+        (_js, _consumer, _registry, _status, _host, _stateDir, _concurrency, _logger) = (js, consumer, registry, status, host, stateDir, concurrency, logger);
+        _slots = new SemaphoreSlim(concurrency, concurrency);
+    }
+
+    public int Running => _running.Count;
+
+    /// <summary>False when the pull loop has not turned for a minute (it turns at least every few seconds).</summary>
+    public bool IsHealthy => Environment.TickCount64 - Interlocked.Read(ref _lastLoopTick) < 60_000;
+
+    /// <summary>Pulls and starts work until <paramref name="stopTaking"/> fires; running work goes on.</summary>
+    public async Task RunAsync(CancellationToken stopTaking)
+    {
+        while (!stopTaking.IsCancellationRequested)
+        {
+            Interlocked.Exchange(ref _lastLoopTick, Environment.TickCount64);
+            try
+            {
+                await _slots.WaitAsync(stopTaking);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            int free = 1;
+            while (free < _concurrency && _slots.Wait(0)) free++;
+            int started = 0;
+            try
+            {
+                var opts = new NatsJSFetchOpts { MaxMsgs = free, Expires = TimeSpan.FromSeconds(5), IdleHeartbeat = TimeSpan.FromSeconds(2) };
+                await foreach (var msg in _consumer.FetchAsync(opts, stopTaking))
+                {
+                    started++;
+                    Start(msg);
+                }
+            }
+            catch (OperationCanceledException) when (stopTaking.IsCancellationRequested)
+            {
+            }
+            catch (NatsException e)
+            {
+                _logger.LogWarning("work fetch failed: {Error}; retrying", e.Message);
+                try
+                {
+                    await Task.Delay(1000, stopTaking);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+            if (free > started) _slots.Release(free - started);
+        }
+    }
+
+    private void Start(NatsJSMsg msg)
+    {
+        var task = Task.Run(() => WorkAsync(msg));
+        _running[task] = 0;
+        _ = task.ContinueWith(t =>
+        {
+            _running.TryRemove(t, out _);
+            _slots.Release();
+        }, TaskScheduler.Default);
+    }
+
+    /// <summary>Lets running work finish until <paramref name="deadline"/>, then cancels it and hands its tokens back (-NAK, no delay).</summary>
+    public async Task DrainAsync(CancellationToken deadline)
+    {
+        var all = Task.WhenAll(_running.Keys);
+        try
+        {
+            await all.WaitAsync(deadline);
+        }
+        catch (OperationCanceledException)
+        {
+            _logger.LogWarning("{Count} reconciles still running at the end of the shutdown grace; handing their tokens back", _running.Count);
+            _abort.Cancel();
+            await all.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    private async Task WorkAsync(NatsJSMsg msg)
+    {
+        var key = ResourceKey.FromSubject(msg.Subject);
+        ulong attempt = msg.Metadata?.NumDelivered ?? 1;
+        if (key is null || key.Host != _host)
+        {
+            _logger.LogError("work token on {Subject} does not name a resource of host {Host}; terminated", msg.Subject, _host);
+            await SettleAsync(() => msg.AckTerminateAsync().AsTask());
+            return;
+        }
+        using var scope = _logger.BeginScope(new Dictionary<string, object?> { ["Kind"] = key.Kind, ["Id"] = key.Id, ["Attempt"] = attempt });
+        await using var hold = new TokenHold(msg, StreamLayout.AckWait, _logger);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(hold.Lost, _abort.Token);
+        ResourceEnvelope? envelope = null;
+        DelayedAction? progressing = null;
+        async Task Quiet()
+        {
+            // No Progressing may land after the outcome, and no +WPI after the settle.
+            if (progressing is not null) await progressing.Cancel();
+            progressing = null;
+            await hold.StopAsync();
+        }
+        try
+        {
+            var desired = await _js.GetLastMsgBySubjectAsync(StreamLayout.Desired, key.DesiredSubject, cancel.Token);
+            if (desired is null)
+            {
+                // Purged after a finished delete: nothing is wanted any more.
+                await Quiet();
+                await msg.AckAsync(cancellationToken: cancel.Token);
+                _logger.LogInformation("no desired state left; token acked");
+                return;
+            }
+            envelope = EnvelopeParser.Parse(desired.Data.Span, key);
+            var reconciler = _registry.Get(key);
+            using var genScope = _logger.BeginScope(new Dictionary<string, object?> { ["Generation"] = envelope.Generation });
+            var context = new ReconcileContext(_host, _stateDir, (int)attempt, _logger);
+
+            progressing = ReportProgressingLater(key, envelope, attempt, cancel.Token);
+            var observed = await reconciler.ReconcileAsync(envelope, context, cancel.Token);
+            await Quiet();
+            if (hold.IsLost) return;
+            if (!await msg.TryAckAsync(cancellationToken: _abort.Token))
+            {
+                _logger.LogWarning("ack not confirmed; the token comes back after ack_wait and is reconciled again");
+                return;
+            }
+            string phase = envelope.Deleted ? ResourceStatus.Deleted : ResourceStatus.Ready;
+            await WriteStatusAsync(key, envelope.Generation, phase, "", attempt, observed);
+            _logger.LogInformation("reconciled: {Phase}", phase);
+            if (envelope.Deleted)
+            {
+                // Only up to the delete we served: a re-create published meanwhile must survive.
+                await _js.PurgeStreamAsync(StreamLayout.Desired, new() { Filter = key.DesiredSubject, Seq = desired.Sequence + 1 });
+            }
+        }
+        catch (PermanentReconcileException e)
+        {
+            await Quiet();
+            if (hold.IsLost) return;
+            _logger.LogError("permanent failure: {Error}", e.Message);
+            await WriteStatusAsync(key, envelope?.Generation ?? 0, ResourceStatus.Failed, e.Message, attempt, null);
+            await SettleAsync(() => msg.AckTerminateAsync().AsTask());
+        }
+        catch (OperationCanceledException) when (hold.IsLost)
+        {
+            await Quiet();
+            _logger.LogWarning("reconcile cancelled: the token hold was lost; not acking");
+        }
+        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        {
+            await Quiet();
+            _logger.LogWarning("reconcile cancelled at shutdown; token handed back");
+            await SettleAsync(() => msg.NakAsync().AsTask());
+        }
+        catch (Exception e)
+        {
+            await Quiet();
+            if (hold.IsLost) return;
+            var delay = Backoff.Transient(attempt);
+            _logger.LogWarning(e, "reconcile failed (attempt {Attempt}); retrying in {DelaySeconds} s", attempt, delay.TotalSeconds);
+            await WriteStatusAsync(key, envelope?.Generation ?? 0, ResourceStatus.Failed,
+                $"attempt {attempt}: {e.Message}; retrying in {delay.TotalSeconds:0.#} s", attempt, null);
+            await SettleAsync(() => msg.NakAsync(delay).AsTask());
+        }
+    }
+
+    /// <summary>A reconcile that takes a while reports Progressing; a quick one goes straight to Ready.</summary>
+    private DelayedAction ReportProgressingLater(ResourceKey key, ResourceEnvelope envelope, ulong attempt, CancellationToken ct) =>
+        new(TimeSpan.FromMilliseconds(250), () => WriteStatusAsync(key, envelope.Generation, ResourceStatus.Progressing, "", attempt, null), ct);
+
+    private async Task WriteStatusAsync(ResourceKey key, long generation, string phase, string message, ulong attempt, System.Text.Json.Nodes.JsonObject? observed)
+    {
+        try
+        {
+            await _status.WriteAsync(new ResourceStatus
+            {
+                Host = key.Host, Kind = key.Kind, Id = key.Id, Generation = generation, Phase = phase,
+                Message = message, Attempts = (long)attempt, Observed = observed ?? new(),
+            }, CancellationToken.None);
+        }
+        catch (Exception e) when (e is NatsException)
+        {
+            _logger.LogWarning("status {Phase} not written: {Error}", phase, e.Message);
+        }
+    }
+
+    private async Task SettleAsync(Func<Task> settle)
+    {
+        try
+        {
+            await settle();
+        }
+        catch (Exception e) when (e is NatsException)
+        {
+            _logger.LogWarning("could not settle the token ({Error}); it comes back after ack_wait", e.Message);
+        }
+    }
+}
