@@ -1,0 +1,75 @@
+using Kraud.Testing;
+
+namespace Kraud.Agent.Tests.Work;
+
+/// <summary>Bad envelopes fail permanently with a message naming the problem; the agent keeps serving.</summary>
+public sealed class BadInputTests : IAsyncLifetime
+{
+    private readonly TempDir _dir = new();
+    private NatsServer _nats = null!;
+    private AgentUnderTest _agent = null!;
+    private ControlPlane _cp = null!;
+
+    public async Task InitializeAsync()
+    {
+        _nats = await NatsServer.StartAsync();
+        _agent = new AgentUnderTest(_dir, "a", "h1", _nats.Url);
+        await _agent.WaitServingAsync();
+        _cp = await ControlPlane.ConnectAsync(_nats.Url);
+    }
+
+    public static TheoryData<string, string, string, string> Cases => new()
+    {
+        // kind token, id, payload, what the message must say
+        { "probe", "bad-json", "{ \"apiVersion\": ", "not valid JSON" },
+        { "probe", "too-big", ControlPlane.Envelope("Probe", "too-big", 1, $$"""{"pad":"{{new string('x', 300 * 1024)}}"}"""), "over the limit of 262144 (256 KiB)" },
+        { "probe", "old-api", ControlPlane.Envelope("Probe", "old-api", 1).Replace("kraud.cloud/v1", "kraud.cloud/v0"), "apiVersion: \"kraud.cloud/v0\" is not supported" },
+        { "probe", "kind-mismatch", ControlPlane.Envelope("Volume", "kind-mismatch", 1), "kind: \"Volume\" does not match the subject's kind \"probe\"" },
+        { "probe", "id-mismatch", ControlPlane.Envelope("Probe", "other", 1), "id: \"other\" does not match the subject's id \"id-mismatch\"" },
+        { "gizmo", "unknown-kind", ControlPlane.Envelope("gizmo", "unknown-kind", 1), "kind: \"gizmo\" is not a known kind" },
+        { "probe", "bad-spec", ControlPlane.Envelope("Probe", "bad-spec", 1, """{"holdMs":-5}"""), "spec.holdMs: must be an integer" },
+        { "probe", "no-generation", ControlPlane.Envelope("Probe", "no-generation", 0), "generation: must be a positive integer" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Fails_permanently_terminates_the_token_and_keeps_serving(string kind, string id, string payload, string expected)
+    {
+        await _cp.PublishAsync($"kraud.desired.h1.{kind}.{id}", payload);
+        var status = await _cp.WaitForStatusAsync("h1", kind, id, s => s.Phase == "Failed", TimeSpan.FromSeconds(20));
+        Assert.Contains(expected, status.Message);
+        Assert.Equal(1, status.Attempts);
+
+        // Terminated: no token left for it (a queued or held token would still be in the work queue).
+        await Deadline.WaitUntilAsync(async () => await _cp.WorkMessagesAsync($"kraud.work.h1.{kind}.{id}") == 0, TimeSpan.FromSeconds(10), "the token to be gone");
+        Assert.False(_agent.Process.HasExited);
+
+        // And the agent still serves a good resource.
+        string good = "good-after-" + id;
+        await _cp.PublishAsync("h1", "Probe", good, 1);
+        await _cp.WaitForStatusAsync("h1", "probe", good, s => s.Phase == "Ready", TimeSpan.FromSeconds(20));
+
+        // Never retried: still one attempt.
+        Assert.Equal(1, (await _cp.GetStatusAsync("h1", kind, id))!.Attempts);
+    }
+
+    [Fact]
+    public async Task A_transient_failure_is_retried_with_the_attempt_count()
+    {
+        await _cp.PublishAsync("h1", "Probe", "flaky", 1, """{"fail":"transient"}""");
+        var s = await _cp.WaitForStatusAsync("h1", "probe", "flaky", s => s.Phase == "Failed" && s.Attempts >= 2, TimeSpan.FromSeconds(20));
+        Assert.Contains("probe asked to fail transiently", s.Message);
+        Assert.Contains("retrying in", s.Message);
+        await _cp.PublishAsync("h1", "Probe", "flaky", 2, """{"fail":null}""");
+        var ok = await _cp.WaitForStatusAsync("h1", "probe", "flaky", s => s.Phase == "Ready", TimeSpan.FromSeconds(90));
+        Assert.Equal(2, ok.Generation);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _cp.DisposeAsync();
+        _agent.Dispose();
+        await _nats.DisposeAsync();
+        _dir.Dispose();
+    }
+}
