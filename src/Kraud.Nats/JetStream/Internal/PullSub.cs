@@ -157,7 +157,7 @@ internal sealed class PullSub : NatsSubBase
     {
         if (_done || batch <= 0 || Connection.ConnectionState != NatsConnectionState.Open) return; // a reconnect pulls again
         var hb = _heartbeat;
-        if (hb * 2 > expires) hb = expires >= TimeSpan.FromSeconds(1) ? expires / 2 : TimeSpan.Zero; // server: 2*hb <= expires
+        if (hb * 2 > expires) hb = expires >= TimeSpan.FromSeconds(1) ? TimeSpan.FromTicks(expires.Ticks / 2) : TimeSpan.Zero; // server: 2*hb <= expires (integer halving: TimeSpan / 2 may round up)
         var req = new PullRequest
         {
             Batch = batch,
