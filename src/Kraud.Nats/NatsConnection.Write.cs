@@ -15,8 +15,9 @@ public sealed partial class NatsConnection
     private volatile int _pendingLength;
     private Session? _session;
     private Exception? _closedError;
-    private readonly Channel<byte> _writeSignal = Channel.CreateBounded<byte>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // One writer loop reads the signal at a time (a new session's loop starts after the old one ended).
+    private readonly Channel<byte> _writeSignal = Channel.CreateBounded<byte>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private TaskCompletionSource? _drained; // made only when a publisher waits for the writer
 
     private void SignalWriter() => _writeSignal.Writer.TryWrite(0);
 
@@ -55,7 +56,7 @@ public sealed partial class NatsConnection
                 {
                     buf.Reset();
                 }
-                Interlocked.Exchange(ref _drained, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                if (Volatile.Read(ref _drained) is not null) Interlocked.Exchange(ref _drained, null)?.TrySetResult();
             }
         }
         catch (Exception ex)
@@ -101,7 +102,18 @@ public sealed partial class NatsConnection
     private async ValueTask WaitDrainedAsync(CancellationToken cancellationToken)
     {
         while (_pendingLength > Opts.WriterHighWater && Volatile.Read(ref _session) is not null)
-            await Volatile.Read(ref _drained).Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        {
+            var drained = Volatile.Read(ref _drained);
+            if (drained is null)
+            {
+                var fresh = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                drained = Interlocked.CompareExchange(ref _drained, fresh, null) ?? fresh;
+            }
+            if (_pendingLength <= Opts.WriterHighWater) break;
+            // Re-check now and then: the session may have gone, and then the buffer bound applies instead.
+            try { await drained.Task.WaitAsync(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false); }
+            catch (TimeoutException) { }
+        }
     }
 
     /// <summary>Queues a publish without waiting for the writer (internal control traffic: pulls, acks of unread messages).</summary>

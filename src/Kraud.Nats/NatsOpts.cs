@@ -42,8 +42,8 @@ public sealed record NatsOpts
     /// <summary>Reconnect rounds before giving up and closing; -1 retries forever.</summary>
     public int MaxReconnectRetry { get; init; } = -1;
 
-    /// <summary>Timeout of one TCP/TLS connect plus handshake.</summary>
-    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>Timeout of one TCP/TLS connect plus handshake (5 s: NATS.Net uses 2 s, too tight on a loaded host).</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Default reply timeout of <see cref="NatsConnection.RequestAsync"/>.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(5);

@@ -244,3 +244,27 @@ public sealed class JetStreamTests
         await Deadline.WaitUntilAsync(async () => (await js.GetStreamAsync("KRAUD_WORK")).Info.State.Messages == 0, Wait, "both tokens acked");
     }
 }
+
+public sealed class ConfigDiffTests
+{
+    [Fact]
+    public async Task Drift_between_wanted_and_server_config_is_named_field_by_field()
+    {
+        await using var server = await NatsServer.StartAsync();
+        await using var nats = new NatsConnection(new NatsOpts { Url = server.Url });
+        var js = new NatsJSContext(nats);
+        var wanted = JetStreamTests.WorkStream();
+        var stream = await js.CreateStreamAsync(wanted);
+        Assert.Empty(ConfigDiff.Differences(wanted, stream.Info.Config));
+
+        var drifted = wanted with { MaxMsgsPerSubject = 5, DiscardNewPerSubject = false, Discard = StreamConfigDiscard.Old };
+        var diffs = ConfigDiff.Differences(drifted, stream.Info.Config);
+        Assert.Equal(3, diffs.Count);
+        Assert.Contains("max_msgs_per_subject: wanted 5, server has 1", diffs);
+        Assert.Contains("discard: wanted \"old\", server has \"new\"", diffs);
+
+        var consumerWanted = JetStreamTests.WorkConsumer("h1", TimeSpan.FromSeconds(30));
+        var consumer = await js.CreateOrUpdateConsumerAsync("KRAUD_WORK", consumerWanted);
+        Assert.Equal(["ack_wait: wanted 20000000000, server has 30000000000"], ConfigDiff.Differences(consumerWanted with { AckWait = TimeSpan.FromSeconds(20) }, consumer.Info.Config));
+    }
+}

@@ -10,8 +10,10 @@ public sealed class NatsCluster : IAsyncDisposable
     /// <summary>All client URLs, comma-separated (what NatsOpts.Url takes).</summary>
     public string Urls => string.Join(",", Servers.Select(s => s.Url));
 
-    public static async Task<NatsCluster> StartAsync(int size = 3, string name = "kraud")
+    /// <summary>Starts the members (each from <paramref name="template"/> if given) and waits until all are healthy.</summary>
+    public static async Task<NatsCluster> StartAsync(int size = 3, string name = "kraud", NatsServerOptions? template = null)
     {
+        template ??= new NatsServerOptions();
         var clusterPorts = Enumerable.Range(0, size).Select(_ => FreePort.Next()).ToArray();
         var servers = new List<NatsServer>();
         try
@@ -19,7 +21,7 @@ public sealed class NatsCluster : IAsyncDisposable
             for (var i = 0; i < size; i++)
             {
                 var routes = clusterPorts.Where((_, j) => j != i).Select(p => $"nats://127.0.0.1:{p}").ToArray();
-                servers.Add(await NatsServer.StartAsync(new NatsServerOptions
+                servers.Add(await NatsServer.StartAsync(template with
                 {
                     ServerName = $"n{i + 1}",
                     ClusterName = name,

@@ -104,6 +104,7 @@ internal sealed class PullSub : NatsSubBase
 
     private void OnStatus(NatsHeaders h)
     {
+        if (Environment.GetEnvironmentVariable("KRAUD_NATS_DEBUG") is not null) Console.Error.WriteLine($"PULL STATUS {h}");
         switch (h.Code)
         {
             case 100:
@@ -121,6 +122,13 @@ internal sealed class PullSub : NatsSubBase
             case 409 when h.MessageText.StartsWith("Consumer Deleted", StringComparison.Ordinal)
                        || h.MessageText.StartsWith("Consumer is push based", StringComparison.Ordinal):
                 Finish(new NatsJSProtocolException(h.Code, h.MessageText));
+                return;
+            case 409 when h.MessageText.StartsWith("Server Shutdown", StringComparison.Ordinal)
+                       || h.MessageText.StartsWith("Leadership Change", StringComparison.Ordinal):
+                // The request died with its server or leader, not the consumer: ask again shortly
+                // (after a reconnect the reconnect handler does it; SendPull skips while disconnected).
+                _notify?.Invoke(new NatsJSNotification(NatsJSNotificationKind.Warning, $"409 {h.MessageText}"));
+                _ = Task.Delay(250, _stop.Token).ContinueWith(_ => Reissue(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
                 return;
             case 409:
                 _notify?.Invoke(new NatsJSNotification(NatsJSNotificationKind.Warning, $"409 {h.MessageText}"));
@@ -148,13 +156,15 @@ internal sealed class PullSub : NatsSubBase
     private void SendPull(int batch, TimeSpan expires)
     {
         if (_done || batch <= 0 || Connection.ConnectionState != NatsConnectionState.Open) return; // a reconnect pulls again
+        var hb = _heartbeat;
+        if (hb * 2 > expires) hb = expires >= TimeSpan.FromSeconds(1) ? TimeSpan.FromTicks(expires.Ticks / 2) : TimeSpan.Zero; // server: 2*hb <= expires (integer halving: TimeSpan / 2 may round up)
         var req = new PullRequest
         {
             Batch = batch,
             Expires = _noWait && expires <= TimeSpan.Zero ? null : expires.Ticks * 100,
             NoWait = _noWait ? true : null,
             MaxBytes = _maxBytes,
-            IdleHeartbeat = _heartbeat > TimeSpan.Zero && !_noWait ? _heartbeat.Ticks * 100 : null,
+            IdleHeartbeat = hb > TimeSpan.Zero && !_noWait ? hb.Ticks * 100 : null,
         };
         try
         {
