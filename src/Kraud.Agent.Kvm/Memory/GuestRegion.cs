@@ -1,0 +1,36 @@
+using Kraud.Libc;
+
+namespace Kraud.Agent.Kvm.Memory;
+
+/// <summary>One anonymous mapping that backs a contiguous range of guest physical memory.</summary>
+public sealed unsafe class GuestRegion : IDisposable
+{
+    private byte* _host;
+
+    public GuestRegion(ulong guestBase, ulong size)
+    {
+        GuestBase = guestBase;
+        Size = size;
+        // NORESERVE: guest RAM is touched lazily; a 256 MiB guest that boots a small kernel costs what it uses.
+        void* p = Native.mmap(null, (nuint)size, Native.PROT_READ | Native.PROT_WRITE,
+            Native.MAP_PRIVATE | Native.MAP_ANONYMOUS | Native.MAP_NORESERVE, -1, 0);
+        if (p == (void*)-1) throw LibcException.FromLastError($"mmap guest memory ({size} bytes)");
+        _host = (byte*)p;
+    }
+
+    public ulong GuestBase { get; }
+    public ulong Size { get; }
+    public ulong GuestEnd => GuestBase + Size;
+    public nint HostAddress => (nint)_host;
+
+    public bool Contains(ulong gpa, ulong length) => gpa >= GuestBase && length <= Size && gpa - GuestBase <= Size - length;
+
+    internal byte* HostPointer(ulong gpa) => _host + (gpa - GuestBase);
+
+    public void Dispose()
+    {
+        if (_host == null) return;
+        Native.munmap(_host, (nuint)Size);
+        _host = null;
+    }
+}
