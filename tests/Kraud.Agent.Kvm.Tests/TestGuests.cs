@@ -10,7 +10,7 @@ public static class TestGuests
 {
     private static readonly Lazy<string> OutDir = new(Build);
 
-    public static string Path(string name) => System.IO.Path.Combine(OutDir.Value, name + ".elf");
+    public static string Path(string name, string extension = ".elf") => System.IO.Path.Combine(OutDir.Value, name + extension);
 
     public static string SourceDir()
     {

@@ -23,6 +23,13 @@ void guest_main(const u8 *bp)
         putdec(*(const u32 *)(e + 16));
         puts("\n");
     }
+    u32 rd = *(const u32 *)(bp + BP_RAMDISK_IMAGE), rdsize = *(const u32 *)(bp + BP_RAMDISK_SIZE);
+    puts("initrd=");
+    puthex(rd);
+    puts(" ");
+    putdec(rdsize);
+    if (rdsize) { puts(" "); putbytes((const u8 *)(u64)rd, rdsize < 24 ? rdsize : 24); }
+    puts("\n");
     puts("rsi=");
     puthex((u64)bp);
     puts("\nbootinfo done\n");

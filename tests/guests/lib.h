@@ -27,6 +27,8 @@ const char *strstr(const char *h, const char *n);
 /* boot_params fields (Documentation/arch/x86/zero-page.rst). */
 #define BP_E820_ENTRIES 0x1e8
 #define BP_HEADER 0x202
+#define BP_RAMDISK_IMAGE 0x218
+#define BP_RAMDISK_SIZE 0x21c
 #define BP_CMD_LINE_PTR 0x228
 #define BP_CMDLINE_SIZE 0x238
 #define BP_E820_TABLE 0x2d0
