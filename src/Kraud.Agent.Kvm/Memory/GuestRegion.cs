@@ -16,6 +16,18 @@ public sealed unsafe class GuestRegion : IDisposable
             Native.MAP_PRIVATE | Native.MAP_ANONYMOUS | Native.MAP_NORESERVE, -1, 0);
         if (p == (void*)-1) throw LibcException.FromLastError($"mmap guest memory ({size} bytes)");
         _host = (byte*)p;
+        NameMapping(p, size);
+    }
+
+    /// <summary>
+    /// Labels the mapping "[anon:kraud-guest-ram]" in /proc/PID/maps and smaps (Linux 5.17+, best effort): the VMM's
+    /// own memory can then be told from the guest's, and the mapping never merges with the runtime's heaps.
+    /// </summary>
+    private static void NameMapping(void* address, ulong size)
+    {
+        const int PrSetVma = 0x53564d41, PrSetVmaAnonName = 0;
+        ReadOnlySpan<byte> name = "kraud-guest-ram\0"u8;
+        fixed (byte* n = name) Native.prctl(PrSetVma, PrSetVmaAnonName, (nuint)address, (nuint)size, (nuint)n);
     }
 
     public ulong GuestBase { get; }
