@@ -49,3 +49,18 @@ public sealed class BootTests
         Assert.Equal("test-vm", dump.ScopeValue("Id"));
     }
 }
+
+/// <summary>More than one vCPU: the application processors wait for a SIPI in KVM_RUN and are kicked out at power-off.</summary>
+public sealed class SmpTests
+{
+    [Fact]
+    public async Task TwoVcpus_BootProcessorRunsTheGuest_AndTheWaitingOneIsStoppedAtPowerOff()
+    {
+        using var vm = new VmHarness();
+        var launch = vm.Launch(TestGuests.Path("hello"));
+        launch["vcpus"] = 2;
+        int code = await vm.RunAsync(launch, timeoutSeconds: 20);
+        Assert.True(code == VmmExitCode.PowerOff, vm.Describe(code));
+        Assert.Equal("hello from the kraud test guest\n", vm.Serial);
+    }
+}
