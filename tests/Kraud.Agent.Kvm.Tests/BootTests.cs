@@ -46,6 +46,7 @@ public sealed class BootTests
         var dump = Assert.Single(vm.Logs.Entries, e => e.Level == LogLevel.Error && e.Message.Contains("triple fault"));
         Assert.Matches(@"rip=00000000002[0-9a-f]{5}", dump.Message); // inside the guest image at 2 MiB
         Assert.Contains("cr3=0000000000009000", dump.Message);
+        Assert.Matches(@"code at rip \(gpa 0x2[0-9a-f]{5}\): 0f0b", dump.Message); // ud2, the faulting instruction
         Assert.Equal("test-vm", dump.ScopeValue("Id"));
     }
 }

@@ -24,6 +24,7 @@ internal sealed class MicroVm : IDisposable
     private readonly List<Vcpu> _vcpus = [];
     private readonly nuint[] _vcpuThreads;
     private SerialConsole _console = null!;
+    private GuestMemory _memory = null!;
     private int _exitCode = -1;
 
     private MicroVm(ILogger logger, object scope, int vcpuCount)
@@ -68,7 +69,7 @@ internal sealed class MicroVm : IDisposable
         vm.CreatePit2();
 
         var regions = X86Layout.RamRegions((ulong)launch.MemoryMiB << 20);
-        var memory = Own(new GuestMemory(regions));
+        var memory = _memory = Own(new GuestMemory(regions));
         for (int i = 0; i < memory.Regions.Count; i++)
             vm.SetUserMemoryRegion((uint)i, memory.Regions[i].GuestBase, memory.Regions[i].Size, memory.Regions[i].HostAddress);
 
@@ -229,7 +230,7 @@ internal sealed class MicroVm : IDisposable
             VcpuExitKind.InternalError => $"KVM internal error (suberror {detail})",
             _ => $"unexpected exit {kind} (reason {reason}, detail 0x{detail:x})",
         };
-        using (_logger.BeginScope(_scope)) _logger.LogError("guest failed: {What}\n{Registers}", what, RegisterDump.Format(vcpu));
+        using (_logger.BeginScope(_scope)) _logger.LogError("guest failed: {What}\n{Registers}", what, RegisterDump.Format(vcpu, _memory));
         Stop(VmmExitCode.GuestFault, what);
     }
 

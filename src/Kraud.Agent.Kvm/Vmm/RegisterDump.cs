@@ -1,12 +1,13 @@
 using System.Text;
 using Kraud.Agent.Kvm.Ioctls;
+using Kraud.Agent.Kvm.Memory;
 
 namespace Kraud.Agent.Kvm.Vmm;
 
 /// <summary>A vCPU's registers as text for the log when the guest dies.</summary>
 internal static class RegisterDump
 {
-    public static string Format(Vcpu vcpu)
+    public static string Format(Vcpu vcpu, GuestMemory memory)
     {
         var sb = new StringBuilder();
         try
@@ -19,6 +20,10 @@ internal static class RegisterDump
             var s = vcpu.GetSregs();
             sb.Append($"  cr0={s.Cr0:x16} cr2={s.Cr2:x16} cr3={s.Cr3:x16} cr4={s.Cr4:x16} efer={s.Efer:x16}\n");
             sb.Append($"  cs={s.Cs.Selector:x4} base={s.Cs.Base:x} l={s.Cs.L} ss={s.Ss.Selector:x4} gdt={s.Gdt.Base:x}/{s.Gdt.Limit:x} idt={s.Idt.Base:x}/{s.Idt.Limit:x}");
+            // The instruction bytes at RIP tell an emulation failure's cause (which instruction KVM could not emulate).
+            ulong? pa = (s.Cr0 & 0x8000_0000) != 0 ? PageWalker.Translate(memory, s.Cr3, r.Rip) : r.Rip;
+            if (pa is { } at && memory.Contains(at, 16))
+                sb.Append($"\n  code at rip (gpa 0x{at:x}): {Convert.ToHexString(memory.GetSpan(at, 16)).ToLowerInvariant()}");
         }
         catch (Exception e) when (e is IOException)
         {
