@@ -27,16 +27,27 @@ internal sealed class MicroVm : IDisposable
     private GuestMemory _memory = null!;
     private int _exitCode = -1;
 
+    private readonly ManualResetEventSlim _built = new();
+    private readonly Thread _loopThread;
+
     private MicroVm(ILogger logger, object scope, int vcpuCount)
     {
         _logger = logger;
         _scope = scope;
         _vcpuThreads = new nuint[vcpuCount];
+        _loopThread = new Thread(() =>
+        {
+            _built.Wait();
+            Guard("event loop", _loop.Run);
+        }) { Name = "vmm-events", IsBackground = true };
     }
 
     public static MicroVm Create(LaunchFile launch, ILogger logger, object scope)
     {
         var vm = new MicroVm(logger, scope, launch.Vcpus);
+        // The event loop's thread starts while KVM builds the VM (its ioctls wait on the host kernel), off the
+        // path to the first guest instruction; it waits for the build before polling.
+        vm._loopThread.Start();
         try
         {
             vm.Build(launch);
@@ -44,6 +55,9 @@ internal sealed class MicroVm : IDisposable
         }
         catch
         {
+            vm._loop.Stop();
+            vm._built.Set();
+            vm._loopThread.Join();
             vm.Dispose();
             throw;
         }
@@ -156,18 +170,24 @@ internal sealed class MicroVm : IDisposable
 
     private bool Stopping => Volatile.Read(ref _exitCode) != -1;
 
-    /// <summary>Runs the VM to its end on dedicated threads; blocks the caller until then.</summary>
+    /// <summary>
+    /// Runs the VM to its end and blocks until then: the calling thread (a dedicated one, never the thread pool)
+    /// becomes vCPU 0, so no thread start stands between the build and the first guest instruction; the other
+    /// vCPUs get threads of their own.
+    /// </summary>
     public int Run(CancellationToken cancellation)
     {
         using var registration = cancellation.Register(() => Stop(VmmExitCode.Stopped, "stop requested"));
-        var loopThread = new Thread(() => Guard("event loop", _loop.Run)) { Name = "vmm-events", IsBackground = true };
-        var threads = new List<Thread> { loopThread };
-        for (int i = 0; i < _vcpus.Count; i++)
+        _built.Set();
+        var threads = new List<Thread> { _loopThread };
+        for (int i = 1; i < _vcpus.Count; i++)
         {
             var vcpu = _vcpus[i];
-            threads.Add(new Thread(() => Guard($"vcpu {vcpu.Id}", () => RunVcpu(vcpu))) { Name = $"vcpu-{vcpu.Id}", IsBackground = true });
+            var t = new Thread(() => Guard($"vcpu {vcpu.Id}", () => RunVcpu(vcpu))) { Name = $"vcpu-{vcpu.Id}", IsBackground = true };
+            threads.Add(t);
+            t.UnsafeStart();
         }
-        foreach (var t in threads) t.Start();
+        Guard("vcpu 0", () => RunVcpu(_vcpus[0]));
         foreach (var t in threads) t.Join();
         _console.Flush();
         return _exitCode;
@@ -238,5 +258,6 @@ internal sealed class MicroVm : IDisposable
     {
         for (int i = _owned.Count - 1; i >= 0; i--) _owned[i].Dispose();
         _loop.Dispose();
+        _built.Dispose();
     }
 }
