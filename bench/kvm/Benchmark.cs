@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Kraud.Bench.Kvm;
+
+/// <summary>
+/// Times exec of the VMM to the guest's first serial byte (read from a FIFO used as the serial log), and reads the
+/// VMM's resident memory beyond the guest's own pages from /proc/PID/smaps, beside Firecracker's published figures.
+/// </summary>
+internal static partial class Benchmark
+{
+    private const int GuestMemoryMiB = 128;
+
+    // Firecracker's published specification (SPECIFICATION.md): boot to guest init ≤ 125 ms, VMM overhead ≤ 5 MiB.
+    private const double FirecrackerBootMs = 125, FirecrackerOverheadMiB = 5;
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int mkfifo(string path, uint mode);
+
+    public static int Run(string vmm, int runs)
+    {
+        string guest = BuildIdleGuest();
+        string dir = Directory.CreateTempSubdirectory("kraud-bench-kvm-").FullName;
+        try
+        {
+            string fifo = Path.Combine(dir, "serial.fifo");
+            if (mkfifo(fifo, 0x180) != 0) throw new IOException($"mkfifo {fifo}: errno {Marshal.GetLastPInvokeError()}");
+            string launch = Path.Combine(dir, "launch.json");
+            File.WriteAllText(launch, $$"""
+                { "id": "bench", "vcpus": 1, "memoryMiB": {{GuestMemoryMiB}}, "kernel": "{{guest}}", "initrd": null,
+                  "cmdline": "console=ttyS0", "serialLog": "{{fifo}}", "disks": [], "nets": [] }
+                """);
+
+            Console.WriteLine($"VMM: {vmm} vmm --config {launch}");
+            Console.WriteLine($"guest: {guest} ({GuestMemoryMiB} MiB), {runs} runs");
+            var firstByte = new List<double>();
+            var overhead = new List<double>();
+            var rssTotal = new List<double>();
+            var privateOverhead = new List<double>();
+            var guestResident = new List<double>();
+            for (int i = 0; i < runs + 1; i++)
+            {
+                var (ms, rss, anon, guestRss) = RunOnce(vmm, launch, fifo);
+                if (i == 0) continue; // warm the page cache and the file system first
+                firstByte.Add(ms);
+                rssTotal.Add(rss / 1024.0);
+                overhead.Add((rss - guestRss) / 1024.0);
+                privateOverhead.Add((anon - guestRss) / 1024.0);
+                guestResident.Add(guestRss / 1024.0);
+            }
+            Console.WriteLine();
+            Console.WriteLine($"{"metric",-36} {"median",10} {"p90",10} {"firecracker",12}  ratio");
+            Print("exec -> first serial byte (ms)", firstByte, FirecrackerBootMs);
+            Print("VMM RSS beyond guest memory (MiB)", overhead, FirecrackerOverheadMiB);
+            Print("  of which private (RssAnon, MiB)", privateOverhead, FirecrackerOverheadMiB);
+            Print("guest RAM resident (MiB)", guestResident, double.NaN);
+            Print("VMM RSS total (MiB)", rssTotal, double.NaN);
+            Console.WriteLine("(Firecracker: boot to guest init <= 125 ms and <= 5 MiB VMM overhead, its published specification;");
+            Console.WriteLine(" our first byte is the first instruction of a tiny guest, so the time is the VMM's own start-up.)");
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static void Print(string name, List<double> values, double peer)
+    {
+        values.Sort();
+        double median = values[values.Count / 2], p90 = values[(int)(values.Count * 0.9)];
+        string peerText = double.IsNaN(peer) ? "-" : peer.ToString("0.0", CultureInfo.InvariantCulture);
+        string ratio = double.IsNaN(peer) ? "" : (median / peer).ToString("0.00", CultureInfo.InvariantCulture) + "x";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-36} {median,10:0.00} {p90,10:0.00} {peerText,12}  {ratio}"));
+    }
+
+    private static (double Ms, long RssKiB, long AnonKiB, long GuestRssKiB) RunOnce(string vmm, string launch, string fifo)
+    {
+        var psi = new ProcessStartInfo(vmm) { RedirectStandardError = false, UseShellExecute = false };
+        foreach (var a in new[] { "vmm", "--config", launch }) psi.ArgumentList.Add(a);
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(psi)!;
+        // Opening the FIFO for reading blocks until the VMM opens it for writing; the first read returns the first byte.
+        using var serial = new FileStream(fifo, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+        int b = serial.ReadByte();
+        double ms = clock.Elapsed.TotalMilliseconds;
+        if (b < 0) throw new InvalidOperationException($"the VMM closed the serial log without output (exit {(process.WaitForExit(5000) ? process.ExitCode : -1)})");
+        // Wait for the rest of the guest's greeting, so every page the VMM touches to boot it is counted.
+        var greeting = new System.Text.StringBuilder();
+        while (greeting.Length < 256 && !greeting.ToString().EndsWith("idle guest up\n", StringComparison.Ordinal) && (b = serial.ReadByte()) >= 0)
+            greeting.Append((char)b);
+        var (rss, anon, guestRss) = Memory(process.Id);
+        process.Kill(); // SIGKILL: the run is over; a SIGTERM stop is covered by the tests
+        process.WaitForExit();
+        return (ms, rss, anon, guestRss);
+    }
+
+    /// <summary>
+    /// VmRSS and RssAnon of the process, and the resident part of guest RAM (the mapping the VMM names
+    /// [anon:kraud-guest-ram] where the kernel supports names, else the rw mapping of exactly its size). RssAnon is what each further VM costs: the binary's file pages are shared.
+    /// </summary>
+    private static (long Rss, long Anon, long GuestRss) Memory(int pid)
+    {
+        long rss = 0, anon = 0, guestRss = 0;
+        foreach (var l in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (l.StartsWith("VmRSS:", StringComparison.Ordinal)) rss = KiB(l);
+            else if (l.StartsWith("RssAnon:", StringComparison.Ordinal)) anon = KiB(l);
+        }
+        bool inGuest = false;
+        foreach (var l in File.ReadLines($"/proc/{pid}/smaps"))
+        {
+            if (l.Length > 0 && char.IsAsciiHexDigit(l[0]) && l.Contains('-')) inGuest = l.EndsWith("[anon:kraud-guest-ram]", StringComparison.Ordinal) || l.Contains(" rw-p ");
+            else if (inGuest && l.StartsWith("Size:", StringComparison.Ordinal)) inGuest = KiB(l) == GuestMemoryMiB * 1024L; // named, or the exact size between guard pages
+            else if (inGuest && l.StartsWith("Rss:", StringComparison.Ordinal)) guestRss += KiB(l);
+        }
+        return (rss, anon, guestRss);
+    }
+
+    private static long KiB(string line) =>
+        long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+
+    private static string BuildIdleGuest()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
+        {
+            var src = Path.Combine(d.FullName, "tests", "guests");
+            if (!File.Exists(Path.Combine(src, "Makefile"))) continue;
+            var outDir = Path.Combine(Path.GetTempPath(), "kraud-bench-kvm-guests");
+            var psi = new ProcessStartInfo("/usr/bin/make");
+            foreach (var a in new[] { "-s", "-C", src, $"OUT={outDir}" }) psi.ArgumentList.Add(a);
+            using var make = Process.Start(psi)!;
+            make.WaitForExit();
+            if (make.ExitCode != 0) throw new InvalidOperationException("building the test guests failed (gcc and make needed)");
+            return Path.Combine(outDir, "idle.elf");
+        }
+        throw new InvalidOperationException("tests/guests not found above " + AppContext.BaseDirectory);
+    }
+}

@@ -1,0 +1,54 @@
+using System.Text;
+using Kraud.Agent.Kvm.Memory;
+
+namespace Kraud.Agent.Kvm.Boot;
+
+/// <summary>
+/// Writes what a 64-bit entry needs before the first instruction: command line, boot_params with the e820 map,
+/// identity page tables for the first 4 GiB and a GDT with Linux's __BOOT_CS (0x10) and __BOOT_DS (0x18).
+/// </summary>
+public static class BootStructures
+{
+    public const ushort CodeSelector = 0x10, DataSelector = 0x18, TssSelector = 0x20;
+
+    /// <summary>Flat 64-bit code, flat data, and a TSS (KVM wants a usable TR), indexed by selector / 8.</summary>
+    public static readonly ulong[] Gdt =
+    [
+        0,
+        0,
+        GdtEntry(0xa09b, 0, 0xfffff), // 0x10: code, long mode
+        GdtEntry(0xc093, 0, 0xfffff), // 0x18: data
+        GdtEntry(0x808b, 0, 0xfffff), // 0x20: busy 64-bit TSS
+    ];
+
+    public static ulong GdtEntry(ushort flags, uint baseAddress, uint limit) =>
+        ((ulong)(baseAddress & 0xff000000) << 32) | ((ulong)(flags & 0xf0ff) << 40) | ((ulong)(limit & 0xf0000) << 32)
+        | ((ulong)(baseAddress & 0x00ffffff) << 16) | (limit & 0xffff);
+
+    public static void Write(GuestMemory memory, KernelImage kernel, string cmdline, (ulong Address, ulong Size)? initrd,
+        IReadOnlyList<E820Entry> e820)
+    {
+        var cmd = Encoding.ASCII.GetBytes(cmdline + "\0");
+        if (cmd.Length > kernel.CmdlineSizeMax) throw new KernelFormatException($"command line of {cmd.Length} bytes exceeds the kernel's {kernel.CmdlineSizeMax}");
+        memory.Write(X86Layout.CmdlineAddress, cmd);
+
+        var bootParams = new BootParams(kernel.SetupHeader);
+        bootParams.SetCommandLine(X86Layout.CmdlineAddress, cmd.Length);
+        if (initrd is { } rd) bootParams.SetInitrd(rd.Address, rd.Size);
+        bootParams.SetE820(e820);
+        memory.Write(X86Layout.BootParamsAddress, bootParams.Bytes);
+
+        for (int i = 0; i < Gdt.Length; i++) memory.Write(X86Layout.GdtAddress + (ulong)i * 8, Gdt[i]);
+        memory.Write(X86Layout.IdtAddress, 0UL);
+
+        // PML4[0] -> PDPT; PDPT[0..3] -> four page directories of 2 MiB pages covering 0..4 GiB.
+        memory.Write(X86Layout.Pml4Address, X86Layout.PdptAddress | 0x3);
+        for (ulong g = 0; g < 4; g++)
+        {
+            ulong pd = X86Layout.PdAddress + g * 0x1000;
+            memory.Write(X86Layout.PdptAddress + g * 8, pd | 0x3);
+            for (ulong i = 0; i < 512; i++)
+                memory.Write(pd + i * 8, ((g << 30) + (i << 21)) | 0x83); // present, writable, 2 MiB page
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using System.Runtime.InteropServices;
+using Kraud.Libc;
+
+namespace Kraud.Agent.Kvm.Devices.Net;
+
+/// <summary>
+/// A queue of a tap interface, opened through /dev/net/tun with a virtio-net header on every frame, so frames
+/// pass between the tap and a virtio-net queue without translation. The interface may already exist.
+/// </summary>
+public sealed unsafe class Tap : IDisposable
+{
+    private const nuint TunSetIff = 0x400454ca, TunSetVnetHdrSz = 0x400454d8;
+    private const short IffTap = 0x0002, IffNoPi = 0x1000, IffVnetHdr = 0x4000;
+    /// <summary>struct virtio_net_hdr_v1: the header size once VIRTIO_F_VERSION_1 is negotiated.</summary>
+    public const int VnetHeaderSize = 12;
+
+    private readonly FileDescriptor _fd;
+
+    [StructLayout(LayoutKind.Sequential, Size = 40)]
+    private struct IfReq
+    {
+        public fixed byte Name[16];
+        public short Flags;
+    }
+
+    public Tap(string name)
+    {
+        if (name.Length is 0 or > 15) throw new ArgumentException($"tap name '{name}' must be 1..15 bytes", nameof(name));
+        _fd = new FileDescriptor(Native.Check(Native.open("/dev/net/tun", Native.O_RDWR | Native.O_NONBLOCK), "open /dev/net/tun"));
+        try
+        {
+            var req = new IfReq { Flags = IffTap | IffNoPi | IffVnetHdr };
+            for (int i = 0; i < name.Length; i++) req.Name[i] = (byte)name[i];
+            Native.Check(Native.ioctl(_fd.Fd, TunSetIff, &req), $"TUNSETIFF {name}");
+            int hdr = VnetHeaderSize;
+            Native.Check(Native.ioctl(_fd.Fd, TunSetVnetHdrSz, &hdr), "TUNSETVNETHDRSZ");
+        }
+        catch
+        {
+            _fd.Dispose();
+            throw;
+        }
+        Name = name;
+    }
+
+    public string Name { get; }
+    public int Fd => _fd.Fd;
+
+    /// <summary>Reads one frame with its virtio-net header; 0 when none is waiting.</summary>
+    public int Read(Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            nint n = Native.read(Fd, p, buffer.Length);
+            if (n >= 0) return (int)n;
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Errno.EAGAIN) return 0;
+            throw new LibcException($"read tap {Name}", errno);
+        }
+    }
+
+    /// <summary>Writes one frame that starts with its virtio-net header; a full tap queue drops it, as a wire would.</summary>
+    public void Write(ReadOnlySpan<byte> frame)
+    {
+        fixed (byte* p = frame)
+        {
+            if (Native.write(Fd, p, frame.Length) >= 0) return;
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno is Errno.EAGAIN or Errno.EIO) return;
+            throw new LibcException($"write tap {Name}", errno);
+        }
+    }
+
+    public void Dispose() => _fd.Dispose();
+}
