@@ -88,7 +88,7 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
     }
 
     /// <summary>The smallest change from <paramref name="device"/> to the spec, or null when it already matches.</summary>
-    internal static WgConfig? Diff(VpcSpec spec, WgKey key, WgDevice device)
+    public static WgConfig? Diff(VpcSpec spec, WgKey key, WgDevice device)
     {
         var changes = new List<WgPeerConfig>();
         var existing = device.Peers.ToDictionary(p => p.PublicKey);
