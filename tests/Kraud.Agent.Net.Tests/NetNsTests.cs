@@ -39,6 +39,19 @@ public class NetNsTests
     }
 
     [Fact]
+    public void OpenByProcessAndCurrentAgree()
+    {
+        using var byPid = NetNs.OpenProcess(Environment.ProcessId);
+        using var current = NetNs.OpenCurrent();
+        Assert.Equal(current.Inode, byPid.Inode);
+        using var ns = new TestNetns();
+        Assert.NotEqual(current.Inode, ns.Ns.Inode);
+        // A handle opened inside (the dedicated thread's own namespace) names the same namespace.
+        using var inside = ns.Ns.Run(NetNs.OpenCurrent);
+        Assert.Equal(ns.Ns.Inode, inside.Inode);
+    }
+
+    [Fact]
     public void FailureInsideSurfacesToTheCaller()
     {
         using var ns = new TestNetns();

@@ -44,7 +44,8 @@ public sealed class UserspaceWireGuard : IWireGuardBackend
         var psi = _ns is null ? new ProcessStartInfo(exe) : new ProcessStartInfo("nsenter");
         if (_ns is not null)
         {
-            psi.ArgumentList.Add($"--net={_ns.Path}");
+            // Through our own fd: works however the namespace was opened (named, by pid, or the current thread's).
+            psi.ArgumentList.Add($"--net=/proc/{Environment.ProcessId}/fd/{_ns.Fd}");
             psi.ArgumentList.Add(exe);
         }
         psi.ArgumentList.Add(name);
