@@ -98,3 +98,49 @@ public class RtNetlinkAddressRouteTests
         ns.Rtnl.AddrAdd(ix, IpPrefix.Parse("10.77.0.1/24"));
     }
 }
+
+/// <summary>Dumps stay complete while the kernel's tables change under them (NLM_F_DUMP_INTR is retried).</summary>
+public class DumpConsistencyTests
+{
+    [Fact]
+    public async Task AddressDumpsAreCompleteUnderChurn()
+    {
+        using var ns = new TestNetns();
+        var rt = ns.Rtnl;
+        rt.LinkAdd(new VethSpec("s0", "s1"));
+        rt.LinkAdd(new VethSpec("c0", "c1"));
+        int stable = rt.LinkGet("s0").Index, churn = rt.LinkGet("c0").Index;
+        rt.LinkSetUp(stable);
+        rt.LinkSetUp(churn);
+        for (int i = 0; i < 300; i++) rt.AddrAdd(stable, new IpPrefix(IPAddress.Parse($"fd00:5::{i + 1:x}"), 64));
+
+        using var stop = new CancellationTokenSource();
+        // A second socket keeps changing addresses on another link while the first dumps.
+        var churner = Task.Run(() =>
+        {
+            using var other = RtNetlink.Open(ns.Ns);
+            int n = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                var p = new IpPrefix(IPAddress.Parse($"fd00:6::{n % 50 + 1:x}"), 64);
+                other.AddrAdd(churn, p);
+                other.AddrDel(churn, p);
+                n++;
+            }
+            return n;
+        });
+        try
+        {
+            for (int round = 0; round < 40; round++)
+            {
+                var list = rt.AddrList(0, 10);
+                Assert.Equal(300, list.Count(a => a.LinkIndex == stable && a.Prefix.Address.ToString().StartsWith("fd00:5::", StringComparison.Ordinal)));
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+        }
+        Assert.True(await churner > 0);
+    }
+}

@@ -18,6 +18,7 @@ public sealed unsafe class NetlinkSocket : IDisposable
     private readonly Lock _gate = new();
     private byte[] _receive = GC.AllocateUninitializedArray<byte>(32 * 1024, pinned: true);
     private uint _seq;
+    private long _interruptedDumps;
 
     private NetlinkSocket(FileDescriptor fd, int protocol, uint portId)
     {
@@ -28,6 +29,9 @@ public sealed unsafe class NetlinkSocket : IDisposable
     }
 
     public int Protocol { get; }
+
+    /// <summary>How many dumps the kernel flagged inconsistent (NLM_F_DUMP_INTR) and were repeated.</summary>
+    public long InterruptedDumps => Interlocked.Read(ref _interruptedDumps);
 
     /// <summary>The port id the kernel assigned; replies must carry it.</summary>
     public uint PortId { get; }
@@ -96,6 +100,7 @@ public sealed unsafe class NetlinkSocket : IDisposable
         {
             var messages = Execute(request, operation, out bool interrupted);
             if (!interrupted) return messages;
+            Interlocked.Increment(ref _interruptedDumps);
             if (attempt >= attempts)
                 throw new NetlinkException(operation, Errno.EINTR, $"dump still inconsistent (NLM_F_DUMP_INTR) after {attempts} attempts");
         }

@@ -110,7 +110,7 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
             // In place, UPDATE_ONLY: the peer's session and handshake stay.
             bool endpointChanged = endpoint is not null && !endpoint.Equals(have.Endpoint);
             bool keepaliveChanged = (p.PersistentKeepalive ?? 0) != have.PersistentKeepaliveSeconds;
-            bool allowedChanged = !allowed.ToHashSet().SetEquals(have.AllowedIps.Select(a => a.Network));
+            bool allowedChanged = !SameSet(allowed, have.AllowedIps);
             if (!endpointChanged && !keepaliveChanged && !allowedChanged) continue;
             changes.Add(new WgPeerConfig(pk)
             {
@@ -133,6 +133,13 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
             ListenPort = portChanged ? spec.ListenPort : null,
             Peers = changes,
         };
+    }
+
+    private static bool SameSet(List<IpPrefix> wanted, List<IpPrefix> have)
+    {
+        // The common case, one allowed IP per peer, without building sets.
+        if (wanted.Count == 1 && have.Count == 1) return wanted[0] == have[0].Network;
+        return wanted.ToHashSet().SetEquals(have.Select(a => a.Network));
     }
 
     private static void ConvergeAddresses(RtNetlink rt, int index, List<IpPrefix> wanted)

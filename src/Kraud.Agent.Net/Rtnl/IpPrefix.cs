@@ -62,6 +62,7 @@ public readonly record struct IpPrefix
     {
         get
         {
+            if (PrefixLength == (IsIPv6 ? 128 : 32)) return this; // a host prefix has no host bits
             Span<byte> bytes = stackalloc byte[16];
             Address.TryWriteBytes(bytes, out int n);
             bytes = bytes[..n];
