@@ -1,0 +1,135 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Kraud.Agent.Net.Rtnl;
+using Kraud.Libc;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Kraud.Agent.Net.Reconcile;
+
+/// <summary>
+/// Converges an <see cref="OverlaySpec"/>: IPv4 from local.ip4 to each member's ip4 leaves encapsulated in
+/// IPv6 (ip6tnl mode ipip6) towards the member's ip6, and the reverse is delivered locally.
+///
+/// Layout, chosen because the kernel allows one ip6tnl per (local, remote, underlay) tuple:
+/// - one tunnel per remote host, "k6" + hash(underlay, local ip6, remote ip6), shared by every overlay that
+///   reaches that host, bound to the underlay (the VPC interface);
+/// - per overlay and member a /32 route "member.ip4 dev TUNNEL src local.ip4", protocol kraud, with a metric
+///   derived from the overlay's identity: that metric tells this overlay's routes from another's;
+/// - local.ip4/32 on every tunnel the overlay uses, so replies are delivered and the source is right.
+/// A tunnel with no kraud route left is deleted; an address no route of ours uses as source is removed.
+/// </summary>
+public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
+{
+    public const string TunnelPrefix = "k6";
+    private const int EncapOverhead = 40 + 8; // IPv6 header + the encapsulation-limit destination option
+    private readonly ILogger _log = logger ?? NullLogger.Instance;
+
+    public Task<JsonObject> ReconcileAsync(OverlaySpec spec, CancellationToken ct = default)
+    {
+        spec.Validate();
+        return Task.Run(() => Reconcile(spec, ct), ct);
+    }
+
+    /// <summary>Removes the overlay's routes, then every tunnel and address nothing else uses.</summary>
+    public Task DeleteAsync(OverlaySpec spec, CancellationToken ct = default)
+    {
+        spec.Validate();
+        return Task.Run(() =>
+        {
+            using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = "Overlay", ["Id"] = $"{spec.Namespace}/{spec.Name}" });
+            using var rt = RtNetlink.Open(ns);
+            uint metric = Metric(spec);
+            foreach (var r in OwnRoutes(rt, metric)) rt.RouteDel(r);
+            CollectGarbage(rt, IPAddress.Parse(spec.Local!.Ip4));
+        }, ct);
+    }
+
+    /// <summary>The route metric that marks this overlay's routes: stable, per namespace/name.</summary>
+    public static uint Metric(OverlaySpec spec) => 0x4B000000u | (Hash($"{spec.Namespace}/{spec.Name}") & 0x00FFFFFF);
+
+    public static string TunnelName(string underlay, IPAddress local6, IPAddress remote6) =>
+        TunnelPrefix + (Hash($"{underlay}|{local6}|{remote6}")).ToString("x8");
+
+    private static uint Hash(string text)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(text), digest);
+        return BitConverter.ToUInt32(digest);
+    }
+
+    private JsonObject Reconcile(OverlaySpec spec, CancellationToken ct)
+    {
+        using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = "Overlay", ["Id"] = $"{spec.Namespace}/{spec.Name}" });
+        using var rt = RtNetlink.Open(ns);
+        var underlay = rt.LinkGet(spec.Underlay);
+        var local6 = IPAddress.Parse(spec.Local!.Ip6);
+        var local4 = IPAddress.Parse(spec.Local.Ip4);
+        var source = IpPrefix.Host(local4);
+        uint metric = Metric(spec);
+
+        var wanted = new List<Route>();
+        var tunnels = new JsonArray();
+        foreach (var member in spec.Members)
+        {
+            ct.ThrowIfCancellationRequested();
+            var remote6 = IPAddress.Parse(member.Ip6);
+            string name = TunnelName(spec.Underlay, local6, remote6);
+            var link = rt.LinkFind(name);
+            if (link is null)
+            {
+                rt.LinkAdd(new Ip6TnlSpec(name, local6, remote6) { UnderlayIndex = underlay.Index, Mtu = Math.Max(1280, underlay.Mtu - EncapOverhead) });
+                link = rt.LinkGet(name);
+                _log.LogInformation("created tunnel {Tunnel} to {Remote}", name, remote6);
+            }
+            else if (link.Kind != "ip6tnl")
+                throw new InvalidOperationException($"link \"{name}\" exists but is {link.Kind ?? "a plain link"}, not ip6tnl");
+            if (!link.IsUp) rt.LinkSetUp(link.Index);
+            if (!rt.AddrList(link.Index, 2).Any(a => a.Prefix.Address.Equals(local4))) rt.AddrReplace(link.Index, source);
+            wanted.Add(new Route(IpPrefix.Host(IPAddress.Parse(member.Ip4)))
+            {
+                OutputIndex = link.Index, PreferredSource = local4, Protocol = RouteProtocols.Kraud, Priority = metric,
+            });
+            tunnels.Add((JsonNode)new JsonObject { ["name"] = name, ["ifindex"] = link.Index, ["remote"] = remote6.ToString(), ["member"] = member.Ip4 });
+        }
+
+        var have = OwnRoutes(rt, metric);
+        foreach (var r in have)
+            if (!wanted.Any(w => w.Destination == r.Destination && w.OutputIndex == r.OutputIndex)) rt.RouteDel(r);
+        foreach (var w in wanted)
+            if (!have.Any(r => r.Destination == w.Destination && r.OutputIndex == w.OutputIndex && Equals(r.PreferredSource, w.PreferredSource)))
+                rt.RouteReplace(w);
+        CollectGarbage(rt, local4);
+
+        return new JsonObject
+        {
+            ["underlay"] = spec.Underlay,
+            ["local"] = new JsonObject { ["ip6"] = local6.ToString(), ["ip4"] = local4.ToString() },
+            ["metric"] = metric,
+            ["tunnels"] = tunnels,
+        };
+    }
+
+    private static List<Route> OwnRoutes(RtNetlink rt, uint metric) =>
+        rt.RouteList(2).Where(r => r.Protocol == RouteProtocols.Kraud && r.Priority == metric).ToList();
+
+    /// <summary>Deletes tunnels no kraud route uses and drops <paramref name="local4"/> where no route needs it as source.</summary>
+    private void CollectGarbage(RtNetlink rt, IPAddress local4)
+    {
+        var routes = rt.RouteList(2).Where(r => r.Protocol == RouteProtocols.Kraud).ToList();
+        foreach (var link in rt.LinkList())
+        {
+            if (link.Kind != "ip6tnl" || !link.Name.StartsWith(TunnelPrefix, StringComparison.Ordinal)) continue;
+            var onLink = routes.Where(r => r.OutputIndex == link.Index).ToList();
+            if (onLink.Count == 0)
+            {
+                rt.LinkDel(link.Index);
+                _log.LogInformation("deleted unused tunnel {Tunnel}", link.Name);
+            }
+            else if (!onLink.Any(r => local4.Equals(r.PreferredSource)) && rt.AddrList(link.Index, 2).Any(a => a.Prefix.Address.Equals(local4)))
+                rt.AddrDel(link.Index, IpPrefix.Host(local4));
+        }
+    }
+}

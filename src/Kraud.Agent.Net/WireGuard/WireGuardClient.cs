@@ -1,0 +1,39 @@
+using Kraud.Agent.Net.Netlink;
+using Kraud.Libc;
+
+namespace Kraud.Agent.Net.WireGuard;
+
+/// <summary>
+/// Picks the WireGuard backend the way wgctrl-go does: the kernel's generic netlink family when it is
+/// registered, otherwise userspace wireguard-go over its UAPI socket.
+/// </summary>
+public static class WireGuardClient
+{
+    /// <summary>Opens a backend for devices in <paramref name="ns"/>; <paramref name="prefer"/> forces one.</summary>
+    public static IWireGuardBackend Open(NetNs? ns = null, WgBackendKind? prefer = null)
+    {
+        if (prefer == WgBackendKind.Userspace) return new UserspaceWireGuard(ns);
+        try
+        {
+            return KernelWireGuard.Open(ns);
+        }
+        catch (NetlinkException e) when (e.Errno == Errno.ENOENT && prefer is null)
+        {
+            return new UserspaceWireGuard(ns);
+        }
+    }
+
+    /// <summary>True when the kernel has the wireguard generic netlink family (autoloading the module if it can).</summary>
+    public static bool KernelAvailable()
+    {
+        try
+        {
+            using var wg = KernelWireGuard.Open();
+            return true;
+        }
+        catch (NetlinkException e) when (e.Errno == Errno.ENOENT)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using Kraud.Agent.Net.Netlink;
+using Kraud.Agent.Net.Rtnl;
+using Kraud.Libc;
+
+namespace Kraud.Agent.Net.Tests;
+
+/// <summary>Work inside a namespace happens on its own thread; no other thread ever changes namespace.</summary>
+public class NetNsTests
+{
+    [Fact]
+    public async Task RunHappensInsideAndNeverLeaksIntoOtherThreads()
+    {
+        using var ns = new TestNetns();
+        ulong home = NetNs.CurrentThreadInode();
+        ulong target = ns.Ns.Inode;
+        Assert.NotEqual(home, target);
+
+        Assert.Equal(target, ns.Ns.Run(NetNs.CurrentThreadInode));
+        Assert.Equal(target, await ns.Ns.RunAsync(NetNs.CurrentThreadInode));
+        Assert.Equal(home, NetNs.CurrentThreadInode());
+
+        // Many runs in parallel while pool threads keep looking at their own namespace.
+        int poolThreadsElsewhere = 0;
+        using var stop = new CancellationTokenSource();
+        var watchers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (NetNs.CurrentThreadInode() != home) Interlocked.Increment(ref poolThreadsElsewhere);
+                await Task.Yield();
+            }
+        })).ToArray();
+        var runs = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => ns.Ns.RunAsync(NetNs.CurrentThreadInode)));
+        stop.Cancel();
+        await Task.WhenAll(watchers);
+        Assert.All(runs, inode => Assert.Equal(target, inode));
+        Assert.Equal(0, poolThreadsElsewhere);
+        Assert.Equal(home, NetNs.CurrentThreadInode());
+    }
+
+    [Fact]
+    public void OpenByProcessAndCurrentAgree()
+    {
+        using var byPid = NetNs.OpenProcess(Environment.ProcessId);
+        using var current = NetNs.OpenCurrent();
+        Assert.Equal(current.Inode, byPid.Inode);
+        using var ns = new TestNetns();
+        Assert.NotEqual(current.Inode, ns.Ns.Inode);
+        // A handle opened inside (the dedicated thread's own namespace) names the same namespace.
+        using var inside = ns.Ns.Run(NetNs.OpenCurrent);
+        Assert.Equal(ns.Ns.Inode, inside.Inode);
+    }
+
+    [Fact]
+    public void FailureInsideSurfacesToTheCaller()
+    {
+        using var ns = new TestNetns();
+        var e = Assert.Throws<InvalidOperationException>(() => ns.Ns.Run<int>(() => throw new InvalidOperationException("boom")));
+        Assert.Equal("boom", e.Message);
+    }
+
+    [Fact]
+    public async Task SocketOpenedInANamespaceStaysThereFromAnyThread()
+    {
+        using var ns = new TestNetns();
+        using var inside = RtNetlink.Open(ns.Ns);
+        inside.LinkAdd(new BridgeSpec("only-there"));
+        using var here = RtNetlink.Open();
+        Assert.Null(here.LinkFind("only-there"));
+        Assert.NotNull(await Task.Run(() => inside.LinkFind("only-there")));
+    }
+
+    [Fact]
+    public void OpeningAMissingNamespaceNamesThePath()
+    {
+        var e = Assert.Throws<LibcException>(() => NetNs.OpenNamed("kn-does-not-exist"));
+        Assert.Equal(Errno.ENOENT, e.Errno);
+        Assert.Contains("/run/netns/kn-does-not-exist", e.Message);
+    }
+
+    [Fact]
+    public void NetlinkPortIdsAreDistinctPerSocket()
+    {
+        using var a = NetlinkSocket.Open(Nl.NETLINK_ROUTE);
+        using var b = NetlinkSocket.Open(Nl.NETLINK_ROUTE);
+        Assert.NotEqual(a.PortId, b.PortId);
+        Assert.NotEqual(0u, a.PortId);
+    }
+}

@@ -1,0 +1,72 @@
+using System.Net;
+using Kraud.Agent.Net.Rtnl;
+using Kraud.Agent.Net.WireGuard;
+
+namespace Kraud.Agent.Net.Tests;
+
+/// <summary>The UAPI backend against a real wireguard-go in a test namespace.</summary>
+public class UserspaceWireGuardTests
+{
+    [Fact]
+    public void ConfigureReadBackDiffAndRemove()
+    {
+        using var ns = new TestNetns();
+        string name = "kwu" + ns.Name[^6..];
+        using var wg = new UserspaceWireGuard(ns.Ns);
+        wg.CreateInterface(name);
+        try
+        {
+            Assert.Equal("tun", ns.Rtnl.LinkGet(name).Kind);
+            var priv = WgKey.GeneratePrivate();
+            var p1 = WgKey.GeneratePrivate().PublicKey();
+            var p2 = WgKey.GeneratePrivate().PublicKey();
+            wg.ConfigureDevice(name, new WgConfig
+            {
+                PrivateKey = priv, ListenPort = 51999,
+                Peers =
+                [
+                    new WgPeerConfig(p1) { Endpoint = IPEndPoint.Parse("[fd00::2]:51820"), PersistentKeepaliveSeconds = 25, AllowedIps = [IpPrefix.Parse("fd42::2/128")] },
+                    new WgPeerConfig(p2) { AllowedIps = [IpPrefix.Parse("fd42::3/128"), IpPrefix.Parse("10.1.0.0/16")] },
+                ],
+            });
+            var dev = wg.GetDevice(name);
+            Assert.Equal(priv, dev.PrivateKey);
+            Assert.Equal(priv.PublicKey(), dev.PublicKey);
+            Assert.Equal(51999, dev.ListenPort);
+            Assert.Equal(2, dev.Peers.Count);
+            var r1 = Assert.Single(dev.Peers, p => p.PublicKey == p1);
+            Assert.Equal((IPEndPoint.Parse("[fd00::2]:51820"), 25), (r1.Endpoint, r1.PersistentKeepaliveSeconds));
+            Assert.Equal(["fd42::2/128"], r1.AllowedIps.Select(a => a.ToString()));
+            Assert.Equal(2, dev.Peers.Single(p => p.PublicKey == p2).AllowedIps.Count);
+
+            // wg(8) reads the same device.
+            Assert.Contains(p1.ToString(), ns.Exec("wg", "show", name, "peers"));
+
+            wg.ConfigureDevice(name, new WgConfig
+            {
+                Peers =
+                [
+                    new WgPeerConfig(p1) { UpdateOnly = true, ReplaceAllowedIps = true, AllowedIps = [IpPrefix.Parse("fd42::9/128")] },
+                    new WgPeerConfig(p2) { Remove = true },
+                ],
+            });
+            dev = wg.GetDevice(name);
+            var only = Assert.Single(dev.Peers);
+            Assert.Equal(p1, only.PublicKey);
+            Assert.Equal(["fd42::9/128"], only.AllowedIps.Select(a => a.ToString()));
+        }
+        finally
+        {
+            ns.Rtnl.LinkDel(name);
+        }
+    }
+
+    [Fact]
+    public void MissingDeviceNamesTheSocket()
+    {
+        using var wg = new UserspaceWireGuard();
+        var e = Assert.Throws<WireGuardUapiException>(() => wg.GetDevice("kw-none"));
+        Assert.Contains("/var/run/wireguard/kw-none.sock", e.Message);
+        Assert.Contains("kw-none", e.Operation);
+    }
+}
