@@ -65,7 +65,8 @@ public sealed class ZfsException : IOException
             s.Contains("out of space", StringComparison.Ordinal) || s.Contains("quota exceeded", StringComparison.Ordinal) || s.Contains("No space left", StringComparison.Ordinal) ? ZfsProblem.NoSpace :
             s.Contains("is busy", StringComparison.Ordinal) || s.Contains("has dependent clones", StringComparison.Ordinal) ? ZfsProblem.Busy :
             s.Contains("permission denied", StringComparison.OrdinalIgnoreCase) ? ZfsProblem.PermissionDenied :
-            s.Contains("invalid", StringComparison.OrdinalIgnoreCase) || s.Contains("bad ", StringComparison.Ordinal) ? ZfsProblem.InvalidArgument :
+            s.Contains("invalid", StringComparison.OrdinalIgnoreCase) || s.Contains("bad ", StringComparison.Ordinal) || s.Contains("must be", StringComparison.Ordinal)
+                || s.Contains("invalid property", StringComparison.Ordinal) || s.Contains("read-only", StringComparison.Ordinal) ? ZfsProblem.InvalidArgument :
             ZfsProblem.Other;
         return new ZfsException(operation, dataset, problem, 0, s);
     }
