@@ -141,6 +141,18 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
         return new JsonObject { ["dataset"] = ds, ["deleted"] = true };
     }
 
+    /// <summary>
+    /// At agent start: keeps in the exports file only volumes whose dataset still exists, is ours and is mounted
+    /// at the exported path, then applies the file (exportfs -ra) so the kernel table matches it.
+    /// </summary>
+    public Task ReconcileExportsAtStartAsync(CancellationToken ct = default) => exports.ReconcileAtStartAsync(async e =>
+    {
+        string? ds = await FindAsync(e.VolumeId, null, ct).ConfigureAwait(false);
+        if (ds is null) return false;
+        var p = await zfs.Cli.GetAsync(ds, ["mounted", "mountpoint", IdProperty], ct).ConfigureAwait(false);
+        return p["mounted"].Value == "yes" && p["mountpoint"].Value == e.Path && p[IdProperty].Value == e.VolumeId;
+    }, ct);
+
     /// <summary>The dataset of volume <paramref name="id"/>: on the given pool, else on whichever pool has it.</summary>
     public async Task<string?> FindAsync(string id, string? pool, CancellationToken ct)
     {
