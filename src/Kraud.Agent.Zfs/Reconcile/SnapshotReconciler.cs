@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Kraud.Agent.Zfs.Reconcile;
+
+/// <summary>
+/// Snapshot reconciler (contract §7): `<pool>/kraud/<volume>@user-<name>`, tagged with kraud:host/id/generation.
+/// The user- prefix keeps these apart from the schedule's auto- snapshots, which the pruner alone may destroy.
+/// </summary>
+public sealed class SnapshotReconciler(ZfsApi zfs, VolumeReconciler volumes)
+{
+    public const string Prefix = "user-";
+
+    public async Task<JsonObject> ReconcileAsync(string id, long generation, string hostId, SnapshotSpec spec, CancellationToken ct = default)
+    {
+        SpecValidator.ValidateId(id);
+        SpecValidator.Validate(spec);
+        string ds = await volumes.FindAsync(spec.Volume!, null, ct).ConfigureAwait(false)
+            // Transient: the Volume may simply not be reconciled yet.
+            ?? throw new ZfsException("snapshot", spec.Volume!, ZfsProblem.NotFound, Kraud.Libc.Errno.ENOENT, "volume not found on any pool of this host");
+        string snap = $"{ds}@{Prefix}{spec.Name}";
+        if (!zfs.Exists(snap))
+        {
+            zfs.Snapshot([snap], new Dictionary<string, string>
+            {
+                [VolumeReconciler.HostProperty] = hostId,
+                [VolumeReconciler.IdProperty] = id,
+                [VolumeReconciler.GenerationProperty] = generation.ToString(CultureInfo.InvariantCulture),
+            });
+        }
+        var p = await zfs.Cli.GetAsync(snap, ["creation", "createtxg", "referenced", "userrefs", VolumeReconciler.IdProperty], ct).ConfigureAwait(false);
+        if (p[VolumeReconciler.IdProperty].Value != id)
+            throw new PermanentReconcileException($"spec.name: {snap} already exists and belongs to '{p[VolumeReconciler.IdProperty].Value}'", "spec.name");
+        return new JsonObject
+        {
+            ["snapshot"] = snap,
+            ["dataset"] = ds,
+            ["createdAt"] = DateTimeOffset.FromUnixTimeSeconds(long.Parse(p["creation"].Value, CultureInfo.InvariantCulture)).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+            ["createTxg"] = long.Parse(p["createtxg"].Value, CultureInfo.InvariantCulture),
+            ["referencedBytes"] = long.Parse(p["referenced"].Value, CultureInfo.InvariantCulture),
+            ["holds"] = int.Parse(p["userrefs"].Value, CultureInfo.InvariantCulture),
+        };
+    }
+
+    /// <summary>Destroys the snapshot; gone already is success; a held one fails (transient) until released.</summary>
+    public async Task<JsonObject> DeleteAsync(string id, SnapshotSpec spec, CancellationToken ct = default)
+    {
+        SpecValidator.ValidateId(id);
+        SpecValidator.Validate(spec);
+        string? ds = await volumes.FindAsync(spec.Volume!, null, ct).ConfigureAwait(false);
+        string? snap = ds is null ? null : $"{ds}@{Prefix}{spec.Name}";
+        if (snap is not null && zfs.Exists(snap))
+        {
+            var p = await zfs.Cli.GetAsync(snap, ["userrefs", VolumeReconciler.IdProperty], ct).ConfigureAwait(false);
+            if (p[VolumeReconciler.IdProperty].Value != id)
+                throw new PermanentReconcileException($"spec.name: {snap} belongs to '{p[VolumeReconciler.IdProperty].Value}'; not destroying it", "spec.name");
+            if (p["userrefs"].Value != "0")
+                throw new ZfsException("destroy", snap, ZfsProblem.Busy, Kraud.Libc.Errno.EBUSY, "the snapshot is held");
+            zfs.DestroySnapshots([snap]);
+        }
+        return new JsonObject { ["snapshot"] = snap, ["deleted"] = true };
+    }
+}

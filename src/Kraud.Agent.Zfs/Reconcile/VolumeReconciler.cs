@@ -1,0 +1,224 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Kraud.Agent.Zfs.Names;
+using Kraud.Agent.Zfs.Nfs;
+using Kraud.Agent.Zfs.Schedule;
+using Kraud.Agent.Zfs.Send;
+
+namespace Kraud.Agent.Zfs.Reconcile;
+
+/// <summary>
+/// Volume reconciler (contract §7): makes `<pool>/kraud/<id>` what the spec says and reports what the host has.
+/// Idempotent: a second run with the same spec sets nothing (it compares before it writes). A dataset it
+/// created in a failed run is destroyed again before the error leaves, so nothing half-made stays behind.
+/// </summary>
+public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string, bool>? usedByPod = null)
+{
+    public const string HostProperty = "kraud:host", IdProperty = "kraud:id", GenerationProperty = "kraud:generation",
+        RestoreProperty = "kraud:restore-request";
+
+    public static string DatasetFor(string pool, string id) => $"{pool}/kraud/{id}";
+
+    public async Task<JsonObject> ReconcileAsync(string id, long generation, string hostId, VolumeSpec spec,
+        IProgress<TransferProgress>? progress = null, CancellationToken ct = default)
+    {
+        SpecValidator.ValidateId(id);
+        SpecValidator.Validate(spec);
+        string pool = spec.Pool!;
+        if (!await zfs.Cli.PoolExistsAsync(pool, ct).ConfigureAwait(false))
+            throw new PermanentReconcileException($"spec.pool: pool '{pool}' does not exist on this host", "spec.pool");
+        string ds = DatasetFor(pool, id);
+        progress?.Report(new TransferProgress(0, 0));
+
+        bool created = false;
+        try
+        {
+            if (!zfs.Exists(ds))
+            {
+                zfs.EnsureParents(ds);
+                var owner = new Dictionary<string, string>
+                {
+                    [HostProperty] = hostId, [IdProperty] = id, [GenerationProperty] = generation.ToString(CultureInfo.InvariantCulture),
+                };
+                if (spec.IsNfs) zfs.CreateFilesystem(ds, (ulong)spec.SizeBytes, owner);
+                else zfs.CreateVolume(ds, (ulong)spec.SizeBytes, owner, thick: true);
+                created = true;
+            }
+            await ConvergeAsync(id, generation, hostId, spec, ds, ct).ConfigureAwait(false);
+        }
+        catch (Exception) when (created)
+        {
+            await DestroyQuietlyAsync(id, ds).ConfigureAwait(false);
+            throw;
+        }
+        return await ObserveAsync(id, ds, ct).ConfigureAwait(false);
+    }
+
+    private async Task ConvergeAsync(string id, long generation, string hostId, VolumeSpec spec, string ds, CancellationToken ct)
+    {
+        var want = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [HostProperty] = hostId,
+            [IdProperty] = id,
+            [GenerationProperty] = generation.ToString(CultureInfo.InvariantCulture),
+        };
+        string size = spec.SizeBytes.ToString(CultureInfo.InvariantCulture);
+        if (spec.IsNfs) want["refquota"] = size;
+        else { want["volsize"] = size; want["refreservation"] = size; }
+        if (spec.Properties is not null) foreach (var (k, v) in spec.Properties) want[k] = v;
+        var schedule = ScheduleOf(spec);
+        if (schedule.Rules.Count > 0) want[SnapshotSchedule.Property] = schedule.ToProperty();
+
+        var names = want.Keys.Concat(["type", "mounted", "mountpoint", SnapshotSchedule.Property, RestoreProperty]).Distinct().ToList();
+        var have = await zfs.Cli.GetAsync(ds, names, ct).ConfigureAwait(false);
+
+        string type = have["type"].Value;
+        if (type != (spec.IsNfs ? "filesystem" : "volume"))
+            throw new PermanentReconcileException($"spec.class: {ds} is a {type}; changing the class of a volume is not supported", "spec.class");
+        if (have.TryGetValue(IdProperty, out var owner) && owner.Value != "-" && owner.Value != id)
+            throw new PermanentReconcileException($"id: {ds} belongs to '{owner.Value}', not to this volume", "id");
+        if (!spec.IsNfs && have.TryGetValue("volsize", out var vs) && long.TryParse(vs.Value, out long cur) && spec.SizeBytes < cur)
+            throw new PermanentReconcileException($"spec.sizeBytes: shrinking zvol {ds} from {cur} to {spec.SizeBytes} bytes would destroy data; refused", "spec.sizeBytes");
+
+        var changes = want.Where(kv => !have.TryGetValue(kv.Key, out var p) || p.Value != kv.Value).ToDictionary(kv => kv.Key, kv => kv.Value);
+        // A zvol grows before its reservation does, and a reservation shrinks before its zvol: keep set order so.
+        if (changes.Remove("volsize", out var newSize))
+            await zfs.Cli.SetAsync(ds, new Dictionary<string, string> { ["volsize"] = newSize }, ct).ConfigureAwait(false);
+        try
+        {
+            await zfs.Cli.SetAsync(ds, changes, ct).ConfigureAwait(false);
+        }
+        catch (ZfsException e) when (e.Problem == ZfsProblem.InvalidArgument)
+        {
+            throw new PermanentReconcileException($"spec.properties: {e.Message}", "spec.properties", e);
+        }
+        if (schedule.Rules.Count == 0 && have.TryGetValue(SnapshotSchedule.Property, out var sp) && sp.Source == "local")
+            await zfs.Cli.InheritAsync(ds, SnapshotSchedule.Property, ct).ConfigureAwait(false);
+
+        if (spec.IsNfs && have["mounted"].Value != "yes") await zfs.Cli.MountAsync(ds, ct).ConfigureAwait(false);
+
+        if (spec.Restore is { } restore && (!have.TryGetValue(RestoreProperty, out var last) || last.Value != restore.RequestId))
+        {
+            string snap = await ResolveSnapshotAsync(ds, restore.Snapshot!, ct).ConfigureAwait(false);
+            await zfs.RollbackAsync(snap, ct).ConfigureAwait(false);
+            await zfs.Cli.SetAsync(ds, new Dictionary<string, string> { [RestoreProperty] = restore.RequestId! }, ct).ConfigureAwait(false);
+        }
+
+        var clients = (spec.Nfs?.Clients ?? []).Select(c => new NfsClient(c.Match!, NormalizeOptions(c.Options))).ToList();
+        if (spec.IsNfs && clients.Count > 0)
+        {
+            string mountpoint = (await zfs.Cli.GetAsync(ds, ["mountpoint"], ct).ConfigureAwait(false))["mountpoint"].Value;
+            if (!mountpoint.StartsWith('/'))
+                throw new PermanentReconcileException($"spec.nfs: {ds} has mountpoint '{mountpoint}' and cannot be exported", "spec.nfs");
+            await exports.SetAsync(new NfsExport(id, mountpoint, NfsExport.FsidFor(id), clients), ct).ConfigureAwait(false);
+        }
+        else
+        {
+            await exports.RemoveAsync(id, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Deletes the volume. Refused (permanent, status Failed) while the delete's spec still lists NFS clients or a
+    /// pod of this host uses it; otherwise it is unexported first, then destroyed with its snapshots. Deleting a
+    /// volume that is not there succeeds.
+    /// </summary>
+    public async Task<JsonObject> DeleteAsync(string id, string hostId, VolumeSpec? spec, CancellationToken ct = default)
+    {
+        SpecValidator.ValidateId(id);
+        if (spec?.Nfs?.Clients is { Count: > 0 } clients)
+            throw new VolumeInUseException($"delete refused: volume {id} is still exported to {string.Join(", ", clients.Select(c => c.Match))}; remove spec.nfs.clients first");
+        if (usedByPod?.Invoke(id) == true)
+            throw new VolumeInUseException($"delete refused: volume {id} is used by a pod on this host");
+        string? ds = await FindAsync(id, spec?.Pool, ct).ConfigureAwait(false);
+        await exports.RemoveAsync(id, ct).ConfigureAwait(false);
+        if (ds is not null)
+        {
+            var owner = (await zfs.Cli.GetAsync(ds, [IdProperty], ct).ConfigureAwait(false))[IdProperty].Value;
+            if (owner != id) throw new PermanentReconcileException($"id: {ds} is not marked as volume {id} (kraud:id is '{owner}'); not destroying it", "id");
+            await zfs.DestroyWithSnapshotsAsync(ds, ct).ConfigureAwait(false);
+        }
+        return new JsonObject { ["dataset"] = ds, ["deleted"] = true };
+    }
+
+    /// <summary>
+    /// At agent start: keeps in the exports file only volumes whose dataset still exists, is ours and is mounted
+    /// at the exported path, then applies the file (exportfs -ra) so the kernel table matches it.
+    /// </summary>
+    public Task ReconcileExportsAtStartAsync(CancellationToken ct = default) => exports.ReconcileAtStartAsync(async e =>
+    {
+        string? ds = await FindAsync(e.VolumeId, null, ct).ConfigureAwait(false);
+        if (ds is null) return false;
+        var p = await zfs.Cli.GetAsync(ds, ["mounted", "mountpoint", IdProperty], ct).ConfigureAwait(false);
+        return p["mounted"].Value == "yes" && p["mountpoint"].Value == e.Path && p[IdProperty].Value == e.VolumeId;
+    }, ct);
+
+    /// <summary>The dataset of volume <paramref name="id"/>: on the given pool, else on whichever pool has it.</summary>
+    public async Task<string?> FindAsync(string id, string? pool, CancellationToken ct)
+    {
+        var pools = pool is not null && ZfsNames.CheckPool("pool", pool) is not null ? [pool] : await zfs.Cli.ListPoolsAsync(ct).ConfigureAwait(false);
+        foreach (var p in pools)
+        {
+            string ds = DatasetFor(p, id);
+            if (zfs.Exists(ds)) return ds;
+        }
+        return null;
+    }
+
+    /// <summary>What the host has: dataset, bytes, device or mountpoint, export state, newest snapshot.</summary>
+    public async Task<JsonObject> ObserveAsync(string id, string ds, CancellationToken ct)
+    {
+        var p = await zfs.Cli.GetAsync(ds, ["type", "used", "available", "referenced", "volsize", "refquota", "mountpoint", "mounted", RestoreProperty, GenerationProperty], ct).ConfigureAwait(false);
+        bool volume = p["type"].Value == "volume";
+        var snaps = await zfs.ListSnapshotsAsync(ds, ct: ct).ConfigureAwait(false);
+        var export = await exports.GetAsync(id, ct).ConfigureAwait(false);
+        var o = new JsonObject
+        {
+            ["dataset"] = ds,
+            ["class"] = volume ? "lv2" : "nfs",
+            ["sizeBytes"] = Long(volume ? p["volsize"].Value : p["refquota"].Value),
+            ["usedBytes"] = Long(p["used"].Value),
+            ["availableBytes"] = Long(p["available"].Value),
+            ["referencedBytes"] = Long(p["referenced"].Value),
+            ["generation"] = Long(p[GenerationProperty].Value),
+        };
+        if (volume) o["devicePath"] = "/dev/zvol/" + ds;
+        else { o["mountpoint"] = p["mountpoint"].Value; o["mounted"] = p["mounted"].Value == "yes"; }
+        o["export"] = export is null
+            ? new JsonObject { ["state"] = "none" }
+            : new JsonObject
+            {
+                ["state"] = "exported", ["path"] = export.Path, ["fsid"] = export.Fsid,
+                ["clients"] = new JsonArray(export.Clients.Select(c => (JsonNode)JsonValue.Create(c.Match)).ToArray()),
+            };
+        o["newestSnapshot"] = snaps.Count > 0 ? snaps[^1].Name : null;
+        o["snapshotCount"] = snaps.Count;
+        string restored = p[RestoreProperty].Value;
+        o["restoredRequestId"] = restored == "-" ? null : restored;
+        return o;
+    }
+
+    private async Task<string> ResolveSnapshotAsync(string ds, string name, CancellationToken ct)
+    {
+        foreach (var candidate in new[] { $"{ds}@{SnapshotReconciler.Prefix}{name}", $"{ds}@{name}" })
+            if (zfs.Exists(candidate)) return candidate;
+        await Task.CompletedTask.ConfigureAwait(false);
+        _ = ct;
+        throw new ZfsException("restore", $"{ds}@{name}", ZfsProblem.NotFound, Kraud.Libc.Errno.ENOENT, "spec.restore.snapshot names no snapshot of this volume");
+    }
+
+    private async Task DestroyQuietlyAsync(string id, string ds)
+    {
+        try { await exports.RemoveAsync(id, CancellationToken.None).ConfigureAwait(false); } catch (IOException) { }
+        try { await zfs.DestroyWithSnapshotsAsync(ds, CancellationToken.None).ConfigureAwait(false); }
+        catch (Exception e) when (e is ZfsException or IOException) { /* the original error is what the caller needs */ }
+    }
+
+    private static SnapshotSchedule ScheduleOf(VolumeSpec spec) =>
+        new((spec.Snapshots?.Schedule ?? []).Select(r => new ScheduleRule(r.Every!, r.Keep)).ToList());
+
+    internal static string NormalizeOptions(string? options) =>
+        string.Join(',', (options ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(o => o != "no_subtree_check"));
+
+    private static long? Long(string v) => long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) ? n : null;
+}

@@ -1,0 +1,75 @@
+using Kraud.Agent.Zfs.Reconcile;
+
+namespace Kraud.Agent.Zfs.Tests.Lane;
+
+[Collection("zfs-lane"), Trait("lane", "kernel")]
+public class NfsLaneTests
+{
+    /// <summary>nfsd as the lane has it (no systemd): the nfsd filesystem, rpcbind, rpc.nfsd, rpc.mountd.</summary>
+    private static async Task StartNfsServerAsync()
+    {
+        await LanePool.Sh("/sbin/modprobe", "nfsd");
+        Directory.CreateDirectory("/run/rpcbind");
+        Directory.CreateDirectory("/var/lib/nfs");
+        Directory.CreateDirectory("/etc/exports.d");
+        if (!File.Exists("/proc/fs/nfsd/threads")) await LanePool.Sh("/bin/mount", "-t", "nfsd", "nfsd", "/proc/fs/nfsd");
+        if (File.ReadAllText("/proc/fs/nfsd/threads").Trim() is "0" or "")
+        {
+            await LanePool.Run.RunAsync(["/usr/sbin/rpcbind", "-w"]);
+            await LanePool.Sh("/usr/sbin/rpc.nfsd", "4");
+            await LanePool.Sh("/usr/sbin/rpc.mountd");
+        }
+    }
+
+    [Fact]
+    public async Task AnExportedVolumeMountsOverNfsAndIsUnexportedOnDeleteButNotWhileListed()
+    {
+        await StartNfsServerAsync();
+        await using var pool = await LanePool.CreateAsync("kf");
+        string exportsFile = $"/etc/exports.d/kraud-{pool.Name}.exports";
+        var (_, exports, volumes, _) = LanePool.Reconcilers(exportsFile);
+        var spec = new VolumeSpec
+        {
+            Pool = pool.Name, Class = "nfs", SizeBytes = 32 << 20,
+            Nfs = new NfsSpec { Clients = [new() { Match = "127.0.0.1", Options = "rw,no_root_squash" }] },
+        };
+        var o = await volumes.ReconcileAsync("share", 1, "h1", spec);
+        string ds = $"{pool.Name}/kraud/share", path = "/" + ds;
+        Assert.Equal("exported", (string?)o["export"]!["state"]);
+        Assert.Equal(path, (string?)o["export"]!["path"]);
+        Assert.Contains(path, await exports.ActivePathsAsync());
+        Assert.Contains($"fsid={(string?)o["export"]!["fsid"]}", File.ReadAllText(exportsFile));
+
+        // Idempotent: the exports file is not rewritten and no dataset property moves.
+        var stamp = File.GetLastWriteTimeUtc(exportsFile);
+        string before = await LanePool.GetAll(ds);
+        await volumes.ReconcileAsync("share", 1, "h1", spec);
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(exportsFile));
+        Assert.Equal(before, await LanePool.GetAll(ds));
+
+        File.WriteAllText(path + "/hello", "over nfs");
+        string mnt = $"/mnt/kraud-{pool.Name}";
+        Directory.CreateDirectory(mnt);
+        await LanePool.Sh("/bin/mount", "-t", "nfs", "-o", "vers=3,soft,timeo=50,retrans=2", $"127.0.0.1:{path}", mnt);
+        try
+        {
+            Assert.Equal("over nfs", File.ReadAllText(mnt + "/hello"));
+            File.WriteAllText(mnt + "/from-client", "written by the client");
+        }
+        finally { await LanePool.Sh("/bin/umount", mnt); }
+        Assert.Equal("written by the client", File.ReadAllText(path + "/from-client"));
+
+        // Delete while the spec still lists clients: refused, dataset and export stay.
+        var refused = await Assert.ThrowsAsync<VolumeInUseException>(() => volumes.DeleteAsync("share", "h1", spec));
+        Assert.Contains("still exported to 127.0.0.1", refused.Message);
+        Assert.True(LanePool.Exists(ds));
+        Assert.Contains(path, await exports.ActivePathsAsync());
+
+        // Delete without clients: unexported first, then destroyed.
+        await volumes.DeleteAsync("share", "h1", new VolumeSpec { Pool = pool.Name, Class = "nfs", SizeBytes = 32 << 20 });
+        Assert.False(LanePool.Exists(ds));
+        Assert.DoesNotContain(path, await exports.ActivePathsAsync());
+        Assert.DoesNotContain(path, File.ReadAllText(exportsFile));
+        File.Delete(exportsFile);
+    }
+}
