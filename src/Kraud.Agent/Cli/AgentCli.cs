@@ -36,6 +36,7 @@ public static class AgentCli
         root.Subcommands.Add(ApplyCommand.Build());
         root.Subcommands.Add(GetCommand.Build());
         root.Subcommands.Add(DoctorCommand.Build());
+        root.Subcommands.Add(VmmCommand.Build());
         root.Subcommands.Add(VersionCommand.Build());
         return root;
     }

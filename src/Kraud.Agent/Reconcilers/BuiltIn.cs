@@ -4,11 +4,19 @@ using Microsoft.Extensions.Logging;
 
 namespace Kraud.Agent.Reconcilers;
 
-/// <summary>The reconcilers this build serves. Kinds not listed fail permanently with a message naming them.</summary>
+/// <summary>The reconcilers this build serves. Kinds not listed (Pod, until its work lands) fail permanently with a message naming them.</summary>
 public static class BuiltIn
 {
-    public static IReadOnlyList<IReconciler> Create(AgentConfig config, ILoggerFactory loggers) =>
-    [
-        new ProbeReconciler(),
-    ];
+    public static IReadOnlyList<IReconciler> Create(AgentConfig config, ILoggerFactory loggers)
+    {
+        var (volume, snapshot) = SnapshotKind.Create();
+        return
+        [
+            new ProbeReconciler(),
+            new VpcKind(loggers.CreateLogger("Kraud.Agent.Net")),
+            new OverlayKind(loggers.CreateLogger("Kraud.Agent.Net")),
+            volume,
+            snapshot,
+        ];
+    }
 }

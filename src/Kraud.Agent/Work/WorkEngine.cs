@@ -23,6 +23,7 @@ public sealed class WorkEngine
     private readonly SemaphoreSlim _slots;
     private readonly ConcurrentDictionary<Task, byte> _running = new();
     private readonly CancellationTokenSource _abort = new();
+    private readonly AppliedSpecs _applied;
     private long _lastLoopTick = Environment.TickCount64;
 
     public WorkEngine(NatsJSContext js, NatsJSConsumer consumer, ReconcilerRegistry registry, StatusWriter status,
@@ -30,6 +31,7 @@ public sealed class WorkEngine
     {
         (_js, _consumer, _registry, _status, _host, _stateDir, _concurrency, _logger) = (js, consumer, registry, status, host, stateDir, concurrency, logger);
         _slots = new SemaphoreSlim(concurrency, concurrency);
+        _applied = new AppliedSpecs(stateDir);
     }
 
     public int Running => _running.Count;
@@ -143,6 +145,8 @@ public sealed class WorkEngine
             }
             envelope = EnvelopeParser.Parse(desired.Data.Span, key);
             var reconciler = _registry.Get(key);
+            if (envelope.Deleted && envelope.Spec.ValueKind == System.Text.Json.JsonValueKind.Undefined && _applied.Load(key) is { } last)
+                envelope = envelope with { Spec = last };
             using var genScope = _logger.BeginScope(new Dictionary<string, object?> { ["Generation"] = envelope.Generation });
             var context = new ReconcileContext(_host, _stateDir, (int)attempt, _logger);
 
@@ -155,6 +159,8 @@ public sealed class WorkEngine
                 _logger.LogWarning("ack not confirmed; the token comes back after ack_wait and is reconciled again");
                 return;
             }
+            if (envelope.Deleted) _applied.Remove(key);
+            else _applied.Save(key, envelope.Spec);
             string phase = envelope.Deleted ? ResourceStatus.Deleted : ResourceStatus.Ready;
             await WriteStatusAsync(key, envelope.Generation, phase, "", attempt, observed);
             _logger.LogInformation("reconciled: {Phase}", phase);

@@ -1,0 +1,36 @@
+using System.CommandLine;
+using Kraud.Agent.Config;
+using Kraud.Agent.Hosting;
+using Kraud.Agent.Kvm.Vmm;
+
+namespace Kraud.Agent.Cli;
+
+internal static class VmmCommand
+{
+    public static Command Build()
+    {
+        var config = new Option<string>("--config") { Description = "The VM's launch file (contract section 8).", Required = true, HelpName = "FILE" };
+        var cmd = new Command("vmm",
+            "Run one microVM in this process (what systemd's kraud-vm@<id>.service starts, so VMs outlive agent " +
+            "restarts): boots the launch file's kernel through KVM with its disks and taps, forwards the serial " +
+            "console to the journal and the serial log, and exits 0 when the guest powers off, 65 when the launch " +
+            "file is invalid (nothing touched), and another non-zero code with a register dump when the guest faults.")
+        {
+            config,
+        };
+        // `--config` here is the launch file: this command does not read the agent's configuration.
+        cmd.SetAction(async (parse, ct) =>
+        {
+            using var loggers = AgentLogging.Create(new LogConfig());
+            // `systemctl stop kraud-vm@<id>` sends SIGTERM: stop the VM through the VMM, not by dying mid-write.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+            {
+                c.Cancel = true;
+                stop.Cancel();
+            });
+            return await Vmm.RunAsync(parse.GetValue(config)!, loggers, stop.Token);
+        });
+        return cmd;
+    }
+}

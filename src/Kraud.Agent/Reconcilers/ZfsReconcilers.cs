@@ -1,0 +1,56 @@
+using System.Text.Json.Nodes;
+using Kraud.Agent.Work;
+using Kraud.Agent.Zfs;
+using Kraud.Agent.Zfs.Nfs;
+using Kraud.Agent.Zfs.Reconcile;
+using ZfsPermanent = Kraud.Agent.Zfs.Reconcile.PermanentReconcileException;
+
+namespace Kraud.Agent.Reconcilers;
+
+/// <summary>Kind Volume: a ZFS filesystem (nfs) or zvol (lv2) with snapshots, restore and NFS exports.</summary>
+public sealed class VolumeKind(VolumeReconciler volumes) : IReconciler
+{
+    public string Kind => ResourceKinds.Volume;
+
+    public async Task<JsonObject?> ReconcileAsync(ResourceEnvelope envelope, ReconcileContext context, CancellationToken ct)
+    {
+        try
+        {
+            var spec = envelope.Spec.ValueKind == System.Text.Json.JsonValueKind.Undefined ? null : SpecParser.ParseVolume(SpecReader.Node(envelope));
+            if (envelope.Deleted) return await volumes.DeleteAsync(envelope.Id, context.Host, spec, ct);
+            return await volumes.ReconcileAsync(envelope.Id, envelope.Generation, context.Host, spec!, progress: null, ct);
+        }
+        catch (ZfsPermanent e)
+        {
+            throw new Work.PermanentReconcileException(e.Message, e);
+        }
+    }
+}
+
+/// <summary>Kind Snapshot: a user snapshot of a volume, &lt;pool&gt;/kraud/&lt;volume&gt;@user-&lt;name&gt;.</summary>
+public sealed class SnapshotKind(SnapshotReconciler snapshots) : IReconciler
+{
+    public string Kind => ResourceKinds.Snapshot;
+
+    public async Task<JsonObject?> ReconcileAsync(ResourceEnvelope envelope, ReconcileContext context, CancellationToken ct)
+    {
+        try
+        {
+            var spec = SpecParser.ParseSnapshot(SpecReader.Node(envelope));
+            return envelope.Deleted
+                ? await snapshots.DeleteAsync(envelope.Id, spec, ct)
+                : await snapshots.ReconcileAsync(envelope.Id, envelope.Generation, context.Host, spec, ct);
+        }
+        catch (ZfsPermanent e)
+        {
+            throw new Work.PermanentReconcileException(e.Message, e);
+        }
+    }
+
+    public static (VolumeKind, SnapshotKind) Create()
+    {
+        var zfs = new ZfsApi();
+        var volumes = new VolumeReconciler(zfs, new NfsExports());
+        return (new VolumeKind(volumes), new SnapshotKind(new SnapshotReconciler(zfs, volumes)));
+    }
+}
