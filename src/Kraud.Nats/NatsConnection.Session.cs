@@ -53,6 +53,7 @@ public sealed partial class NatsConnection
     private async Task ReconnectLoopAsync(Session? lost)
     {
         if (lost is not null) await lost.WaitStoppedAsync().ConfigureAwait(false);
+        await WaitWriterIdleAsync().ConfigureAwait(false);
         var rounds = 0;
         while (!_disposed)
         {
