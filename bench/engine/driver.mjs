@@ -18,12 +18,15 @@ const { values: args } = parseArgs({
     n: { type: "string", default: "2000" },
     concurrency: { type: "string", default: "16" },
     rounds: { type: "string", default: "3" },
+    rate: { type: "string", default: "200" },
+    "paced-n": { type: "string", default: "1000" },
     port: { type: "string", default: "14333" },
     "log-level": { type: "string", default: "warning" },
     sides: { type: "string", default: "ours,peer" },
     keep: { type: "boolean", default: false },
   },
 });
+const RATE = Number(args.rate), PACED_N = Number(args["paced-n"]);
 const N = Number(args.n), C = Number(args.concurrency), ROUNDS = Number(args.rounds), PORT = Number(args.port);
 const url = `nats://127.0.0.1:${PORT}`;
 const work = mkdtempSync(join(tmpdir(), "kraud-bench-"));
@@ -95,8 +98,8 @@ for (const side of sides) {
 }
 const kv = await js.views.kv("KRAUD_STATUS");
 
-// ---- one round: N resources of one side, all at generation gen ------------------------------------------------
-async function round(side, gen) {
+// ---- one round: N resources of one side, all at generation gen; published at once (rate 0) or paced at rate/s --
+async function round(side, gen, N, rate) {
   const sent = new Float64Array(N), ready = new Float64Array(N);
   let done = 0;
   let finished;
@@ -116,7 +119,13 @@ async function round(side, gen) {
   })();
   const cpu0 = { agent: cpuSeconds(procs[side].pid), server: cpuSeconds(server.pid) };
   const acks = [];
+  const t0 = performance.now();
   for (let i = 0; i < N; i++) {
+    if (rate > 0) {
+      const due = t0 + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+    }
     const envelope = { apiVersion: "kraud.cloud/v1", kind: "Probe", id: `r${i}`, generation: gen, spec: { holdMs: 0 } };
     sent[i] = performance.now();
     acks.push(js.publish(`kraud.desired.${side}.probe.r${i}`, jc.encode(envelope)));
@@ -130,22 +139,28 @@ async function round(side, gen) {
   const q = (p) => lat[Math.min(N - 1, Math.ceil(p * N) - 1)];
   const span = Math.max(...ready) - Math.min(...sent);
   return {
-    side, gen, rps: N / (span / 1000), p50: q(0.5), p99: q(0.99), max: lat[N - 1],
+    side, gen, rate, rps: N / (span / 1000), p50: q(0.5), p99: q(0.99), max: lat[N - 1],
     agentCpuMs: ((cpu1.agent - cpu0.agent) * 1e6) / N, serverCpuMs: ((cpu1.server - cpu0.server) * 1e6) / N,
   };
 }
 
 // ---- rounds: round 0 is the warm-up; the order alternates each round --------------------------------------------
 const results = [];
+const gens = Object.fromEntries(sides.map((s) => [s, 0]));
+const modes = [{ name: "burst", n: N, rate: 0 }];
+if (RATE > 0 && PACED_N > 0) modes.push({ name: `paced ${RATE}/s`, n: PACED_N, rate: RATE });
 try {
-  for (let r = 0; r <= ROUNDS; r++) {
-    const order = r % 2 === 0 ? sides : [...sides].reverse();
-    for (const side of order) {
-      await sleep(1000); // let the previous round's stragglers (heartbeats, fetch expiries) settle
-      const res = await round(side, r + 1);
-      res.warmup = r === 0;
-      results.push(res);
-      console.log(`${res.warmup ? "warm-up" : `round ${r}  `} ${side.padEnd(4)}  ${res.rps.toFixed(0).padStart(6)} res/s  p50 ${res.p50.toFixed(1).padStart(7)} ms  p99 ${res.p99.toFixed(1).padStart(7)} ms  max ${res.max.toFixed(1).padStart(7)} ms  cpu/res: agent ${res.agentCpuMs.toFixed(0)} us, server ${res.serverCpuMs.toFixed(0)} us`);
+  for (const mode of modes) {
+    for (let r = 0; r <= ROUNDS; r++) {
+      const order = r % 2 === 0 ? sides : [...sides].reverse();
+      for (const side of order) {
+        await sleep(1000); // let the previous round's stragglers (heartbeats, fetch expiries) settle
+        const res = await round(side, ++gens[side], mode.n, mode.rate);
+        res.mode = mode.name;
+        res.warmup = r === 0;
+        results.push(res);
+        console.log(`${mode.name.padEnd(12)} ${res.warmup ? "warm-up" : `round ${r}  `} ${side.padEnd(4)}  ${res.rps.toFixed(0).padStart(6)} res/s  p50 ${res.p50.toFixed(1).padStart(7)} ms  p99 ${res.p99.toFixed(1).padStart(7)} ms  max ${res.max.toFixed(1).padStart(7)} ms  cpu/res: agent ${res.agentCpuMs.toFixed(0)} us, server ${res.serverCpuMs.toFixed(0)} us`);
+      }
     }
   }
 } finally {
@@ -154,29 +169,39 @@ try {
 }
 
 // ---- table --------------------------------------------------------------------------------------------------
-const measured = results.filter((r) => !r.warmup);
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-const summary = {};
-for (const side of sides) {
-  const rs = measured.filter((r) => r.side === side);
-  summary[side] = Object.fromEntries(["rps", "p50", "p99", "max", "agentCpuMs", "serverCpuMs"].map((k) => [k, median(rs.map((r) => r[k]))]));
-}
-console.log(`\nN=${N} Probe resources per round, concurrency ${C}, ${ROUNDS} measured rounds per side (median), warm-up excluded; nats-server ${url}`);
+const both = sides.includes("ours") && sides.includes("peer");
 const rows = [
   ["throughput (resources/s)", "rps", 0], ["p50 publish->Ready (ms)", "p50", 1], ["p99 publish->Ready (ms)", "p99", 1],
-  ["max publish->Ready (ms)", "max", 1], ["agent CPU per resource (us)", "agentCpuMs", 0], ["server CPU per resource (us)", "serverCpuMs", 0],
+  ["max publish->Ready (ms)", "max", 1], ["agent CPU per resource (us)", "agentCpuMs", 0], ["nats-server CPU per resource (us)", "serverCpuMs", 0],
 ];
-const head = ["", ...sides.map((s) => (s === "ours" ? "ours (kraud-agent AOT)" : "peer (npm nats)"))];
-if (summary.ours && summary.peer) head.push("ours/peer");
-console.log(`| ${head.join(" | ")} |`);
-console.log(`|${head.map(() => "---").join("|")}|`);
-for (const [label, k, d] of rows) {
-  const cells = [label, ...sides.map((s) => summary[s][k].toFixed(d))];
-  if (summary.ours && summary.peer) cells.push((summary.ours[k] / summary.peer[k]).toFixed(2));
-  console.log(`| ${cells.join(" | ")} |`);
+const summaries = {};
+for (const mode of modes) {
+  const summary = (summaries[mode.name] = {});
+  for (const side of sides) {
+    const rs = results.filter((r) => !r.warmup && r.mode === mode.name && r.side === side);
+    summary[side] = Object.fromEntries(rows.map(([, k]) => [k, median(rs.map((r) => r[k]))]));
+  }
+  console.log(`\n${mode.name}: ${mode.n} Probe resources per round${mode.rate ? ` published at ${mode.rate}/s` : " published at once"}, concurrency ${C}, median of ${ROUNDS} rounds per side (warm-up excluded, order alternating)`);
+  const head = ["", ...sides.map((s) => (s === "ours" ? "ours (kraud-agent AOT)" : "peer (npm nats)"))];
+  if (both) head.push("ours/peer");
+  console.log(`| ${head.join(" | ")} |`);
+  console.log(`|${head.map(() => "---").join("|")}|`);
+  for (const [label, k, d] of rows) {
+    if (mode.rate && k === "rps") continue; // paced: throughput is the offered rate
+    const cells = [label, ...sides.map((s) => summary[s][k].toFixed(d))];
+    if (both) cells.push((summary.ours[k] / summary.peer[k]).toFixed(2));
+    console.log(`| ${cells.join(" | ")} |`);
+  }
 }
-if (summary.ours && summary.peer) {
-  const tput = summary.ours.rps / summary.peer.rps, p99 = summary.ours.p99 / summary.peer.p99;
-  console.log(`\nthroughput ratio ours/peer = ${tput.toFixed(2)} (goal >= 1.5: ${tput >= 1.5 ? "met" : "MISSED"}); p99 ratio ours/peer = ${p99.toFixed(2)} (goal <= 0.5: ${p99 <= 0.5 ? "met" : "MISSED"})`);
+if (both) {
+  const b = summaries.burst;
+  const tput = b.ours.rps / b.peer.rps, p99 = b.ours.p99 / b.peer.p99;
+  console.log(`\nburst: throughput ratio ours/peer = ${tput.toFixed(2)} (goal >= 1.5: ${tput >= 1.5 ? "met" : "MISSED"}); p99 ratio ours/peer = ${p99.toFixed(2)} (goal <= 0.5: ${p99 <= 0.5 ? "met" : "MISSED"})`);
+  if (modes[1]) {
+    const p = summaries[modes[1].name];
+    const r = p.ours.p99 / p.peer.p99;
+    console.log(`${modes[1].name}: p99 ratio ours/peer = ${r.toFixed(2)} (goal <= 0.5: ${r <= 0.5 ? "met" : "MISSED"})`);
+  }
 }
 process.exit(0);
