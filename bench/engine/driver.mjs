@@ -75,8 +75,18 @@ function cpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
+// Messages the side's own connection(s) sent to and received from the server so far (nats-server /connz).
+const connName = { ours: "kraud-agent ours", peer: "kraud-peer peer" };
+async function connMsgs(side) {
+  const r = await fetch(`http://127.0.0.1:${PORT + 1}/connz?limit=1024`);
+  const z = await r.json();
+  let sent = 0, recv = 0;
+  for (const c of z.connections ?? []) if (c.name === connName[side]) { sent += c.in_msgs; recv += c.out_msgs; }
+  return { sent, recv };
+}
+
 // ---- setup --------------------------------------------------------------------------------------------------
-const server = start("nats-server", "nats-server", ["-js", "-a", "127.0.0.1", "-p", String(PORT), "-sd", join(work, "js")]);
+const server = start("nats-server", "nats-server", ["-js", "-a", "127.0.0.1", "-p", String(PORT), "-m", String(PORT + 1), "-sd", join(work, "js")]);
 await until("nats-server", portOpen);
 const nc = await connect({ servers: url, name: "bench-driver" });
 const js = nc.jetstream();
@@ -117,6 +127,7 @@ async function round(side, gen, N, rate) {
       if (++done === N) finished();
     }
   })();
+  const msgs0 = await connMsgs(side);
   const cpu0 = { agent: cpuSeconds(procs[side].pid), server: cpuSeconds(server.pid) };
   const acks = [];
   const t0 = performance.now();
@@ -134,12 +145,14 @@ async function round(side, gen, N, rate) {
   const timeout = sleep(180_000).then(() => "timeout");
   if ((await Promise.race([allReady, timeout])) === "timeout") throw new Error(`${side} round gen ${gen}: only ${done}/${N} Ready after 180 s`);
   const cpu1 = { agent: cpuSeconds(procs[side].pid), server: cpuSeconds(server.pid) };
+  const msgs1 = await connMsgs(side);
   watch.stop();
   const lat = Array.from(ready, (r, i) => r - sent[i]).sort((a, b) => a - b);
   const q = (p) => lat[Math.min(N - 1, Math.ceil(p * N) - 1)];
   const span = Math.max(...ready) - Math.min(...sent);
   return {
     side, gen, rate, rps: N / (span / 1000), p50: q(0.5), p99: q(0.99), max: lat[N - 1],
+    sentPerRes: (msgs1.sent - msgs0.sent) / N, recvPerRes: (msgs1.recv - msgs0.recv) / N,
     agentCpuMs: ((cpu1.agent - cpu0.agent) * 1e6) / N, serverCpuMs: ((cpu1.server - cpu0.server) * 1e6) / N,
   };
 }
@@ -159,7 +172,7 @@ try {
         res.mode = mode.name;
         res.warmup = r === 0;
         results.push(res);
-        console.log(`${mode.name.padEnd(12)} ${res.warmup ? "warm-up" : `round ${r}  `} ${side.padEnd(4)}  ${res.rps.toFixed(0).padStart(6)} res/s  p50 ${res.p50.toFixed(1).padStart(7)} ms  p99 ${res.p99.toFixed(1).padStart(7)} ms  max ${res.max.toFixed(1).padStart(7)} ms  cpu/res: agent ${res.agentCpuMs.toFixed(0)} us, server ${res.serverCpuMs.toFixed(0)} us`);
+        console.log(`${mode.name.padEnd(12)} ${res.warmup ? "warm-up" : `round ${r}  `} ${side.padEnd(4)}  ${res.rps.toFixed(0).padStart(6)} res/s  p50 ${res.p50.toFixed(1).padStart(7)} ms  p99 ${res.p99.toFixed(1).padStart(7)} ms  max ${res.max.toFixed(1).padStart(7)} ms  cpu/res: agent ${res.agentCpuMs.toFixed(0)} us, server ${res.serverCpuMs.toFixed(0)} us  msgs/res: sent ${res.sentPerRes.toFixed(2)} recv ${res.recvPerRes.toFixed(2)}`);
       }
     }
   }
@@ -174,6 +187,7 @@ const both = sides.includes("ours") && sides.includes("peer");
 const rows = [
   ["throughput (resources/s)", "rps", 0], ["p50 publish->Ready (ms)", "p50", 1], ["p99 publish->Ready (ms)", "p99", 1],
   ["max publish->Ready (ms)", "max", 1], ["agent CPU per resource (us)", "agentCpuMs", 0], ["nats-server CPU per resource (us)", "serverCpuMs", 0],
+  ["messages agent->server per resource", "sentPerRes", 2], ["messages server->agent per resource", "recvPerRes", 2],
 ];
 const summaries = {};
 for (const mode of modes) {
