@@ -29,7 +29,7 @@ const { values: args } = parseArgs({
 const RATE = Number(args.rate), PACED_N = Number(args["paced-n"]);
 const N = Number(args.n), C = Number(args.concurrency), ROUNDS = Number(args.rounds), PORT = Number(args.port);
 const url = `nats://127.0.0.1:${PORT}`;
-const work = mkdtempSync(join(tmpdir(), "kraud-bench-"));
+const work = mkdtempSync(join(tmpdir(), "kraud-bench-engine-"));
 const children = [];
 const jc = JSONCodec();
 
