@@ -35,7 +35,7 @@ public sealed partial class NatsConnection
         NatsMsg msg;
         try
         {
-            EnqueuePublish(subject, replyTo, headers, data.Span);
+            EnqueuePublish(subject, replyTo, headers, data.Span, flushInline: true);
             msg = await reply.Task.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)

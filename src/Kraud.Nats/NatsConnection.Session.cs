@@ -18,6 +18,9 @@ public sealed partial class NatsConnection
             fresh.Reset();
             foreach (var sub in _subs.Values) ProtocolEncoder.Sub(fresh, sub.Subject, sub.QueueGroup, sub.Sid);
             fresh.Write(_pending.Written.Span);
+            // PINGs queued for the lost session will be answered here: let their PONGs fall on placeholders.
+            for (var i = 0; i < _pending.PingCount; i++) s.Pongs.Enqueue(null);
+            fresh.PingCount = _pending.PingCount;
             _pending.Reset();
             _spare = _pending;
             _pending = fresh;
@@ -53,6 +56,7 @@ public sealed partial class NatsConnection
     private async Task ReconnectLoopAsync(Session? lost)
     {
         if (lost is not null) await lost.WaitStoppedAsync().ConfigureAwait(false);
+        await WaitWriterIdleAsync().ConfigureAwait(false);
         var rounds = 0;
         while (!_disposed)
         {

@@ -21,6 +21,30 @@ public sealed partial class NatsConnection
 
     private void SignalWriter() => _writeSignal.Writer.TryWrite(0);
 
+    private int _writerBusy; // 1 while the loop or an inline flush owns the socket write side and _spare
+
+    private bool TryTakeWriter() => Interlocked.CompareExchange(ref _writerBusy, 1, 0) == 0;
+
+    private void ReleaseWriter()
+    {
+        Volatile.Write(ref _writerBusy, 0);
+        if (Volatile.Read(ref _drained) is not null) Interlocked.Exchange(ref _drained, null)?.TrySetResult();
+    }
+
+    /// <summary>Takes what is queued (swap with the spare buffer); null when nothing is or the session is gone.</summary>
+    private CommandBuffer? TakePending(Session s)
+    {
+        lock (_lock)
+        {
+            if (_session != s || _pending.Length == 0) return null;
+            var buf = _pending;
+            _pending = _spare;
+            _spare = buf;
+            _pendingLength = 0;
+            return buf;
+        }
+    }
+
     private async Task WriteLoopAsync(Session s)
     {
         await s.Started.ConfigureAwait(false);
@@ -30,19 +54,14 @@ public sealed partial class NatsConnection
             while (!s.Failed)
             {
                 CommandBuffer? buf = null;
-                lock (_lock)
+                if (TryTakeWriter())
                 {
-                    if (_session != s) return;
-                    if (_pending.Length > 0)
-                    {
-                        buf = _pending;
-                        _pending = _spare;
-                        _spare = buf;
-                        _pendingLength = 0;
-                    }
+                    buf = TakePending(s);
+                    if (buf is null) ReleaseWriter();
                 }
                 if (buf is null)
                 {
+                    // Idle, or an inline flush is writing (it signals when done).
                     await signal.WaitToReadAsync(s.Token).ConfigureAwait(false);
                     signal.TryRead(out _);
                     continue;
@@ -55,8 +74,8 @@ public sealed partial class NatsConnection
                 finally
                 {
                     buf.Reset();
+                    ReleaseWriter();
                 }
-                if (Volatile.Read(ref _drained) is not null) Interlocked.Exchange(ref _drained, null)?.TrySetResult();
             }
         }
         catch (Exception ex)
@@ -65,8 +84,75 @@ public sealed partial class NatsConnection
         }
     }
 
+    /// <summary>
+    /// Writes the queue on the caller's thread when the writer is idle (requests: saves a thread hop of
+    /// latency); the socket write usually completes synchronously. Otherwise the loop is signalled.
+    /// </summary>
+    private void FlushInline()
+    {
+        var s = Volatile.Read(ref _session);
+        if (s is null) return;
+        if (!TryTakeWriter())
+        {
+            SignalWriter();
+            return;
+        }
+        var buf = TakePending(s);
+        if (buf is null)
+        {
+            ReleaseWriter();
+            if (_pendingLength > 0) SignalWriter();
+            return;
+        }
+        ValueTask write;
+        try
+        {
+            write = s.Stream.WriteAsync(buf.Written, s.Token);
+        }
+        catch (Exception ex)
+        {
+            buf.Reset();
+            ReleaseWriter();
+            FailSession(s, ex);
+            return;
+        }
+        if (write.IsCompletedSuccessfully)
+        {
+            write.GetAwaiter().GetResult();
+            buf.Reset();
+            ReleaseWriter();
+            if (_pendingLength > 0) SignalWriter();
+            return;
+        }
+        _ = FinishInlineAsync(write, buf, s);
+    }
+
+    private async Task FinishInlineAsync(ValueTask write, CommandBuffer buf, Session s)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            FailSession(s, ex);
+        }
+        finally
+        {
+            buf.Reset();
+            ReleaseWriter();
+            SignalWriter();
+        }
+    }
+
+    /// <summary>Before a new session takes the buffers: an inline write of the old one may still be failing.</summary>
+    private async Task WaitWriterIdleAsync()
+    {
+        while (Volatile.Read(ref _writerBusy) != 0) await Task.Delay(1).ConfigureAwait(false);
+    }
+
     /// <summary>Encodes a publish; checks max_payload and the reconnect buffer bound first.</summary>
-    private void EnqueuePublish(string subject, string? replyTo, NatsHeaders? headers, ReadOnlySpan<byte> data)
+    private void EnqueuePublish(string subject, string? replyTo, NatsHeaders? headers, ReadOnlySpan<byte> data, bool flushInline = false)
     {
         ProtocolEncoder.ValidateSubject(subject);
         if (replyTo is not null) ProtocolEncoder.ValidateSubject(replyTo);
@@ -82,7 +168,8 @@ public sealed partial class NatsConnection
             ProtocolEncoder.Pub(_pending, subject, replyTo, headers, headerLength, data);
             _pendingLength = _pending.Length;
         }
-        SignalWriter();
+        if (flushInline) FlushInline();
+        else SignalWriter();
     }
 
     /// <summary>Publishes a message (queued for the socket; buffered while reconnecting).</summary>

@@ -138,3 +138,47 @@ public sealed class ReconnectTests
         await nats.PingAsync();
     }
 }
+
+public sealed class HeartbeatTests
+{
+    [Fact]
+    public async Task Missed_pull_heartbeats_are_noticed_and_the_pull_is_reissued()
+    {
+        await using var server = await NatsServer.StartAsync();
+        await using var nats = new NatsConnection(new NatsOpts { Url = server.Url });
+        var js = new NatsJSContext(nats);
+        await js.CreateStreamAsync(JetStreamTests.WorkStream());
+        var consumer = await js.CreateOrUpdateConsumerAsync("KRAUD_WORK", JetStreamTests.WorkConsumer("h1", TimeSpan.FromSeconds(30)));
+        var notes = new List<NatsJSNotification>();
+        var fetch = Task.Run(async () =>
+        {
+            var got = new List<NatsJSMsg>();
+            await foreach (var m in consumer.FetchAsync(new NatsJSFetchOpts
+            {
+                MaxMsgs = 1,
+                Expires = TimeSpan.FromSeconds(20),
+                IdleHeartbeat = TimeSpan.FromMilliseconds(500),
+                NotificationHandler = n => { lock (notes) notes.Add(n); },
+            }))
+                got.Add(m);
+            return got;
+        });
+        await Deadline.WaitUntilAsync(async () => (await js.GetConsumerAsync("KRAUD_WORK", "work-h1")).Info.NumWaiting == 1, TimeSpan.FromSeconds(10), "pull waiting");
+
+        server.Freeze();
+        try
+        {
+            await Deadline.WaitUntilAsync(() => { lock (notes) return notes.Any(n => n.Kind == NatsJSNotificationKind.MissedHeartbeat); }, TimeSpan.FromSeconds(10), "missed heartbeat noticed");
+        }
+        finally
+        {
+            server.Thaw();
+        }
+        Assert.Equal(NatsConnectionState.Open, nats.ConnectionState);
+        await using var other = new NatsConnection(new NatsOpts { Url = server.Url });
+        await new NatsJSContext(other).PublishAsync("kraud.work.h1.volume.v1", Encoding.UTF8.GetBytes("after freeze"));
+        var got = await fetch.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Single(got);
+        Assert.Equal("after freeze", Encoding.UTF8.GetString(got[0].Data.Span));
+    }
+}

@@ -11,6 +11,9 @@ internal sealed class CommandBuffer : IDisposable
 
     public int Length { get; private set; }
 
+    /// <summary>PINGs encoded and not yet sent: after a reconnect their PONGs must not answer new waiters.</summary>
+    public int PingCount { get; set; }
+
     public ReadOnlyMemory<byte> Written => _buf.AsMemory(0, Length);
 
     public Span<byte> GetSpan(int size)
@@ -53,6 +56,7 @@ internal sealed class CommandBuffer : IDisposable
     public void Reset()
     {
         Length = 0;
+        PingCount = 0;
         if (_buf.Length > 4 * InitialSize)
         {
             ArrayPool<byte>.Shared.Return(_buf);

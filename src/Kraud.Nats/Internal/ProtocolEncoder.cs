@@ -48,7 +48,11 @@ internal static class ProtocolEncoder
         b.Crlf();
     }
 
-    public static void Ping(CommandBuffer b) => b.Write("PING\r\n"u8);
+    public static void Ping(CommandBuffer b)
+    {
+        b.Write("PING\r\n"u8);
+        b.PingCount++;
+    }
 
     public static void Pong(CommandBuffer b) => b.Write("PONG\r\n"u8);
 

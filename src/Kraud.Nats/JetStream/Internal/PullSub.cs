@@ -104,7 +104,6 @@ internal sealed class PullSub : NatsSubBase
 
     private void OnStatus(NatsHeaders h)
     {
-        if (Environment.GetEnvironmentVariable("KRAUD_NATS_DEBUG") is not null) Console.Error.WriteLine($"PULL STATUS {h}");
         switch (h.Code)
         {
             case 100:
