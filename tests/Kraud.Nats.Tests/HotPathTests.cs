@@ -2,6 +2,8 @@ using Kraud.Testing;
 
 namespace Kraud.Nats.Tests;
 
+/// <summary>Measures process-wide allocations, so it runs alone (no other test allocating meanwhile).</summary>
+[Collection(SerialCollection.Name)]
 public sealed class HotPathTests
 {
     [Fact]

@@ -10,11 +10,26 @@ namespace Kraud.Agent.Status;
 /// </summary>
 public sealed class StatusWriter(NatsKVStore bucket, TimeProvider clock, ILogger<StatusWriter> logger)
 {
+    /// <summary>What this agent wrote last per key: when nobody wrote since, one update by revision is enough.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ulong Revision, long Generation)> _written = new();
+
     public async Task WriteAsync(ResourceStatus status, CancellationToken ct)
     {
         status = status with { UpdatedAt = clock.GetUtcNow() };
         byte[] value = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(status, AgentJsonContext.Default.ResourceStatus);
         string key = $"{status.Host}.{status.Kind.ToLowerInvariant()}.{status.Id}";
+        if (_written.TryGetValue(key, out var mine) && status.Generation >= mine.Generation)
+        {
+            try
+            {
+                _written[key] = (await bucket.UpdateAsync(key, value, mine.Revision, ct), status.Generation);
+                return;
+            }
+            catch (NatsKVWrongLastRevisionException)
+            {
+                // Another agent wrote since: read and decide below.
+            }
+        }
         for (int attempt = 0; attempt < 5; attempt++)
         {
             var current = await bucket.TryGetEntryAsync(key, ct);
@@ -22,7 +37,7 @@ public sealed class StatusWriter(NatsKVStore bucket, TimeProvider clock, ILogger
             {
                 if (current is null)
                 {
-                    await bucket.CreateAsync(key, value, ct);
+                    _written[key] = (await bucket.CreateAsync(key, value, ct), status.Generation);
                     return;
                 }
                 var stored = current.Deserialize(AgentJsonContext.Default.ResourceStatus);
@@ -31,7 +46,7 @@ public sealed class StatusWriter(NatsKVStore bucket, TimeProvider clock, ILogger
                     logger.LogDebug("status {Phase} of generation {Generation} dropped: generation {Stored} is newer", status.Phase, status.Generation, stored.Generation);
                     return;
                 }
-                await bucket.UpdateAsync(key, value, current.Revision, ct);
+                _written[key] = (await bucket.UpdateAsync(key, value, current.Revision, ct), status.Generation);
                 return;
             }
             catch (Exception e) when (e is NatsKVWrongLastRevisionException or NatsKVCreateException)

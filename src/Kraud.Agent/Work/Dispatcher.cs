@@ -65,7 +65,9 @@ public sealed class Dispatcher(NatsJSContext js, NatsJSConsumer consumer, ILogge
                 return;
             }
             ack.EnsureSuccess();
-            await msg.AckAsync(cancellationToken: ct);
+            // Unconfirmed on purpose: if this ack is lost the message comes back, and the token's Nats-Msg-Id
+            // makes the re-publish a duplicate. Saves a round trip per resource.
+            await msg.AckAsync(new NatsJSAckOpts { DoubleAck = false }, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

@@ -24,6 +24,9 @@ public sealed class WorkEngine
     private readonly ConcurrentDictionary<Task, byte> _running = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly AppliedSpecs _applied;
+    // Desired sequence each resource was last reconciled to by this process: a token dispatched again for a
+    // desired state already served (a busy retry that lost the race) is acked without running it twice.
+    private readonly ConcurrentDictionary<string, ulong> _served = new();
     private long _lastLoopTick = Environment.TickCount64;
 
     public WorkEngine(NatsJSContext js, NatsJSConsumer consumer, ReconcilerRegistry registry, StatusWriter status,
@@ -143,6 +146,13 @@ public sealed class WorkEngine
                 _logger.LogInformation("no desired state left; token acked");
                 return;
             }
+            if (_served.TryGetValue(key.DesiredSubject, out ulong served) && served == desired.Sequence)
+            {
+                await Quiet();
+                await msg.AckAsync(cancellationToken: cancel.Token);
+                _logger.LogDebug("desired seq {Seq} already reconciled; token acked", desired.Sequence);
+                return;
+            }
             envelope = EnvelopeParser.Parse(desired.Data.Span, key);
             var reconciler = _registry.Get(key);
             if (envelope.Deleted && envelope.Spec.ValueKind == System.Text.Json.JsonValueKind.Undefined && _applied.Load(key) is { } last)
@@ -161,6 +171,7 @@ public sealed class WorkEngine
             }
             if (envelope.Deleted) _applied.Remove(key);
             else _applied.Save(key, envelope.Spec);
+            _served[key.DesiredSubject] = desired.Sequence;
             string phase = envelope.Deleted ? ResourceStatus.Deleted : ResourceStatus.Ready;
             await WriteStatusAsync(key, envelope.Generation, phase, "", attempt, observed);
             _logger.LogInformation("reconciled: {Phase}", phase);

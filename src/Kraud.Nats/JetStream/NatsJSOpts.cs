@@ -33,7 +33,7 @@ public sealed record NatsJSPubOpts
     /// <summary>Nats-Expected-Last-Subject-Sequence (0: no message on the subject yet).</summary>
     public ulong? ExpectedLastSubjectSequence { get; init; }
     /// <summary>Extra tries when no stream answered (503), e.g. during a leader election.</summary>
-    public int RetryAttempts { get; init; } = 2;
+    public int RetryAttempts { get; init; } = 8;
     /// <summary>Wait between those tries.</summary>
     public TimeSpan RetryWaitBetweenAttempts { get; init; } = TimeSpan.FromMilliseconds(250);
     /// <summary>Ack timeout (default the context's request timeout).</summary>

@@ -21,7 +21,16 @@ public sealed class ClusterTests : IAsyncLifetime
         {
             for (int i = 0; i < count; i++) await PublishWithRetryAsync(cp, prefix + i);
             foreach (int i in Enumerable.Range(0, count))
-                await cp.WaitForStatusAsync("h1", "probe", prefix + i, s => s.Phase == "Ready", TimeSpan.FromSeconds(60));
+            {
+                try
+                {
+                    await cp.WaitForStatusAsync("h1", "probe", prefix + i, s => s.Phase == "Ready", TimeSpan.FromSeconds(60));
+                }
+                catch (TimeoutException e)
+                {
+                    throw new TimeoutException(e.Message + "\nagent log:\n" + string.Join('\n', agent.Process.Stderr.TakeLast(40)));
+                }
+            }
         }
 
         await RoundAsync("before-", 20);

@@ -36,15 +36,16 @@ public sealed class ExclusivityTests : IAsyncLifetime
             }
         }
 
+        List<ProbeEvent> events = [];
         await Deadline.WaitUntilAsync(async () =>
         {
             var all = await _cp.AllStatusesAsync();
-            var events = _a.ProbeEvents().Concat(_b.ProbeEvents()).ToList();
+            // The assertions below use this same snapshot, taken when no reconcile was running.
+            events = _a.ProbeEvents().Concat(_b.ProbeEvents()).ToList();
             bool quiet = events.Count(e => e.What == "enter") == events.Count(e => e.What is "exit" or "cancel");
             return quiet && ids.All(id => all.TryGetValue($"h1.probe.{id}", out var s) && s.Phase == "Ready" && s.Generation == generations);
         }, TimeSpan.FromSeconds(120), "every resource Ready at its last generation, no reconcile running");
 
-        var events = _a.ProbeEvents().Concat(_b.ProbeEvents()).ToList();
         Assert.Contains(events, e => e.Pid == _a.Process.Pid);
         Assert.Contains(events, e => e.Pid == _b.Process.Pid); // both agents took work
         foreach (var group in events.GroupBy(e => e.Id))
