@@ -49,9 +49,12 @@ internal static partial class Benchmark
                 privateOverhead.Add((anon - guestRss) / 1024.0);
                 guestResident.Add(guestRss / 1024.0);
             }
+            var baseline = new List<double>();
+            for (int i = 0; i < runs; i++) baseline.Add(ExecNoop());
             Console.WriteLine();
             Console.WriteLine($"{"metric",-36} {"median",10} {"p90",10} {"firecracker",12}  ratio");
             Print("exec -> first serial byte (ms)", firstByte, FirecrackerBootMs);
+            Print("  baseline: exec + exit of a no-op (ms)", baseline, double.NaN);
             Print("VMM RSS beyond guest memory (MiB)", overhead, FirecrackerOverheadMiB);
             Print("  of which private (RssAnon, MiB)", privateOverhead, FirecrackerOverheadMiB);
             Print("guest RAM resident (MiB)", guestResident, double.NaN);
@@ -64,6 +67,17 @@ internal static partial class Benchmark
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    /// <summary>Exec to exit of this binary doing nothing: the share of start-up that is the .NET runtime's, not the VMM's.</summary>
+    private static double ExecNoop()
+    {
+        var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+        psi.ArgumentList.Add("noop");
+        var clock = Stopwatch.StartNew();
+        using var p = Process.Start(psi)!;
+        p.WaitForExit();
+        return clock.Elapsed.TotalMilliseconds;
     }
 
     private static void Print(string name, List<double> values, double peer)
