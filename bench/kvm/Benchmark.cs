@@ -38,10 +38,12 @@ internal static partial class Benchmark
             var overhead = new List<double>();
             var rssTotal = new List<double>();
             var privateOverhead = new List<double>();
+            var pssOverhead = new List<double>();
             var guestResident = new List<double>();
             for (int i = 0; i < runs + 1; i++)
             {
-                var (ms, rss, anon, guestRss) = RunOnce(vmm, launch, fifo);
+                var (ms, rss, anon, pss, guestRss) = RunOnce(vmm, launch, fifo);
+                pssOverhead.Add((pss - guestRss) / 1024.0);
                 if (i == 0) continue; // warm the page cache and the file system first
                 firstByte.Add(ms);
                 rssTotal.Add(rss / 1024.0);
@@ -49,11 +51,15 @@ internal static partial class Benchmark
                 privateOverhead.Add((anon - guestRss) / 1024.0);
                 guestResident.Add(guestRss / 1024.0);
             }
+            var baseline = new List<double>();
+            for (int i = 0; i < runs; i++) baseline.Add(ExecNoop());
             Console.WriteLine();
             Console.WriteLine($"{"metric",-36} {"median",10} {"p90",10} {"firecracker",12}  ratio");
             Print("exec -> first serial byte (ms)", firstByte, FirecrackerBootMs);
+            Print("  baseline: exec + exit of a no-op (ms)", baseline, double.NaN);
             Print("VMM RSS beyond guest memory (MiB)", overhead, FirecrackerOverheadMiB);
             Print("  of which private (RssAnon, MiB)", privateOverhead, FirecrackerOverheadMiB);
+            Print("  proportional (Pss, MiB)", pssOverhead, FirecrackerOverheadMiB);
             Print("guest RAM resident (MiB)", guestResident, double.NaN);
             Print("VMM RSS total (MiB)", rssTotal, double.NaN);
             Console.WriteLine("(Firecracker: boot to guest init <= 125 ms and <= 5 MiB VMM overhead, its published specification;");
@@ -66,6 +72,17 @@ internal static partial class Benchmark
         }
     }
 
+    /// <summary>Exec to exit of this binary doing nothing: the share of start-up that is the .NET runtime's, not the VMM's.</summary>
+    private static double ExecNoop()
+    {
+        var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+        psi.ArgumentList.Add("noop");
+        var clock = Stopwatch.StartNew();
+        using var p = Process.Start(psi)!;
+        p.WaitForExit();
+        return clock.Elapsed.TotalMilliseconds;
+    }
+
     private static void Print(string name, List<double> values, double peer)
     {
         values.Sort();
@@ -75,7 +92,7 @@ internal static partial class Benchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-36} {median,10:0.00} {p90,10:0.00} {peerText,12}  {ratio}"));
     }
 
-    private static (double Ms, long RssKiB, long AnonKiB, long GuestRssKiB) RunOnce(string vmm, string launch, string fifo)
+    private static (double Ms, long RssKiB, long AnonKiB, long PssKiB, long GuestRssKiB) RunOnce(string vmm, string launch, string fifo)
     {
         var psi = new ProcessStartInfo(vmm) { RedirectStandardError = false, UseShellExecute = false };
         foreach (var a in new[] { "vmm", "--config", launch }) psi.ArgumentList.Add(a);
@@ -90,19 +107,21 @@ internal static partial class Benchmark
         var greeting = new System.Text.StringBuilder();
         while (greeting.Length < 256 && !greeting.ToString().EndsWith("idle guest up\n", StringComparison.Ordinal) && (b = serial.ReadByte()) >= 0)
             greeting.Append((char)b);
-        var (rss, anon, guestRss) = Memory(process.Id);
+        var (rss, anon, pss, guestRss) = Memory(process.Id);
         process.Kill(); // SIGKILL: the run is over; a SIGTERM stop is covered by the tests
         process.WaitForExit();
-        return (ms, rss, anon, guestRss);
+        return (ms, rss, anon, pss, guestRss);
     }
 
     /// <summary>
     /// VmRSS and RssAnon of the process, and the resident part of guest RAM (the mapping the VMM names
     /// [anon:kraud-guest-ram] where the kernel supports names, else the rw mapping of exactly its size). RssAnon is what each further VM costs: the binary's file pages are shared.
     /// </summary>
-    private static (long Rss, long Anon, long GuestRss) Memory(int pid)
+    private static (long Rss, long Anon, long Pss, long GuestRss) Memory(int pid)
     {
-        long rss = 0, anon = 0, guestRss = 0;
+        long rss = 0, anon = 0, pss = 0, guestRss = 0;
+        foreach (var l in File.ReadLines($"/proc/{pid}/smaps_rollup"))
+            if (l.StartsWith("Pss:", StringComparison.Ordinal)) pss = KiB(l);
         foreach (var l in File.ReadLines($"/proc/{pid}/status"))
         {
             if (l.StartsWith("VmRSS:", StringComparison.Ordinal)) rss = KiB(l);
@@ -115,7 +134,7 @@ internal static partial class Benchmark
             else if (inGuest && l.StartsWith("Size:", StringComparison.Ordinal)) inGuest = KiB(l) == GuestMemoryMiB * 1024L; // named, or the exact size between guard pages
             else if (inGuest && l.StartsWith("Rss:", StringComparison.Ordinal)) guestRss += KiB(l);
         }
-        return (rss, anon, guestRss);
+        return (rss, anon, pss, guestRss);
     }
 
     private static long KiB(string line) =>
@@ -123,7 +142,8 @@ internal static partial class Benchmark
 
     private static string BuildIdleGuest()
     {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
+        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+        for (var d = new DirectoryInfo(start); d != null; d = d.Parent)
         {
             var src = Path.Combine(d.FullName, "tests", "guests");
             if (!File.Exists(Path.Combine(src, "Makefile"))) continue;
@@ -135,6 +155,6 @@ internal static partial class Benchmark
             if (make.ExitCode != 0) throw new InvalidOperationException("building the test guests failed (gcc and make needed)");
             return Path.Combine(outDir, "idle.elf");
         }
-        throw new InvalidOperationException("tests/guests not found above " + AppContext.BaseDirectory);
+        throw new InvalidOperationException($"tests/guests not found above {AppContext.BaseDirectory} or {Environment.CurrentDirectory}");
     }
 }

@@ -87,3 +87,21 @@ public sealed class LaunchFileTests
         Assert.Empty(errors);
     }
 }
+
+public sealed class LaunchLimitTests
+{
+    [Fact]
+    public void MoreVirtioDevicesThanIoapicPins_AreRefused()
+    {
+        var disk = TestGuests.Path("hello"); // any existing file
+        var launch = new LaunchFile { Id = "x", MemoryMiB = 64, Kernel = disk };
+        for (int i = 0; i < LaunchValidator.MaxVirtioDevices + 1; i++) launch.Disks.Add(new LaunchDisk { Path = disk, ReadOnly = true });
+        var errors = new List<string>();
+        LaunchValidator.Validate(launch, errors, 1L << 34);
+        Assert.Contains(errors, e => e.Contains("at most 19"));
+        launch.Disks.RemoveAt(0);
+        errors.Clear();
+        LaunchValidator.Validate(launch, errors, 1L << 34);
+        Assert.Empty(errors);
+    }
+}

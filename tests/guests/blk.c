@@ -41,6 +41,10 @@ void guest_main(const u8 *bp)
     puts("blk: capacity "); putdec(*(volatile u64 *)(dev.base + 0x100)); puts(" sectors\n");
 
     if (request(VIRTIO_BLK_T_IN, 0, 512, 1) != 0) { puts("blk: read failed\n"); return; }
+    /* The device raised its interrupt (through irqfd) and says why; acknowledge it. */
+    u32 isr = mmio_read32(dev.base + 0x60);
+    mmio_write32(dev.base + 0x64, isr);
+    puts("blk: isr="); putdec(isr); puts(" after ack="); putdec(mmio_read32(dev.base + 0x60)); puts("\n");
     puts("blk: sector0="); putbytes(data, 32); puts("\n");
 
     memset(data, 0, sizeof data);

@@ -10,6 +10,7 @@ namespace Kraud.Agent.Kvm.Vmm;
 public static class LaunchValidator
 {
     public const int MaxVcpus = 254;
+    public const int MaxVirtioDevices = 19;
 
     /// <summary>The parsed file, or null with the reasons it is refused.</summary>
     public static LaunchFile? Load(string path, out List<string> errors, long? hostMemoryBytes = null)
@@ -73,7 +74,8 @@ public static class LaunchValidator
             if (ParseMac(n.Mac) is not { } mac) errors.Add($"nets[{i}].mac '{n.Mac}' is not a MAC address (aa:bb:cc:dd:ee:ff)");
             else if ((mac[0] & 1) != 0) errors.Add($"nets[{i}].mac {n.Mac} is a multicast address");
         }
-        if (launch.Disks.Count + launch.Nets.Count > 32) errors.Add("more than 32 virtio devices");
+        if (launch.Disks.Count + launch.Nets.Count > MaxVirtioDevices)
+            errors.Add($"{launch.Disks.Count + launch.Nets.Count} disks and nets: at most {MaxVirtioDevices} (one IOAPIC pin each, 5..23)");
     }
 
     public static byte[]? ParseMac(string text)

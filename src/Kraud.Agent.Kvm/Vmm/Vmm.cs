@@ -43,6 +43,11 @@ public static class Vmm
             using (logger.BeginScope(scope)) logger.LogError(e, "vm could not be built: {Message}", e.Message);
             return VmmExitCode.HostError;
         }
+        catch (Exception e)
+        {
+            using (logger.BeginScope(scope)) logger.LogError(e, "vm could not be built (a bug): {Message}", e.Message);
+            return VmmExitCode.HostError;
+        }
         using (vm) return vm.Run(cancellation);
     }
 }

@@ -10,7 +10,8 @@ public sealed class TestTap : IDisposable
         Name = $"ktk{Environment.ProcessId % 10000}{Random.Shared.Next(1000)}";
         Ip("tuntap", "add", "dev", Name, "mode", "tap", "vnet_hdr");
         // No IPv6 on the tap: the test's frames are the only traffic the guest should see.
-        File.WriteAllText($"/proc/sys/net/ipv6/conf/{Name}/disable_ipv6", "1");
+        var ipv6 = $"/proc/sys/net/ipv6/conf/{Name}/disable_ipv6";
+        if (File.Exists(ipv6)) File.WriteAllText(ipv6, "1");
         Ip("link", "set", Name, "up");
     }
 
