@@ -79,6 +79,22 @@ public class NetNsTests
     }
 
     [Fact]
+    public void LateReplyOfAnAbandonedRequestIsSkipped()
+    {
+        using var ns = new TestNetns();
+        ns.Rtnl.LinkAdd(new BridgeSpec("late0"));
+        // A GETLINK for lo whose reply (RTM_NEWLINK + ACK) is still queued when the next request runs.
+        using (var b = new NetlinkMessageBuilder(18, 0))
+        {
+            b.Reserve(16);
+            b.AddString(3, "lo");
+            ns.Rtnl.Socket.SendAndAbandon(b);
+        }
+        Assert.Equal("late0", ns.Rtnl.LinkGet("late0").Name);
+        Assert.Equal(["late0", "lo"], ns.Rtnl.LinkList().Select(l => l.Name).Order());
+    }
+
+    [Fact]
     public void NetlinkPortIdsAreDistinctPerSocket()
     {
         using var a = NetlinkSocket.Open(Nl.NETLINK_ROUTE);

@@ -114,33 +114,38 @@ public class DumpConsistencyTests
         rt.LinkSetUp(churn);
         for (int i = 0; i < 300; i++) rt.AddrAdd(stable, new IpPrefix(IPAddress.Parse($"fd00:5::{i + 1:x}"), 64));
 
-        using var stop = new CancellationTokenSource();
-        // A second socket keeps changing addresses on another link while the first dumps.
-        var churner = Task.Run(() =>
+        // A second socket, on its own thread, keeps changing addresses on another link while the first dumps.
+        long churned = 0;
+        bool stop = false;
+        var churner = new Thread(() =>
         {
             using var other = RtNetlink.Open(ns.Ns);
-            int n = 0;
-            while (!stop.IsCancellationRequested)
+            for (int n = 0; !Volatile.Read(ref stop); n++)
             {
                 var p = new IpPrefix(IPAddress.Parse($"fd00:6::{n % 50 + 1:x}"), 64);
                 other.AddrAdd(churn, p);
                 other.AddrDel(churn, p);
-                n++;
+                Interlocked.Increment(ref churned);
             }
-            return n;
         });
+        churner.Start();
         try
         {
-            for (int round = 0; round < 40; round++)
+            await Kraud.Testing.Deadline.WaitUntilAsync(() => Interlocked.Read(ref churned) > 0, TimeSpan.FromSeconds(30), "the churn thread to start");
+            long before = Interlocked.Read(ref churned);
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            // Dump until the churn has clearly overlapped the dumps (and at least 40 times).
+            for (int round = 0; round < 40 || Interlocked.Read(ref churned) < before + 20; round++)
             {
+                Assert.True(DateTime.UtcNow < until, "churn and dumps did not overlap within 60 s");
                 var list = rt.AddrList(0, 10);
                 Assert.Equal(300, list.Count(a => a.LinkIndex == stable && a.Prefix.Address.ToString().StartsWith("fd00:5::", StringComparison.Ordinal)));
             }
         }
         finally
         {
-            stop.Cancel();
+            Volatile.Write(ref stop, true);
+            churner.Join();
         }
-        Assert.True(await churner > 0);
     }
 }

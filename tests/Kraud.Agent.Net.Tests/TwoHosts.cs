@@ -54,6 +54,10 @@ public sealed class TwoHosts : IDisposable
 
     public void Dispose()
     {
+        // A failed test may leave the WireGuard devices: deleting the tun makes wireguard-go exit, which
+        // deleting the namespace alone would not (the daemon keeps its namespace alive).
+        foreach (var (ns, name) in new[] { (A, IfA), (B, IfB) })
+            if (ns.Rtnl.LinkFind(name) is { } link) ns.Rtnl.LinkDel(link.Index);
         A.Dispose();
         B.Dispose();
         Directory.Delete(StateA, true);

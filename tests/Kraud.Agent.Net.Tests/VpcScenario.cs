@@ -91,7 +91,8 @@ public static class VpcScenario
         observed["peers"]!.AsArray().Select(p => p!.AsObject()).Single(p => (string?)p["publicKey"] == key);
 
     private static string Peers(JsonObject observed) =>
-        string.Join(";", observed["peers"]!.AsArray().Select(p => $"{p!["publicKey"]}|{p["endpoint"]}|{p["allowedIps"]!.ToJsonString()}|{p["persistentKeepalive"]}"));
+        // Sorted: wireguard-go lists peers in Go map order, which changes from call to call.
+        string.Join(";", observed["peers"]!.AsArray().Select(p => $"{p!["publicKey"]}|{p["endpoint"]}|{p["allowedIps"]!.ToJsonString()}|{p["persistentKeepalive"]}").Order(StringComparer.Ordinal));
 
     private static DateTimeOffset? Handshake(TestNetns ns, string iface, WgBackendKind kind, string peer)
     {
