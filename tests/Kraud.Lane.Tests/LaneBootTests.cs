@@ -36,9 +36,14 @@ public sealed class LaneBootTests
     public async Task Files_written_to_lane_out_come_out_and_the_command_runs_as_root_in_the_callers_directory()
     {
         var outDir = Directory.CreateTempSubdirectory("kraud-lane-test-out-").FullName;
+        // A file the host writes before the boot is visible inside (the guest sees the host's root, /tmp too).
+        var hostFile = Path.GetTempFileName();
+        var hostText = Guid.NewGuid().ToString();
+        File.WriteAllText(hostFile, hostText);
         try
         {
-            var script = "set -e; mkdir -p /lane-out/sub; pwd > /lane-out/sub/cwd; id -u > /lane-out/uid; " +
+            var script = $"set -e; cp {hostFile} /lane-out/seen; " +
+                         "mkdir -p /lane-out/sub; pwd > /lane-out/sub/cwd; id -u > /lane-out/uid; " +
                          "test -d /run/kraud-lane && echo marker > /lane-out/marker; " +
                          "ip -o link show lo | grep -q UP && echo up > /lane-out/lo; " +
                          "head -c 1048576 /dev/urandom > /lane-out/big; sha256sum /lane-out/big | cut -d' ' -f1 > /lane-out/big.sum";
@@ -48,13 +53,18 @@ public sealed class LaneBootTests
             Assert.Equal("0", File.ReadAllText(Path.Combine(outDir, "uid")).Trim());
             Assert.Equal("marker", File.ReadAllText(Path.Combine(outDir, "marker")).Trim());
             Assert.Equal("up", File.ReadAllText(Path.Combine(outDir, "lo")).Trim());
+            Assert.Equal(hostText, File.ReadAllText(Path.Combine(outDir, "seen")));
             // A larger file arrives whole: the host's hash of it matches the guest's.
             var big = File.ReadAllBytes(Path.Combine(outDir, "big"));
             Assert.Equal(1 << 20, big.Length);
             Assert.Equal(File.ReadAllText(Path.Combine(outDir, "big.sum")).Trim(),
                 Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(big)));
         }
-        finally { Directory.Delete(outDir, recursive: true); }
+        finally
+        {
+            Directory.Delete(outDir, recursive: true);
+            File.Delete(hostFile);
+        }
     }
 
     [Fact]

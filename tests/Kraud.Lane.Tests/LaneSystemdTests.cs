@@ -32,7 +32,9 @@ public sealed class LaneSystemdTests
                 // journald receives the unit's stdout asynchronously: poll for the line, with a deadline.
                 "for i in $(seq 200); do journalctl -u lane-probe.service -o cat > /lane-out/journal; grep -q probe-ready /lane-out/journal && break; sleep 0.05; done",
                 "exit 0");
-            var r = await Lane.RunAsync("--systemd", "--out", outDir, "--env", "PROBE_UNIT=" + ProbeUnit, "--", "bash", "-c", script);
+            // systemd's boot is the slowest thing the lane does under TCG: a wider limit than plain runs.
+            var r = await Lane.RunAsync(["--systemd", "--out", outDir, "--env", "PROBE_UNIT=" + ProbeUnit, "--", "bash", "-c", script],
+                TimeSpan.FromSeconds(480));
             Assert.True(r.ExitCode == 0, r.ToString());
             Assert.Equal("systemd", File.ReadAllText(Path.Combine(outDir, "pid1")).Trim());
             Assert.Contains(File.ReadAllText(Path.Combine(outDir, "state")).Trim(), new[] { "running", "degraded" });
