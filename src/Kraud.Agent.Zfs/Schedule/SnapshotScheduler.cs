@@ -49,14 +49,18 @@ public sealed class SnapshotScheduler(ZfsApi zfs, TimeProvider clock, Func<Cance
         {
             try
             {
-                var volumes = await zfs.Cli.ListAsync(root, "filesystem,volume", ["name", SnapshotSchedule.Property], ct: ct).ConfigureAwait(false);
-                var snaps = (await zfs.ListSnapshotsAsync(root, recursive: true, ct).ConfigureAwait(false)).ToLookup(s => s.Dataset);
-                foreach (var row in volumes)
+                // One `zfs list` for volumes and snapshots together: each command costs a fork, an exec and a
+                // walk of the tree, so a pass pays for it once per root, however many volumes there are.
+                var rows = await zfs.Cli.ListAsync(root, "filesystem,volume,snapshot",
+                    ["name", SnapshotSchedule.Property, "creation", "createtxg", "userrefs", ZfsApi.AutoProperty], ct: ct).ConfigureAwait(false);
+                var snaps = rows.Where(r => r[0].Contains('@'))
+                    .Select(r => ZfsApi.Parse([r[0], r[2], r[3], r[4], r[5]]))
+                    .OrderBy(s => s.CreateTxg).ToLookup(s => s.Dataset);
+                foreach (var row in rows.Where(r => !r[0].Contains('@')))
                 {
                     var schedule = SnapshotSchedule.FromProperty(row[1]);
-                    if (schedule.Rules.Count == 0) { UpdateNewest(row[0], snaps[row[0]].LastOrDefault()?.Name); continue; }
-                    plans.Add(SnapshotPlanner.Plan(row[0], schedule, snaps[row[0]], now));
                     UpdateNewest(row[0], snaps[row[0]].LastOrDefault()?.Name);
+                    if (schedule.Rules.Count > 0) plans.Add(SnapshotPlanner.Plan(row[0], schedule, snaps[row[0]], now));
                 }
             }
             catch (Exception e) when (e is ZfsException or IOException or FormatException)
