@@ -156,7 +156,12 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
     /// <summary>The dataset of volume <paramref name="id"/>: on the given pool, else on whichever pool has it.</summary>
     public async Task<string?> FindAsync(string id, string? pool, CancellationToken ct)
     {
-        var pools = pool is not null && ZfsNames.CheckPool("pool", pool) is not null ? [pool] : await zfs.Cli.ListPoolsAsync(ct).ConfigureAwait(false);
+        if (pool is not null)
+        {
+            try { ZfsNames.CheckPool("pool", pool); }
+            catch (InvalidZfsNameException e) { throw new PermanentReconcileException($"spec.pool: {e.Message}", "spec.pool", e); }
+        }
+        var pools = pool is not null ? [pool] : await zfs.Cli.ListPoolsAsync(ct).ConfigureAwait(false);
         foreach (var p in pools)
         {
             string ds = DatasetFor(p, id);
