@@ -43,7 +43,15 @@ public sealed class LanePool : IAsyncDisposable
     public static Task<string> Zfs(params string[] args) => Sh(["/usr/sbin/zfs", .. args]);
 
     /// <summary>`zfs get -Hp all` of a dataset, as the text the idempotence check compares.</summary>
-    public static Task<string> GetAll(string dataset) => Zfs("get", "-Hp", "-o", "property,value,source", "all", dataset);
+    /// <summary>
+    /// `zfs get -Hp all` of a dataset, as the text the idempotence check compares. The pool is synced first: a
+    /// fresh dataset's space accounting (available) settles a txg later on its own, without anyone writing.
+    /// </summary>
+    public static async Task<string> GetAll(string dataset)
+    {
+        await Sh("/usr/sbin/zpool", "sync", Names.ZfsNames.PoolOf(dataset));
+        return await Zfs("get", "-Hp", "-o", "property,value,source", "all", dataset);
+    }
 
     public static bool Exists(string name) => Native.LibZfsCore.Exists(name);
 
