@@ -44,7 +44,7 @@ public sealed partial class NatsConnection
             if (_session == s) _session = null;
         }
         s.Cts.Cancel();
-        try { s.Stream.Dispose(); } catch (Exception) { }
+        try { s.Stream.Dispose(); } catch (Exception) { /* a broken stream may throw on close; it is gone either way */ }
         while (s.Pongs.TryDequeue(out var waiter)) waiter?.TrySetException(new NatsException("connection lost before PONG", error));
         if (_disposed) return;
         _logger.LogWarning("NATS connection to {Url} lost: {Error}", s.Uri, error.Message);

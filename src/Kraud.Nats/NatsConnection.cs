@@ -144,7 +144,7 @@ public sealed partial class NatsConnection : IAsyncDisposable
         {
             // Give queued publishes a moment to leave before closing (best effort, like a drain).
             try { await PingCoreAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false); }
-            catch (Exception) { }
+            catch (Exception) { /* best effort only: the connection closes either way */ }
             FailSession(s, new NatsConnectionClosedException("connection disposed"));
             await s.WaitStoppedAsync().ConfigureAwait(false);
         }

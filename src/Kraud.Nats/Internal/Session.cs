@@ -38,7 +38,7 @@ internal sealed class Session(NatsUri uri, Stream stream, ProtocolReader reader,
     {
         _started.TrySetResult();
         try { await Task.WhenAll(ReadTask, WriteTask, PingTask).ConfigureAwait(false); }
-        catch (Exception) { }
+        catch (Exception) { /* the loops' errors already failed the session and were reported there */ }
         Reader.Dispose();
     }
 }
