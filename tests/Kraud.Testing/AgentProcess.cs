@@ -45,7 +45,7 @@ public sealed class AgentProcess : IDisposable
     public IReadOnlyList<string> Stdout => _stdout.ToArray();
     public IReadOnlyList<string> Stderr => _stderr.ToArray();
 
-    public void Signal(int sig) => Posix.kill(_process.Id, sig);
+    public void Signal(int sig) => ProcessSignals.Send(_process.Id, sig);
 
     /// <summary>Waits for the exit and returns the code; kills the process and fails when it does not exit in time.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)

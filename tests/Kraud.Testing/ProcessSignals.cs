@@ -14,6 +14,22 @@ public static partial class ProcessSignals
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int sig);
 
+    /// <summary>True while the process exists and is not a zombie.</summary>
+    public static bool IsAlive(int pid)
+    {
+        if (Kill(pid, 0) != 0) return false;
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            int close = stat.LastIndexOf(')');
+            return !(close > 0 && stat.Length > close + 2 && stat[close + 2] == 'Z');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     public static void Send(int pid, int signal)
     {
         if (Kill(pid, signal) != 0)

@@ -18,7 +18,7 @@ public sealed class DevCommandTests : IDisposable
         Assert.True(notify.Has("READY=1"), "dev did not get ready: " + string.Join('\n', agent.Stderr));
 
         int natsPid = int.Parse(File.ReadAllText(Path.Combine(_dir.Path, "nats", "nats-server.pid")).Trim());
-        Assert.True(Posix.IsAlive(natsPid));
+        Assert.True(ProcessSignals.IsAlive(natsPid));
         Assert.True(Directory.Exists(Path.Combine(_dir.Path, "nats", "store")), "the JetStream store lives under the state dir");
 
         // The server really serves JetStream on the port dev was given.
@@ -28,9 +28,9 @@ public sealed class DevCommandTests : IDisposable
             Assert.Contains(doctor.Stdout, l => l.StartsWith("ok    nats 127.0.0.1:" + port, StringComparison.Ordinal) && l.Contains("JetStream on"));
         }
 
-        agent.Signal(Posix.SIGTERM);
+        agent.Signal(ProcessSignals.SigTerm);
         Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
-        Assert.False(Posix.IsAlive(natsPid), "nats-server must stop with the agent");
+        Assert.False(ProcessSignals.IsAlive(natsPid), "nats-server must stop with the agent");
     }
 
     [Fact]
@@ -42,19 +42,19 @@ public sealed class DevCommandTests : IDisposable
         {
             string pidFile = Path.Combine(_dir.Path, "nats", "nats-server.pid");
             await Deadline.WaitUntilAsync(() => File.Exists(pidFile) && File.ReadAllText(pidFile).Trim().Length > 0, TimeSpan.FromSeconds(30), "nats pid file");
-            first.Signal(Posix.SIGKILL);
+            first.Signal(ProcessSignals.SigKill);
             await first.WaitForExitAsync(TimeSpan.FromSeconds(10));
         }
         int orphan = int.Parse(File.ReadAllText(Path.Combine(_dir.Path, "nats", "nats-server.pid")).Trim());
-        Assert.True(Posix.IsAlive(orphan), "a SIGKILLed agent cannot stop its child");
+        Assert.True(ProcessSignals.IsAlive(orphan), "a SIGKILLed agent cannot stop its child");
 
         using var notify = new NotifyListener();
         using var second = AgentProcess.Start(["dev", "--state-dir", _dir.Path, "--port", port.ToString()],
             new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = notify.Address });
         await Deadline.WaitUntilAsync(() => notify.Has("READY=1") || second.HasExited, TimeSpan.FromSeconds(30), "READY=1");
         Assert.True(notify.Has("READY=1"), string.Join('\n', second.Stderr));
-        Assert.False(Posix.IsAlive(orphan), "the leftover server is stopped before a new one starts");
-        second.Signal(Posix.SIGTERM);
+        Assert.False(ProcessSignals.IsAlive(orphan), "the leftover server is stopped before a new one starts");
+        second.Signal(ProcessSignals.SigTerm);
         Assert.Equal(0, await second.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 

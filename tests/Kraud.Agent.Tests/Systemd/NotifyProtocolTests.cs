@@ -25,7 +25,7 @@ public sealed class NotifyProtocolTests : IDisposable
         string status = notify.Messages[ready + 1].Text;
         Assert.Matches("^STATUS=(Connecting|Reconnecting) to NATS nats://127.0.0.1:1", status);
 
-        agent.Signal(Posix.SIGTERM);
+        agent.Signal(ProcessSignals.SigTerm);
         int exit = await agent.WaitForExitAsync(TimeSpan.FromSeconds(15));
         Assert.Equal(0, exit);
         var messages = notify.Messages;
@@ -46,7 +46,7 @@ public sealed class NotifyProtocolTests : IDisposable
         var pings = notify.Messages.Where(m => m.Text == "WATCHDOG=1").Select(m => m.At).ToList();
         var gaps = pings.Zip(pings.Skip(1), (a, b) => (b - a).TotalMilliseconds).ToList();
         Assert.True(gaps.Max() <= 100, $"largest gap {gaps.Max():0.0} ms; gaps: {string.Join(", ", gaps.Select(g => g.ToString("0")))}");
-        agent.Signal(Posix.SIGTERM);
+        agent.Signal(ProcessSignals.SigTerm);
         Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromSeconds(15)));
     }
 
@@ -70,8 +70,8 @@ public sealed class NotifyProtocolTests : IDisposable
         });
         await Deadline.WaitUntilAsync(() => controlNotify.Messages.Count(m => m.Text == "WATCHDOG=1") >= 5, TimeSpan.FromSeconds(10), "pings from the control process");
         Assert.DoesNotContain(notify.Messages, m => m.Text == "WATCHDOG=1");
-        agent.Signal(Posix.SIGTERM);
-        control.Signal(Posix.SIGTERM);
+        agent.Signal(ProcessSignals.SigTerm);
+        control.Signal(ProcessSignals.SigTerm);
         Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromSeconds(15)));
         Assert.Equal(0, await control.WaitForExitAsync(TimeSpan.FromSeconds(15)));
     }

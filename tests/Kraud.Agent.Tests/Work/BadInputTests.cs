@@ -3,19 +3,15 @@ using Kraud.Testing;
 namespace Kraud.Agent.Tests.Work;
 
 /// <summary>Bad envelopes fail permanently with a message naming the problem; the agent keeps serving.</summary>
-public sealed class BadInputTests : IAsyncLifetime
+public sealed class BadInputTests : NatsTestBase
 {
-    private readonly TempDir _dir = new();
-    private NatsServer _nats = null!;
     private AgentUnderTest _agent = null!;
-    private ControlPlane _cp = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _nats = await NatsServer.StartAsync();
-        _agent = new AgentUnderTest(_dir, "a", "h1", _nats.Url);
+        await base.InitializeAsync();
+        _agent = new AgentUnderTest(Dir, "a", "h1", Nats.Url);
         await _agent.WaitServingAsync();
-        _cp = await ControlPlane.ConnectAsync(_nats.Url);
     }
 
     public static TheoryData<string, string, string, string> Cases => new()
@@ -35,41 +31,39 @@ public sealed class BadInputTests : IAsyncLifetime
     [MemberData(nameof(Cases))]
     public async Task Fails_permanently_terminates_the_token_and_keeps_serving(string kind, string id, string payload, string expected)
     {
-        await _cp.PublishAsync($"kraud.desired.h1.{kind}.{id}", payload);
-        var status = await _cp.WaitForStatusAsync("h1", kind, id, s => s.Phase == "Failed", TimeSpan.FromSeconds(20));
+        await Cp.PublishAsync($"kraud.desired.h1.{kind}.{id}", payload);
+        var status = await Cp.WaitForStatusAsync("h1", kind, id, s => s.Phase == "Failed", TimeSpan.FromSeconds(20));
         Assert.Contains(expected, status.Message);
         Assert.Equal(1, status.Attempts);
 
         // Terminated: no token left for it (a queued or held token would still be in the work queue).
-        await Deadline.WaitUntilAsync(async () => await _cp.WorkMessagesAsync($"kraud.work.h1.{kind}.{id}") == 0, TimeSpan.FromSeconds(10), "the token to be gone");
+        await Deadline.WaitUntilAsync(async () => await Cp.WorkMessagesAsync($"kraud.work.h1.{kind}.{id}") == 0, TimeSpan.FromSeconds(10), "the token to be gone");
         Assert.False(_agent.Process.HasExited);
 
         // And the agent still serves a good resource.
         string good = "good-after-" + id;
-        await _cp.PublishAsync("h1", "Probe", good, 1);
-        await _cp.WaitForStatusAsync("h1", "probe", good, s => s.Phase == "Ready", TimeSpan.FromSeconds(20));
+        await Cp.PublishAsync("h1", "Probe", good, 1);
+        await Cp.WaitForStatusAsync("h1", "probe", good, s => s.Phase == "Ready", TimeSpan.FromSeconds(20));
 
         // Never retried: still one attempt.
-        Assert.Equal(1, (await _cp.GetStatusAsync("h1", kind, id))!.Attempts);
+        Assert.Equal(1, (await Cp.GetStatusAsync("h1", kind, id))!.Attempts);
     }
 
     [Fact]
     public async Task A_transient_failure_is_retried_with_the_attempt_count()
     {
-        await _cp.PublishAsync("h1", "Probe", "flaky", 1, """{"fail":"transient"}""");
-        var s = await _cp.WaitForStatusAsync("h1", "probe", "flaky", s => s.Phase == "Failed" && s.Attempts >= 2, TimeSpan.FromSeconds(20));
+        await Cp.PublishAsync("h1", "Probe", "flaky", 1, """{"fail":"transient"}""");
+        var s = await Cp.WaitForStatusAsync("h1", "probe", "flaky", s => s.Phase == "Failed" && s.Attempts >= 2, TimeSpan.FromSeconds(20));
         Assert.Contains("probe asked to fail transiently", s.Message);
         Assert.Contains("retrying in", s.Message);
-        await _cp.PublishAsync("h1", "Probe", "flaky", 2, """{"fail":null}""");
-        var ok = await _cp.WaitForStatusAsync("h1", "probe", "flaky", s => s.Phase == "Ready", TimeSpan.FromSeconds(90));
+        await Cp.PublishAsync("h1", "Probe", "flaky", 2, """{"fail":null}""");
+        var ok = await Cp.WaitForStatusAsync("h1", "probe", "flaky", s => s.Phase == "Ready", TimeSpan.FromSeconds(90));
         Assert.Equal(2, ok.Generation);
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
-        await _cp.DisposeAsync();
         _agent.Dispose();
-        await _nats.DisposeAsync();
-        _dir.Dispose();
+        await base.DisposeAsync();
     }
 }

@@ -6,27 +6,18 @@ namespace Kraud.Agent.Tests.Work;
 /// A lost hold cancels the reconcile, which then never acks; a killed agent's token comes back after ack_wait
 /// (30 s, the contract's value) and completes. Both wait for a real ack_wait, so they take about 40 s each.
 /// </summary>
-public sealed class HoldAndCrashTests : IAsyncLifetime
+public sealed class HoldAndCrashTests : NatsTestBase
 {
-    private readonly TempDir _dir = new();
-    private NatsServer _nats = null!;
-    private ControlPlane _cp = null!;
-
-    public async Task InitializeAsync()
-    {
-        _nats = await NatsServer.StartAsync();
-        _cp = await ControlPlane.ConnectAsync(_nats.Url);
-    }
 
     [Fact]
     public async Task A_hold_not_confirmed_while_the_server_is_frozen_cancels_the_work_which_never_acks()
     {
-        using var agent = new AgentUnderTest(_dir, "a", "h1", _nats.Url);
+        using var agent = new AgentUnderTest(Dir, "a", "h1", Nats.Url);
         await agent.WaitServingAsync();
-        await _cp.PublishAsync("h1", "Probe", "long", 1, """{"holdMs":120000}""");
+        await Cp.PublishAsync("h1", "Probe", "long", 1, """{"holdMs":120000}""");
         await Deadline.WaitUntilAsync(() => agent.ProbeEvents().Any(e => e.What == "enter"), TimeSpan.FromSeconds(20), "the reconcile to start");
 
-        _nats.Freeze();
+        Nats.Freeze();
         long frozenAt = MonotonicNs();
         try
         {
@@ -35,15 +26,15 @@ public sealed class HoldAndCrashTests : IAsyncLifetime
         }
         finally
         {
-            _nats.Thaw();
+            Nats.Thaw();
         }
         var cancel = agent.ProbeEvents().Single(e => e.What == "cancel");
         Assert.True(cancel.Ns > frozenAt, "cancelled after the freeze");
         Assert.DoesNotContain(agent.ProbeEvents(), e => e.What == "exit");
 
         // The control plane moves on; the token returns after ack_wait (it was never acked) and the latest spec is served.
-        await _cp.PublishAsync("h1", "Probe", "long", 2, """{"holdMs":0}""");
-        var ready = await _cp.WaitForStatusAsync("h1", "probe", "long", s => s.Phase == "Ready", TimeSpan.FromSeconds(60));
+        await Cp.PublishAsync("h1", "Probe", "long", 2, """{"holdMs":0}""");
+        var ready = await Cp.WaitForStatusAsync("h1", "probe", "long", s => s.Phase == "Ready", TimeSpan.FromSeconds(60));
         Assert.Equal(2, ready.Generation);
         Assert.Equal(2, ready.Attempts); // the same token, delivered a second time: proof the first attempt never acked it
         Assert.Equal(new[] { "enter", "cancel", "enter", "exit" }, agent.ProbeEvents().Select(e => e.What));
@@ -52,15 +43,15 @@ public sealed class HoldAndCrashTests : IAsyncLifetime
     [Fact]
     public async Task A_token_of_a_killed_agent_comes_back_after_ack_wait_and_completes()
     {
-        using var agent = new AgentUnderTest(_dir, "k", "h2", _nats.Url);
+        using var agent = new AgentUnderTest(Dir, "k", "h2", Nats.Url);
         await agent.WaitServingAsync();
-        await _cp.PublishAsync("h2", "Probe", "victim", 1, """{"holdMs":4000}""");
+        await Cp.PublishAsync("h2", "Probe", "victim", 1, """{"holdMs":4000}""");
         await Deadline.WaitUntilAsync(() => agent.ProbeEvents().Any(e => e.What == "enter"), TimeSpan.FromSeconds(20), "the reconcile to start");
-        agent.Process.Signal(Posix.SIGKILL);
+        agent.Process.Signal(ProcessSignals.SigKill);
         await agent.Process.WaitForExitAsync(TimeSpan.FromSeconds(10));
 
         await agent.RestartAsync();
-        var ready = await _cp.WaitForStatusAsync("h2", "probe", "victim", s => s.Phase == "Ready", TimeSpan.FromSeconds(60));
+        var ready = await Cp.WaitForStatusAsync("h2", "probe", "victim", s => s.Phase == "Ready", TimeSpan.FromSeconds(60));
         Assert.Equal(1, ready.Generation);
         Assert.Equal(2, ready.Attempts);
         var events = agent.ProbeEvents();
@@ -68,11 +59,4 @@ public sealed class HoldAndCrashTests : IAsyncLifetime
     }
 
     private static long MonotonicNs() => (long)(System.Diagnostics.Stopwatch.GetTimestamp() * (1_000_000_000.0 / System.Diagnostics.Stopwatch.Frequency));
-
-    public async Task DisposeAsync()
-    {
-        await _cp.DisposeAsync();
-        await _nats.DisposeAsync();
-        _dir.Dispose();
-    }
 }

@@ -3,40 +3,31 @@ using Kraud.Testing;
 namespace Kraud.Agent.Tests.Work;
 
 /// <summary>SIGTERM drains (finish within grace, hand back the rest); the host record is written and marked draining.</summary>
-public sealed class ShutdownAndHeartbeatTests : IAsyncLifetime
+public sealed class ShutdownAndHeartbeatTests : NatsTestBase
 {
-    private readonly TempDir _dir = new();
-    private NatsServer _nats = null!;
-    private ControlPlane _cp = null!;
-
-    public async Task InitializeAsync()
-    {
-        _nats = await NatsServer.StartAsync();
-        _cp = await ControlPlane.ConnectAsync(_nats.Url);
-    }
 
     [Fact]
     public async Task Sigterm_lets_short_work_finish_and_hands_long_work_back_at_once()
     {
-        using var a = new AgentUnderTest(_dir, "a", "h1", _nats.Url, graceSeconds: 2);
+        using var a = new AgentUnderTest(Dir, "a", "h1", Nats.Url, graceSeconds: 2);
         await a.WaitServingAsync();
-        await _cp.PublishAsync("h1", "Probe", "short", 1, """{"holdMs":1000}""");
-        await _cp.PublishAsync("h1", "Probe", "long", 1, """{"holdMs":60000}""");
+        await Cp.PublishAsync("h1", "Probe", "short", 1, """{"holdMs":1000}""");
+        await Cp.PublishAsync("h1", "Probe", "long", 1, """{"holdMs":60000}""");
         await Deadline.WaitUntilAsync(() => a.ProbeEvents().Count(e => e.What == "enter") == 2, TimeSpan.FromSeconds(20), "both reconciles to start");
 
-        a.Process.Signal(Posix.SIGTERM);
+        a.Process.Signal(ProcessSignals.SigTerm);
         Assert.Equal(0, await a.Process.WaitForExitAsync(TimeSpan.FromSeconds(20)));
         Assert.Contains(a.ProbeEvents(), e => e.Id == "short" && e.What == "exit");
         Assert.Contains(a.ProbeEvents(), e => e.Id == "long" && e.What == "cancel");
         Assert.True(a.Notify.Has("STOPPING=1"));
-        Assert.Equal("Ready", (await _cp.GetStatusAsync("h1", "probe", "short"))!.Phase);
-        Assert.True((await _cp.GetHostAsync("h1"))!.Draining);
+        Assert.Equal("Ready", (await Cp.GetStatusAsync("h1", "probe", "short"))!.Phase);
+        Assert.True((await Cp.GetHostAsync("h1"))!.Draining);
 
         // Handed back without delay: a second agent gets the long one well before ack_wait (30 s) would return it.
-        await _cp.PublishAsync("h1", "Probe", "long", 2, """{"holdMs":0}""");
+        await Cp.PublishAsync("h1", "Probe", "long", 2, """{"holdMs":0}""");
         var started = DateTime.UtcNow;
-        using var b = new AgentUnderTest(_dir, "b", "h1", _nats.Url);
-        var s = await _cp.WaitForStatusAsync("h1", "probe", "long", s => s.Phase == "Ready", TimeSpan.FromSeconds(60));
+        using var b = new AgentUnderTest(Dir, "b", "h1", Nats.Url);
+        var s = await Cp.WaitForStatusAsync("h1", "probe", "long", s => s.Phase == "Ready", TimeSpan.FromSeconds(60));
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(20), "the token came back at once, not after ack_wait");
         Assert.Equal(2, s.Generation);
     }
@@ -44,7 +35,7 @@ public sealed class ShutdownAndHeartbeatTests : IAsyncLifetime
     [Fact]
     public async Task Writes_the_host_record_with_this_hosts_capabilities()
     {
-        using var a = new AgentUnderTest(_dir, "hb", "h9", _nats.Url);
+        using var a = new AgentUnderTest(Dir, "hb", "h9", Nats.Url);
         await a.WaitServingAsync();
         var record = await WaitForHostAsync("h9");
         Assert.Equal("0.1.0", record.AgentVersion);
@@ -58,7 +49,7 @@ public sealed class ShutdownAndHeartbeatTests : IAsyncLifetime
 
         // Every 10 s a new heartbeat.
         var first = record.HeartbeatAt;
-        await Deadline.WaitUntilAsync(async () => (await _cp.GetHostAsync("h9"))!.HeartbeatAt > first, TimeSpan.FromSeconds(15), "a second heartbeat");
+        await Deadline.WaitUntilAsync(async () => (await Cp.GetHostAsync("h9"))!.HeartbeatAt > first, TimeSpan.FromSeconds(15), "a second heartbeat");
     }
 
     private async Task<Kraud.Agent.Status.HostRecord> WaitForHostAsync(string host)
@@ -72,18 +63,11 @@ public sealed class ShutdownAndHeartbeatTests : IAsyncLifetime
     {
         try
         {
-            return await _cp.GetHostAsync(host);
+            return await Cp.GetHostAsync(host);
         }
         catch (Kraud.Nats.NatsException)
         {
             return null;
         }
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _cp.DisposeAsync();
-        await _nats.DisposeAsync();
-        _dir.Dispose();
     }
 }

@@ -1,0 +1,24 @@
+using Kraud.Testing;
+
+namespace Kraud.Agent.Tests.Work;
+
+/// <summary>A real nats-server, the test's control plane and a temp dir per test, shared by the engine tests.</summary>
+public abstract class NatsTestBase : IAsyncLifetime
+{
+    protected TempDir Dir { get; } = new();
+    protected NatsServer Nats { get; private set; } = null!;
+    protected ControlPlane Cp { get; private set; } = null!;
+
+    public virtual async Task InitializeAsync()
+    {
+        Nats = await NatsServer.StartAsync();
+        Cp = await ControlPlane.ConnectAsync(Nats.Url);
+    }
+
+    public virtual async Task DisposeAsync()
+    {
+        await Cp.DisposeAsync();
+        await Nats.DisposeAsync();
+        Dir.Dispose();
+    }
+}
