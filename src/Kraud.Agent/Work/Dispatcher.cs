@@ -35,7 +35,7 @@ public sealed class Dispatcher(NatsJSContext js, NatsJSConsumer consumer, ILogge
             catch (Exception e) when (e is NatsException)
             {
                 logger.LogWarning("dispatch fetch failed: {Error}; retrying", e.Message);
-                await DelayAsync(TimeSpan.FromSeconds(1), ct);
+                await Pause.ForAsync(TimeSpan.FromSeconds(1), ct);
             }
             await Task.WhenAll(inFlight);
         }
@@ -76,17 +76,6 @@ public sealed class Dispatcher(NatsJSContext js, NatsJSConsumer consumer, ILogge
         catch (Exception e) when (e is NatsException)
         {
             logger.LogWarning("dispatch of {Subject} (seq {Seq}) failed: {Error}; it comes back after ack_wait", msg.Subject, seq, e.Message);
-        }
-    }
-
-    private static async Task DelayAsync(TimeSpan delay, CancellationToken ct)
-    {
-        try
-        {
-            await Task.Delay(delay, ct);
-        }
-        catch (OperationCanceledException)
-        {
         }
     }
 }

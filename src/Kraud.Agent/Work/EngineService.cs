@@ -77,14 +77,7 @@ public sealed class EngineService(
             catch (NatsException e)
             {
                 status.Set($"Waiting for NATS JetStream at {string.Join(",", config.Nats.Servers)}: {e.Message}");
-                try
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(2), _stopTaking.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
+                if (!await Pause.ForAsync(TimeSpan.FromSeconds(2), _stopTaking.Token)) return;
             }
         }
 

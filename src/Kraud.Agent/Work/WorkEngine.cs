@@ -74,13 +74,7 @@ public sealed class WorkEngine
             catch (NatsException e)
             {
                 _logger.LogWarning("work fetch failed: {Error}; retrying", e.Message);
-                try
-                {
-                    await Task.Delay(1000, stopTaking);
-                }
-                catch (OperationCanceledException)
-                {
-                }
+                await Pause.ForAsync(TimeSpan.FromSeconds(1), stopTaking);
             }
             if (free > started) _slots.Release(free - started);
         }
