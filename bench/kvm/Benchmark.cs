@@ -18,7 +18,8 @@ internal static partial class Benchmark
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int mkfifo(string path, uint mode);
 
-    public static int Run(string vmm, int runs)
+    /// <summary>Each command is the program and its arguments before the launch file's path (e.g. [kraud-vmm, --config]).</summary>
+    public static int Run(IReadOnlyList<string[]> commands, int runs)
     {
         string guest = BuildIdleGuest();
         string dir = Directory.CreateTempSubdirectory("kraud-bench-kvm-").FullName;
@@ -31,37 +32,31 @@ internal static partial class Benchmark
                 { "id": "bench", "vcpus": 1, "memoryMiB": {{GuestMemoryMiB}}, "kernel": "{{guest}}", "initrd": null,
                   "cmdline": "console=ttyS0", "serialLog": "{{fifo}}", "disks": [], "nets": [] }
                 """);
-
-            Console.WriteLine($"VMM: {vmm} vmm --config {launch}");
-            Console.WriteLine($"guest: {guest} ({GuestMemoryMiB} MiB), {runs} runs");
-            var firstByte = new List<double>();
-            var overhead = new List<double>();
-            var rssTotal = new List<double>();
-            var privateOverhead = new List<double>();
-            var pssOverhead = new List<double>();
-            var guestResident = new List<double>();
+            Console.WriteLine($"guest: {guest} ({GuestMemoryMiB} MiB), {runs} runs per command, interleaved");
+            var samples = commands.Select(_ => new Samples()).ToList();
             for (int i = 0; i < runs + 1; i++)
-            {
-                var (ms, rss, anon, pss, guestRss) = RunOnce(vmm, launch, fifo);
-                pssOverhead.Add((pss - guestRss) / 1024.0);
-                if (i == 0) continue; // warm the page cache and the file system first
-                firstByte.Add(ms);
-                rssTotal.Add(rss / 1024.0);
-                overhead.Add((rss - guestRss) / 1024.0);
-                privateOverhead.Add((anon - guestRss) / 1024.0);
-                guestResident.Add(guestRss / 1024.0);
-            }
+                for (int c = 0; c < commands.Count; c++)
+                {
+                    var (ms, rss, anon, pss, guestRss) = RunOnce([.. commands[c], launch], fifo);
+                    if (i == 0) continue; // warm the page cache and the file system first
+                    samples[c].Add(ms, rss, anon, pss, guestRss);
+                }
             var baseline = new List<double>();
             for (int i = 0; i < runs; i++) baseline.Add(ExecNoop());
+            for (int c = 0; c < commands.Count; c++)
+            {
+                var s = samples[c];
+                Console.WriteLine();
+                Console.WriteLine($"{string.Join(' ', commands[c])} FILE");
+                Console.WriteLine($"{"metric",-42} {"median",8} {"p90",8} {"firecracker",12}  ratio");
+                Print("exec -> first serial byte (ms)", s.FirstByte, FirecrackerBootMs);
+                Print("VMM RSS beyond guest memory (MiB)", s.Overhead, FirecrackerOverheadMiB);
+                Print("  of which private (RssAnon, MiB)", s.Private, FirecrackerOverheadMiB);
+                Print("  proportional (Pss, MiB)", s.Pss, FirecrackerOverheadMiB);
+                Print("guest RAM resident (MiB)", s.GuestResident, double.NaN);
+            }
             Console.WriteLine();
-            Console.WriteLine($"{"metric",-36} {"median",10} {"p90",10} {"firecracker",12}  ratio");
-            Print("exec -> first serial byte (ms)", firstByte, FirecrackerBootMs);
-            Print("  baseline: exec + exit of a no-op (ms)", baseline, double.NaN);
-            Print("VMM RSS beyond guest memory (MiB)", overhead, FirecrackerOverheadMiB);
-            Print("  of which private (RssAnon, MiB)", privateOverhead, FirecrackerOverheadMiB);
-            Print("  proportional (Pss, MiB)", pssOverhead, FirecrackerOverheadMiB);
-            Print("guest RAM resident (MiB)", guestResident, double.NaN);
-            Print("VMM RSS total (MiB)", rssTotal, double.NaN);
+            Print("baseline: exec + exit of a no-op AOT binary (ms)", baseline, double.NaN);
             Console.WriteLine("(Firecracker: boot to guest init <= 125 ms and <= 5 MiB VMM overhead, its published specification;");
             Console.WriteLine(" our first byte is the first instruction of a tiny guest, so the time is the VMM's own start-up.)");
             return 0;
@@ -69,6 +64,24 @@ internal static partial class Benchmark
         finally
         {
             Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private sealed class Samples
+    {
+        public List<double> FirstByte { get; } = [];
+        public List<double> Overhead { get; } = [];
+        public List<double> Private { get; } = [];
+        public List<double> Pss { get; } = [];
+        public List<double> GuestResident { get; } = [];
+
+        public void Add(double ms, long rss, long anon, long pss, long guestRss)
+        {
+            FirstByte.Add(ms);
+            Overhead.Add((rss - guestRss) / 1024.0);
+            Private.Add((anon - guestRss) / 1024.0);
+            Pss.Add((pss - guestRss) / 1024.0);
+            GuestResident.Add(guestRss / 1024.0);
         }
     }
 
@@ -89,15 +102,18 @@ internal static partial class Benchmark
         double median = values[values.Count / 2], p90 = values[(int)(values.Count * 0.9)];
         string peerText = double.IsNaN(peer) ? "-" : peer.ToString("0.0", CultureInfo.InvariantCulture);
         string ratio = double.IsNaN(peer) ? "" : (median / peer).ToString("0.00", CultureInfo.InvariantCulture) + "x";
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-36} {median,10:0.00} {p90,10:0.00} {peerText,12}  {ratio}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-42} {median,8:0.00} {p90,8:0.00} {peerText,12}  {ratio}"));
     }
 
-    private static (double Ms, long RssKiB, long AnonKiB, long PssKiB, long GuestRssKiB) RunOnce(string vmm, string launch, string fifo)
+    private static (double Ms, long RssKiB, long AnonKiB, long PssKiB, long GuestRssKiB) RunOnce(string[] command, string fifo)
     {
-        var psi = new ProcessStartInfo(vmm) { RedirectStandardError = false, UseShellExecute = false };
-        foreach (var a in new[] { "vmm", "--config", launch }) psi.ArgumentList.Add(a);
+        // stderr (the VMM's log lines, as the journal would get them) is read and dropped, not shown.
+        var psi = new ProcessStartInfo(command[0]) { RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(psi)!;
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
         // Opening the FIFO for reading blocks until the VMM opens it for writing; the first read returns the first byte.
         using var serial = new FileStream(fifo, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
         int b = serial.ReadByte();

@@ -1,26 +1,21 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Kraud.Bench.Kvm;
 
-// Two modes:
-//   vmm --config FILE       the runner: one VM in this process (what `kraud-agent vmm` does), SIGTERM stops it
-//   [--vmm PATH] [--runs N] the benchmark: exec PATH (default: this binary) N times on an idle test guest and
-//                           time exec -> first serial byte, then measure the VMM's RSS beyond guest memory
-if (args.Length >= 3 && args[0] == "vmm" && args[1] == "--config")
-{
-    using var cts = new CancellationTokenSource();
-    using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
-    return await Kraud.Agent.Kvm.Vmm.Vmm.RunAsync(args[2], new StderrLoggerFactory(), cts.Token);
-}
+// Times exec -> the guest's first serial byte and measures RSS beyond guest memory for kraud-vmm (what
+// kraud-vm@.service runs) and `kraud-agent vmm` (the contract's command, which execs kraud-vmm), interleaved in
+// one run. Usage: Kraud.Bench.Kvm [--bin DIR (default artifacts/bin)] [--runs N (default 30)]
+if (args is ["noop"]) return 0; // the runtime's own start and exit, for the baseline
 
-if (args.Length == 1 && args[0] == "noop") return 0; // the runtime's own start and exit, for the baseline
-
-string vmm = Environment.ProcessPath!;
-int runs = 20;
+string bin = "artifacts/bin";
+int runs = 30;
 for (int i = 0; i + 1 < args.Length; i += 2)
 {
-    if (args[i] == "--vmm") vmm = Path.GetFullPath(args[i + 1]);
+    if (args[i] == "--bin") bin = args[i + 1];
     else if (args[i] == "--runs") runs = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
 }
-return Benchmark.Run(vmm, runs);
+bin = Path.GetFullPath(bin);
+return Benchmark.Run(
+[
+    [Path.Combine(bin, "kraud-vmm"), "--config"],
+    [Path.Combine(bin, "kraud-agent"), "vmm", "--config"],
+], runs);

@@ -15,7 +15,7 @@ public sealed class LaunchFileTests
         Assert.Contains(expectedError, error.Message);
         // The serial log is the first thing a VM creates once KVM is open: it must not exist.
         Assert.False(File.Exists(vm.SerialLog), "the refused launch created the serial log");
-        Assert.DoesNotContain(vm.Logs.Entries, e => e.Message.Contains("vm ready"));
+        Assert.DoesNotContain(vm.Logs.Entries, e => e.Message.Contains("vm started"));
     }
 
     [Fact]
@@ -103,5 +103,48 @@ public sealed class LaunchLimitTests
         errors.Clear();
         LaunchValidator.Validate(launch, errors, 1L << 34);
         Assert.Empty(errors);
+    }
+}
+
+public sealed class LaunchFileReaderTests
+{
+    private const string Valid = """{ "id": "pod-1", "vcpus": 2, "memoryMiB": 256, "kernel": "/k", "initrd": null, "cmdline": "console=ttyS0", "serialLog": "/run/s.log", "disks": [ { "path": "/dev/zvol/t/v", "readOnly": true } ], "nets": [ { "tap": "kt-1", "mac": "02:00:00:00:00:01" } ] }""";
+
+    [Fact]
+    public void TheContractShape_IsReadIntoEveryField()
+    {
+        var errors = new List<string>();
+        var launch = LaunchFileReader.Parse("\uFEFF"u8.ToArray().Concat(System.Text.Encoding.UTF8.GetBytes(Valid)).ToArray(), errors);
+        Assert.Empty(errors);
+        Assert.NotNull(launch);
+        Assert.Equal(("pod-1", 2, 256L, "/k", (string?)null, "console=ttyS0", "/run/s.log"),
+            (launch.Id, launch.Vcpus, launch.MemoryMiB, launch.Kernel, launch.Initrd, launch.Cmdline, launch.SerialLog));
+        var disk = Assert.Single(launch.Disks);
+        Assert.Equal(("/dev/zvol/t/v", true), (disk.Path, disk.ReadOnly));
+        var net = Assert.Single(launch.Nets);
+        Assert.Equal(("kt-1", "02:00:00:00:00:01"), (net.Tap, net.Mac));
+    }
+
+    [Theory]
+    [InlineData("""{ "id": "a", "memoryMiB": "128", "kernel": "/k" }""", "'memoryMiB' must be a whole number")]
+    [InlineData("""{ "id": "a", "memoryMiB": -1, "kernel": "/k" }""", "'memoryMiB' must be a whole number")]
+    [InlineData("""{ "id": "a", "memoryMiB": 1.5, "kernel": "/k" }""", "'memoryMiB' must be a whole number")]
+    [InlineData("""{ "id": 7, "memoryMiB": 128, "kernel": "/k" }""", "'id' must be a string")]
+    [InlineData("""{ "id": "a", "id": "b", "memoryMiB": 128, "kernel": "/k" }""", "'id' appears twice")]
+    [InlineData("""{ "memoryMiB": 128, "kernel": "/k" }""", "'id' is required")]
+    [InlineData("""{ "id": "a", "memoryMiB": 128, "kernel": "/k", "disks": {} }""", "'disks' must be an array")]
+    [InlineData("""{ "id": "a", "memoryMiB": 128, "kernel": "/k", "disks": [ 3 ] }""", "'disks[0]' must be an object")]
+    [InlineData("""{ "id": "a", "memoryMiB": 128, "kernel": "/k", "disks": [ { "readOnly": "yes" } ] }""", "'disks[0].readOnly' must be true or false")]
+    [InlineData("""{ "id": "a", "memoryMiB": 128, "kernel": "/k", "nets": [ { "tap": "t" } ] }""", "'nets[0].mac' is required")]
+    [InlineData("""{ "id": "a", "memoryMiB": 128, "kernel": "/k", "vcpu": 2 }""", "unknown key 'vcpu'")]
+    [InlineData("""[ 1, 2 ]""", "must be a JSON object")]
+    [InlineData("""{ "id": "a", """, "not valid JSON")]
+    [InlineData("""{ "id": "a", "memoryMiB": 128, "kernel": "/k" } {}""", "not valid JSON")]
+    [InlineData("""{ "id": "a", /* note */ "memoryMiB": 128, "kernel": "/k" }""", "not valid JSON")]
+    public void BadInput_NamesTheKeyAndTheProblem(string json, string expected)
+    {
+        var errors = new List<string>();
+        Assert.Null(LaunchFileReader.Parse(System.Text.Encoding.UTF8.GetBytes(json), errors));
+        Assert.Contains(errors, e => e.Contains(expected));
     }
 }

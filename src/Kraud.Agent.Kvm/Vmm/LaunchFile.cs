@@ -1,14 +1,12 @@
-using System.Text.Json.Serialization;
-
 namespace Kraud.Agent.Kvm.Vmm;
 
-/// <summary>The launch file of one VM (contract section 8). Unknown fields are errors.</summary>
+/// <summary>The launch file of one VM (contract section 8), as <see cref="LaunchFileReader"/> reads it.</summary>
 public sealed class LaunchFile
 {
-    [JsonRequired] public string Id { get; set; } = "";
+    public string Id { get; set; } = "";
     public int Vcpus { get; set; } = 1;
-    [JsonRequired] public long MemoryMiB { get; set; }
-    [JsonRequired] public string Kernel { get; set; } = "";
+    public long MemoryMiB { get; set; }
+    public string Kernel { get; set; } = "";
     public string? Initrd { get; set; }
     public string Cmdline { get; set; } = "";
     public string? SerialLog { get; set; }
@@ -18,19 +16,12 @@ public sealed class LaunchFile
 
 public sealed class LaunchDisk
 {
-    [JsonRequired] public string Path { get; set; } = "";
+    public string Path { get; set; } = "";
     public bool ReadOnly { get; set; }
 }
 
 public sealed class LaunchNet
 {
-    [JsonRequired] public string Tap { get; set; } = "";
-    [JsonRequired] public string Mac { get; set; } = "";
+    public string Tap { get; set; } = "";
+    public string Mac { get; set; } = "";
 }
-
-[JsonSourceGenerationOptions(
-    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
-    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    ReadCommentHandling = System.Text.Json.JsonCommentHandling.Disallow)]
-[JsonSerializable(typeof(LaunchFile))]
-internal sealed partial class LaunchFileJson : JsonSerializerContext;

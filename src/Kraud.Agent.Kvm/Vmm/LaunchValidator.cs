@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 
 namespace Kraud.Agent.Kvm.Vmm;
 
@@ -16,30 +15,21 @@ public static class LaunchValidator
     public static LaunchFile? Load(string path, out List<string> errors, long? hostMemoryBytes = null)
     {
         errors = [];
-        LaunchFile? launch;
+        byte[] json;
         try
         {
-            using var stream = File.OpenRead(path);
-            launch = JsonSerializer.Deserialize(stream, LaunchFileJson.Default.LaunchFile);
+            json = File.ReadAllBytes(path);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             errors.Add($"launch file {path}: {e.Message}");
             return null;
         }
-        catch (IOException e)
-        {
-            errors.Add($"launch file {path}: {e.Message}");
-            return null;
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            errors.Add($"launch file {path}: {e.Message}");
-            return null;
-        }
+        var parseErrors = new List<string>();
+        var launch = LaunchFileReader.Parse(json, parseErrors);
         if (launch == null)
         {
-            errors.Add($"launch file {path} is empty (null)");
+            errors.AddRange(parseErrors.Select(e => $"launch file {path}: {e}"));
             return null;
         }
         Validate(launch, errors, hostMemoryBytes ?? HostMemoryBytes());

@@ -26,6 +26,7 @@ internal sealed class MicroVm : IDisposable
     private SerialConsole _console = null!;
     private GuestMemory _memory = null!;
     private int _exitCode = -1;
+    private Action? _announce;
 
     private readonly ManualResetEventSlim _built = new();
     private readonly Thread _loopThread;
@@ -38,6 +39,7 @@ internal sealed class MicroVm : IDisposable
         _loopThread = new Thread(() =>
         {
             _built.Wait();
+            _announce?.Invoke();
             Guard("event loop", _loop.Run);
         }) { Name = "vmm-events", IsBackground = true };
     }
@@ -77,15 +79,18 @@ internal sealed class MicroVm : IDisposable
             (KvmIoctlNumbers.CapPit2, "KVM_CAP_PIT2"), (KvmIoctlNumbers.CapImmediateExit, "KVM_CAP_IMMEDIATE_EXIT"));
         var cpuid = kvm.GetSupportedCpuid();
         var vm = Own(kvm.CreateVm());
-        vm.SetTssAddress(X86Layout.TssAddress);
-        vm.SetIdentityMapAddress(X86Layout.IdentityMapAddress);
-        vm.CreateIrqchip();
-        vm.CreatePit2();
-
+        // Guest RAM first: on a fresh VM the memslot is installed without waiting; after KVM_CREATE_IRQCHIP has
+        // registered its devices, the same ioctl waited for a host SRCU grace period (median 0.3 ms against
+        // 5.9 ms here, measured with a C probe). The irqchip and PIT that follow then cost 0.1 ms.
         var regions = X86Layout.RamRegions((ulong)launch.MemoryMiB << 20);
         var memory = _memory = Own(new GuestMemory(regions));
         for (int i = 0; i < memory.Regions.Count; i++)
             vm.SetUserMemoryRegion((uint)i, memory.Regions[i].GuestBase, memory.Regions[i].Size, memory.Regions[i].HostAddress);
+
+        vm.SetTssAddress(X86Layout.TssAddress);
+        vm.SetIdentityMapAddress(X86Layout.IdentityMapAddress);
+        vm.CreateIrqchip();
+        vm.CreatePit2();
 
         var kernel = KernelLoader.Load(memory, launch.Kernel);
         (ulong, ulong)? initrd = launch.Initrd != null ? KernelLoader.LoadInitrd(memory, kernel, launch.Initrd) : null;
@@ -118,8 +123,14 @@ internal sealed class MicroVm : IDisposable
             if (accepted < VcpuSetup.BootMsrs().Length) _logger.LogDebug("KVM accepted {Accepted} of the boot MSRs", accepted);
             _vcpus.Add(vcpu);
         }
-        _logger.LogInformation("vm ready: {Format} kernel entry 0x{Entry:x}, {MemoryMiB} MiB, {Vcpus} vcpus, cmdline \"{Cmdline}\"",
-            kernel.Format, kernel.Entry, launch.MemoryMiB, launch.Vcpus, cmdline);
+        // Logged by the event loop's thread once the vCPUs run: formatting and writing it is off the path to the
+        // first guest instruction.
+        _announce = () =>
+        {
+            using (_logger.BeginScope(_scope))
+                _logger.LogInformation("vm started: {Format} kernel entry 0x{Entry:x}, {MemoryMiB} MiB, {Vcpus} vcpus, cmdline \"{Cmdline}\"",
+                    kernel.Format, kernel.Entry, launch.MemoryMiB, launch.Vcpus, cmdline);
+        };
     }
 
     /// <summary>Puts a virtio device on the MMIO bus and returns its kernel command-line announcement.</summary>

@@ -12,18 +12,26 @@ namespace Kraud.Agent.Kvm.Vmm;
 /// </summary>
 public static class Vmm
 {
-    public static Task<int> RunAsync(string launchFilePath, ILoggerFactory loggers, CancellationToken cancellation)
+    /// <summary>Runs the VM on a dedicated thread of its own (for callers on the thread pool, like the agent's CLI).</summary>
+    public static Task<int> RunAsync(string launchFilePath, ILoggerFactory loggers, CancellationToken cancellation) =>
+        Task.Factory.StartNew(() => Run(launchFilePath, loggers, cancellation), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    /// <summary>
+    /// Runs the VM on the calling thread, which becomes vCPU 0, and returns the exit code when it ends: the
+    /// kraud-vmm process calls this from its main thread, so no thread start delays the first guest instruction.
+    /// </summary>
+    public static int Run(string launchFilePath, ILoggerFactory loggers, CancellationToken cancellation)
     {
         var logger = loggers.CreateLogger("Kraud.Agent.Kvm.Vmm");
         var launch = LaunchValidator.Load(launchFilePath, out var errors);
         if (launch == null)
         {
             logger.LogError("launch file {Path} refused: {Errors}", launchFilePath, string.Join("; ", errors));
-            return Task.FromResult(VmmExitCode.InvalidLaunchFile);
+            return VmmExitCode.InvalidLaunchFile;
         }
         var scope = new Dictionary<string, object> { ["Kind"] = "vm", ["Id"] = launch.Id };
-        return Task.Factory.StartNew(() => Run(launch, logger, scope, cancellation), CancellationToken.None,
-            TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return Run(launch, logger, scope, cancellation);
     }
 
     private static int Run(LaunchFile launch, ILogger logger, Dictionary<string, object> scope, CancellationToken cancellation)

@@ -11,10 +11,12 @@ internal static class VmmCommand
     {
         var config = new Option<string>("--config") { Description = "The VM's launch file (contract section 8).", Required = true, HelpName = "FILE" };
         var cmd = new Command("vmm",
-            "Run one microVM in this process (what systemd's kraud-vm@<id>.service starts, so VMs outlive agent " +
-            "restarts): boots the launch file's kernel through KVM with its disks and taps, forwards the serial " +
-            "console to the journal and the serial log, and exits 0 when the guest powers off, 65 when the launch " +
-            "file is invalid (nothing touched), and another non-zero code with a register dump when the guest faults.")
+            "Run one microVM (what systemd's kraud-vm@<id>.service starts, so VMs outlive agent restarts): " +
+            "replaces this process with kraud-vmm from beside kraud-agent (see kraud-vmm --help), or runs the VM in " +
+            "this process when kraud-vmm is missing. Boots the launch file's kernel through KVM with its disks and " +
+            "taps, forwards the serial console to the journal and the serial log, and exits 0 when the guest powers " +
+            "off, 65 when the launch file is invalid (nothing touched), 70 with a register dump when the guest " +
+            "faults, 143 when stopped by SIGTERM.")
         {
             config,
         };
