@@ -156,7 +156,9 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
         {
             if (!now.TryGetValue(name, out var p) || p.Source != "local") continue;
             if (ClearedWithNone.Contains(name))
-                await zfs.Cli.SetAsync(ds, new Dictionary<string, string> { [name] = "none" }, ct).ConfigureAwait(false);
+            {
+                if (p.Value != "0") await zfs.Cli.SetAsync(ds, new Dictionary<string, string> { [name] = "none" }, ct).ConfigureAwait(false);
+            }
             else
                 await zfs.Cli.InheritAsync(ds, name, ct).ConfigureAwait(false);
         }
