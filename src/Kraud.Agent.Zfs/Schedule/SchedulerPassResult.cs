@@ -5,9 +5,6 @@ public sealed record SchedulerPassResult(int Volumes, int Created, int Destroyed
 {
     /// <summary>The newest snapshot each volume got in this pass (one entry per volume that got any).</summary>
     public IReadOnlyList<TakenSnapshot> Taken { get; init; } = [];
-
-    /// <summary>True when the pass made or destroyed something or failed somewhere: worth a log line.</summary>
-    public bool Eventful => Created > 0 || Destroyed > 0 || Errors.Count > 0;
 }
 
 /// <summary>
