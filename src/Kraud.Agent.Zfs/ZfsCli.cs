@@ -65,6 +65,24 @@ public sealed class ZfsCli(ArgvRunner? runner = null)
         return result;
     }
 
+    /// <summary>One property of many datasets or snapshots in one `zfs get`: name to value (names that vanished meanwhile fail the call).</summary>
+    public async Task<IReadOnlyDictionary<string, string>> GetManyAsync(IReadOnlyCollection<string> names, string property, CancellationToken ct = default)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (names.Count == 0) return result;
+        foreach (var n in names) CheckAnyName(n);
+        var argv = new List<string> { ZfsPath, "get", "-H", "-p", "-o", "name,value", property };
+        argv.AddRange(names);
+        var r = await Runner.RunAsync(argv, ct: ct).ConfigureAwait(false);
+        if (!r.Succeeded) throw ZfsException.FromStderr("get " + property, names.First(), r.Stderr);
+        foreach (var line in Lines(r.Stdout))
+        {
+            var c = Columns(line, 2);
+            result[c[0]] = c[1];
+        }
+        return result;
+    }
+
     /// <summary>Sets several properties in one `zfs set` (atomic in OpenZFS 2.x).</summary>
     public async Task SetAsync(string name, IReadOnlyDictionary<string, string> properties, CancellationToken ct = default)
     {

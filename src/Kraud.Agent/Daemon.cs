@@ -2,6 +2,7 @@ using Kraud.Agent.Config;
 using Kraud.Agent.Hosting;
 using Kraud.Agent.Probes;
 using Kraud.Agent.Status;
+using Kraud.Agent.Storage;
 using Kraud.Agent.Work;
 using Kraud.Systemd;
 using Microsoft.Extensions.Logging;
@@ -23,8 +24,13 @@ public static class Daemon
 
         var services = new List<IAgentService>();
         if (before is not null) services.AddRange(before);
-        var reconcilers = Reconcilers.BuiltIn.Create(config, loggers);
-        services.Add(new EngineService(config, new ReconcilerRegistry(reconcilers), reconcilers.OfType<IHostReport>().ToList(), status, loggers));
+        var storage = ZfsStorage.Create(TimeProvider.System);
+        var reconcilers = Reconcilers.BuiltIn.Create(config, loggers, storage);
+        var engine = new EngineService(config, new ReconcilerRegistry(reconcilers), reconcilers.OfType<IHostReport>().ToList(), status, loggers);
+        // Before the engine: the exports file is reconciled before any Volume reconcile touches it.
+        services.Add(StorageService.Create(storage, new HostProbes().Zfs(),
+            new SnapshotStatusUpdater(engine, loggers.CreateLogger<SnapshotStatusUpdater>()), loggers.CreateLogger<StorageService>()));
+        services.Add(engine);
 
         var host = new AgentHost(services, notifier, status, TimeSpan.FromSeconds(config.ShutdownGraceSeconds), loggers.CreateLogger<AgentHost>());
         log.LogInformation("kraud-agent {Version} starting for host {Host}, NATS {Servers}, state {StateDir}",

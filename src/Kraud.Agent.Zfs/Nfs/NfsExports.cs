@@ -59,15 +59,21 @@ public sealed class NfsExports
     /// or export the empty directory under it), then writes and applies the file even when nothing changed, so
     /// the kernel's table matches it after a reboot or an nfs-server restart.
     /// </summary>
-    public async Task ReconcileAtStartAsync(Func<NfsExport, Task<bool>> stillValid, CancellationToken ct = default)
+    public async Task<ExportsAtStart> ReconcileAtStartAsync(Func<NfsExport, Task<bool>> stillValid, CancellationToken ct = default)
     {
         await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             Load();
+            var removed = new List<NfsExport>();
             foreach (var e in _exports.Values.ToList())
-                if (!await stillValid(e).ConfigureAwait(false)) _exports.Remove(e.VolumeId);
+                if (!await stillValid(e).ConfigureAwait(false))
+                {
+                    _exports.Remove(e.VolumeId);
+                    removed.Add(e);
+                }
             await WriteAndApplyAsync(ct).ConfigureAwait(false);
+            return new ExportsAtStart(_exports.Values.ToList(), removed);
         }
         finally { _lock.Release(); }
     }
@@ -134,3 +140,6 @@ public sealed class NfsExports
         File.Move(temp, FilePath, overwrite: true);
     }
 }
+
+/// <summary>What the start-up reconcile did: the exports it kept (and applied) and the stale ones it dropped.</summary>
+public sealed record ExportsAtStart(IReadOnlyList<NfsExport> Kept, IReadOnlyList<NfsExport> Removed);

@@ -34,9 +34,8 @@ public static class SpecValidator
             foreach (var (k, v) in spec.Properties)
             {
                 string f = "spec.properties." + k;
-                if (k.Length == 0 || k.Length > 255 || !k.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or ':' or '.' or '-') || !char.IsAsciiLetter(k[0]))
-                    Fail(f, "not a property name");
-                if (Reserved.Contains(k) || k.StartsWith("kraud:", StringComparison.Ordinal)) Fail(f, "is set by the agent, not by the spec");
+                if (!IsPropertyName(k)) Fail(f, "not a property name");
+                if (!IsSpecPropertyName(k)) Fail(f, "is set by the agent, not by the spec");
                 if (v is null || v.Length == 0 || v.Length > 1024 || v.Any(char.IsControl)) Fail(f, "value is empty, too long or has control characters");
             }
         var rules = spec.Snapshots?.Schedule;
@@ -63,6 +62,14 @@ public static class SpecValidator
             Wrap("spec.restore.requestId", () => ZfsNames.CheckComponent("requestId", restore.RequestId));
         }
     }
+
+    /// <summary>A native or user property name: a letter first, then letters, digits and `_ : . -` (so never an option).</summary>
+    public static bool IsPropertyName(string k) =>
+        k.Length is > 0 and <= 255 && char.IsAsciiLetter(k[0]) && k.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or ':' or '.' or '-');
+
+    /// <summary>A property a spec may set: a valid name the agent does not own itself.</summary>
+    public static bool IsSpecPropertyName(string k) =>
+        IsPropertyName(k) && !Reserved.Contains(k) && !k.StartsWith("kraud:", StringComparison.Ordinal);
 
     public static void Validate(SnapshotSpec spec)
     {

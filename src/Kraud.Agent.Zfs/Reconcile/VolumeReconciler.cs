@@ -15,12 +15,28 @@ namespace Kraud.Agent.Zfs.Reconcile;
 public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string, bool>? usedByPod = null)
 {
     public const string HostProperty = "kraud:host", IdProperty = "kraud:id", GenerationProperty = "kraud:generation",
-        RestoreProperty = "kraud:restore-request";
+        RestoreProperty = "kraud:restore-request", ManagedProperty = "kraud:properties";
+
+    /// <summary>Native properties that cannot be inherited: removing them from the spec sets them to "none" instead.</summary>
+    private static readonly HashSet<string> ClearedWithNone = new(StringComparer.Ordinal) { "quota", "reservation", "filesystem_limit", "snapshot_limit" };
+
+    /// <summary>
+    /// Called after every reconcile and delete, failed ones too (a failed run may have changed properties): the
+    /// daemon points it at the snapshot timer's Invalidate, so a new or changed schedule is seen on the next pass.
+    /// </summary>
+    public Action? Changed { get; init; }
 
     public static string DatasetFor(string pool, string id) => $"{pool}/kraud/{id}";
 
     public async Task<JsonObject> ReconcileAsync(string id, long generation, string hostId, VolumeSpec spec,
         IProgress<TransferProgress>? progress = null, CancellationToken ct = default)
+    {
+        try { return await ReconcileCoreAsync(id, generation, hostId, spec, progress, ct).ConfigureAwait(false); }
+        finally { Changed?.Invoke(); }
+    }
+
+    private async Task<JsonObject> ReconcileCoreAsync(string id, long generation, string hostId, VolumeSpec spec,
+        IProgress<TransferProgress>? progress, CancellationToken ct)
     {
         SpecValidator.ValidateId(id);
         SpecValidator.Validate(spec);
@@ -66,10 +82,12 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
         if (spec.IsNfs) want["refquota"] = size;
         else { want["volsize"] = size; want["refreservation"] = size; }
         if (spec.Properties is not null) foreach (var (k, v) in spec.Properties) want[k] = v;
+        var managed = (spec.Properties?.Keys.AsEnumerable() ?? []).Order(StringComparer.Ordinal).ToList();
+        if (managed.Count > 0) want[ManagedProperty] = string.Join(',', managed);
         var schedule = ScheduleOf(spec);
         if (schedule.Rules.Count > 0) want[SnapshotSchedule.Property] = schedule.ToProperty();
 
-        var names = want.Keys.Concat(["type", "mounted", "mountpoint", SnapshotSchedule.Property, RestoreProperty]).Distinct().ToList();
+        var names = want.Keys.Concat(["type", "mounted", "mountpoint", SnapshotSchedule.Property, RestoreProperty, ManagedProperty]).Distinct().ToList();
         var have = await zfs.Cli.GetAsync(ds, names, ct).ConfigureAwait(false);
 
         string type = have["type"].Value;
@@ -79,6 +97,8 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
             throw new PermanentReconcileException($"id: {ds} belongs to '{owner.Value}', not to this volume", "id");
         if (!spec.IsNfs && have.TryGetValue("volsize", out var vs) && long.TryParse(vs.Value, out long cur) && spec.SizeBytes < cur)
             throw new PermanentReconcileException($"spec.sizeBytes: shrinking zvol {ds} from {cur} to {spec.SizeBytes} bytes would destroy data; refused", "spec.sizeBytes");
+
+        await ResetRemovedPropertiesAsync(ds, have, managed, ct).ConfigureAwait(false);
 
         var changes = want.Where(kv => !have.TryGetValue(kv.Key, out var p) || p.Value != kv.Value).ToDictionary(kv => kv.Key, kv => kv.Value);
         // A zvol grows before its reservation does, and a reservation shrinks before its zvol: keep set order so.
@@ -94,6 +114,8 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
         }
         if (schedule.Rules.Count == 0 && have.TryGetValue(SnapshotSchedule.Property, out var sp) && sp.Source == "local")
             await zfs.Cli.InheritAsync(ds, SnapshotSchedule.Property, ct).ConfigureAwait(false);
+        if (managed.Count == 0 && have.TryGetValue(ManagedProperty, out var mp) && mp.Source == "local")
+            await zfs.Cli.InheritAsync(ds, ManagedProperty, ct).ConfigureAwait(false);
 
         if (spec.IsNfs && have["mounted"].Value != "yes") await zfs.Cli.MountAsync(ds, ct).ConfigureAwait(false);
 
@@ -119,11 +141,41 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
     }
 
     /// <summary>
+    /// Puts back what the agent set earlier and the spec no longer lists: the names in <see cref="ManagedProperty"/>
+    /// (written with the properties, in the same `zfs set`) minus the spec's. Only a locally set value is reset, and
+    /// only names the agent recorded, so a property an operator set by hand is never touched.
+    /// </summary>
+    private async Task ResetRemovedPropertiesAsync(string ds, IReadOnlyDictionary<string, ZfsProperty> have, List<string> managed, CancellationToken ct)
+    {
+        if (!have.TryGetValue(ManagedProperty, out var record) || record.Source != "local") return;
+        var removed = record.Value.Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Where(n => !managed.Contains(n) && SpecValidator.IsSpecPropertyName(n)).ToList();
+        if (removed.Count == 0) return;
+        var now = await zfs.Cli.GetAsync(ds, removed, ct).ConfigureAwait(false);
+        foreach (var name in removed)
+        {
+            if (!now.TryGetValue(name, out var p) || p.Source != "local") continue;
+            if (ClearedWithNone.Contains(name))
+            {
+                if (p.Value != "0") await zfs.Cli.SetAsync(ds, new Dictionary<string, string> { [name] = "none" }, ct).ConfigureAwait(false);
+            }
+            else
+                await zfs.Cli.InheritAsync(ds, name, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// Deletes the volume. Refused (permanent, status Failed) while the delete's spec still lists NFS clients or a
     /// pod of this host uses it; otherwise it is unexported first, then destroyed with its snapshots. Deleting a
     /// volume that is not there succeeds.
     /// </summary>
     public async Task<JsonObject> DeleteAsync(string id, string hostId, VolumeSpec? spec, CancellationToken ct = default)
+    {
+        try { return await DeleteCoreAsync(id, spec, ct).ConfigureAwait(false); }
+        finally { Changed?.Invoke(); }
+    }
+
+    private async Task<JsonObject> DeleteCoreAsync(string id, VolumeSpec? spec, CancellationToken ct)
     {
         SpecValidator.ValidateId(id);
         if (spec?.Nfs?.Clients is { Count: > 0 } clients)
@@ -145,7 +197,7 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
     /// At agent start: keeps in the exports file only volumes whose dataset still exists, is ours and is mounted
     /// at the exported path, then applies the file (exportfs -ra) so the kernel table matches it.
     /// </summary>
-    public Task ReconcileExportsAtStartAsync(CancellationToken ct = default) => exports.ReconcileAtStartAsync(async e =>
+    public Task<ExportsAtStart> ReconcileExportsAtStartAsync(CancellationToken ct = default) => exports.ReconcileAtStartAsync(async e =>
     {
         string? ds = await FindAsync(e.VolumeId, null, ct).ConfigureAwait(false);
         if (ds is null) return false;
@@ -196,12 +248,19 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
                 ["state"] = "exported", ["path"] = export.Path, ["fsid"] = export.Fsid,
                 ["clients"] = new JsonArray(export.Clients.Select(c => (JsonNode)JsonValue.Create(c.Match)).ToArray()),
             };
-        o["newestSnapshot"] = snaps.Count > 0 ? snaps[^1].Name : null;
+        o["newestSnapshot"] = snaps.Count > 0 ? NewestSnapshotNode(snaps[^1].Name, DateTimeOffset.FromUnixTimeSeconds(snaps[^1].Creation)) : null;
         o["snapshotCount"] = snaps.Count;
         string restored = p[RestoreProperty].Value;
         o["restoredRequestId"] = restored == "-" ? null : restored;
         return o;
     }
+
+    /// <summary>`observed.newestSnapshot`: the snapshot's full name and its creation time (UTC, seconds), or no time when unknown.</summary>
+    public static JsonObject NewestSnapshotNode(string name, DateTimeOffset? createdAt) => new()
+    {
+        ["name"] = name,
+        ["createdAt"] = createdAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+    };
 
     private async Task<string> ResolveSnapshotAsync(string ds, string name, CancellationToken ct)
     {

@@ -1,10 +1,8 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Kraud.Agent.Zfs.Names;
 
 namespace Kraud.Agent.Zfs.Schedule;
-
-/// <summary>The result of one scheduler pass.</summary>
-public sealed record SchedulerPassResult(int Volumes, int Created, int Destroyed, IReadOnlyList<string> Errors, bool FromCache = false);
 
 /// <summary>
 /// The snapshot timer inside the agent. A pass lists every scheduled volume under the roots (one `zfs list`
@@ -14,10 +12,15 @@ public sealed record SchedulerPassResult(int Volumes, int Created, int Destroyed
 /// </summary>
 public sealed class SnapshotScheduler(ZfsApi zfs, TimeProvider clock, Func<CancellationToken, Task<IReadOnlyList<string>>> roots)
 {
+    // The volume reconciler's ownership properties, listed with the schedule so a taken snapshot names its volume.
+    private const string IdProperty = Reconcile.VolumeReconciler.IdProperty, GenerationProperty = Reconcile.VolumeReconciler.GenerationProperty;
+
     private readonly ConcurrentDictionary<string, string> _newest = new(StringComparer.Ordinal);
     private readonly object _cacheLock = new();
     private DateTimeOffset? _listedAt, _nextDue;
     private int _cachedVolumes;
+    // Bumped by Invalidate: a pass that listed before an invalidation must not cache what it listed.
+    private long _epoch;
 
     /// <summary>Roots are `<pool>/kraud` of every imported pool that has one.</summary>
     public static SnapshotScheduler ForAllPools(ZfsApi zfs, TimeProvider clock) => new(zfs, clock, async ct =>
@@ -34,34 +37,63 @@ public sealed class SnapshotScheduler(ZfsApi zfs, TimeProvider clock, Func<Cance
     /// <summary>Forgets the last listing: the daemon calls it after a Volume reconcile or delete (schedules may have changed).</summary>
     public void Invalidate()
     {
-        lock (_cacheLock) { _listedAt = null; _nextDue = null; }
+        lock (_cacheLock) { _listedAt = null; _nextDue = null; _epoch++; }
     }
 
     /// <summary>The newest snapshot of a volume seen by the last pass (full name), or null.</summary>
     public string? NewestSnapshot(string dataset) => _newest.TryGetValue(dataset, out var s) ? s : null;
 
-    /// <summary>Runs passes at every tick boundary until cancelled; a failed pass is reported and the next one tries again.</summary>
-    public async Task RunAsync(Action<SchedulerPassResult>? onPass, CancellationToken ct)
+    /// <summary>
+    /// Runs passes at every tick boundary until cancelled. A pass that fails as a whole (no pool list, a command
+    /// that cannot start) is reported as a result with its error; the next tick tries again. <paramref name="onPass"/>
+    /// runs before the wait, so a slow reaction delays the next pass instead of overlapping it.
+    /// </summary>
+    public async Task RunAsync(Func<SchedulerPassResult, CancellationToken, Task>? onPass, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
-            var result = await RunOnceAsync(ct).ConfigureAwait(false);
-            onPass?.Invoke(result);
+            SchedulerPassResult result;
+            try
+            {
+                result = await RunOnceAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is IOException or TimeoutException or FormatException or InvalidOperationException or DllNotFoundException)
+            {
+                Invalidate();
+                result = new SchedulerPassResult(0, 0, 0, [new SchedulerError(null, e.Message)]);
+            }
+            if (onPass is not null) await onPass(result, ct).ConfigureAwait(false);
             var now = clock.GetUtcNow();
             long tick = (long)Tick.TotalMilliseconds;
             long ms = now.ToUnixTimeMilliseconds();
             var wait = TimeSpan.FromMilliseconds(tick - (ms % tick));
-            await Task.Delay(wait, clock, ct).ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(wait, clock, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
         }
     }
 
     public async Task<SchedulerPassResult> RunOnceAsync(CancellationToken ct = default)
     {
         var now = clock.GetUtcNow();
+        long epoch;
         lock (_cacheLock)
+        {
+            epoch = _epoch;
             if (_listedAt is { } at && _nextDue is { } due && now < due && now >= at && now - at < CacheFor)
                 return new SchedulerPassResult(_cachedVolumes, 0, 0, [], FromCache: true);
-        var errors = new List<string>();
+        }
+        var errors = new List<SchedulerError>();
+        var owners = new Dictionary<string, (string? Id, long? Generation)>(StringComparer.Ordinal);
         DateTimeOffset? nextDue = null;
         var plans = new List<SnapshotPlan>();
         foreach (var root in await roots(ct).ConfigureAwait(false))
@@ -71,7 +103,7 @@ public sealed class SnapshotScheduler(ZfsApi zfs, TimeProvider clock, Func<Cance
                 // One `zfs list` for volumes and snapshots together: each command costs a fork, an exec and a
                 // walk of the tree, so a pass pays for it once per root, however many volumes there are.
                 var rows = await zfs.Cli.ListAsync(root, "filesystem,volume,snapshot",
-                    ["name", SnapshotSchedule.Property, "creation", "createtxg", "userrefs", ZfsApi.AutoProperty], ct: ct).ConfigureAwait(false);
+                    ["name", SnapshotSchedule.Property, "creation", "createtxg", "userrefs", ZfsApi.AutoProperty, IdProperty, GenerationProperty], ct: ct).ConfigureAwait(false);
                 var snaps = rows.Where(r => r[0].Contains('@'))
                     .Select(r => ZfsApi.Parse([r[0], r[2], r[3], r[4], r[5]]))
                     .OrderBy(s => s.CreateTxg).ToLookup(s => s.Dataset);
@@ -80,6 +112,8 @@ public sealed class SnapshotScheduler(ZfsApi zfs, TimeProvider clock, Func<Cance
                     var schedule = SnapshotSchedule.FromProperty(row[1]);
                     UpdateNewest(row[0], snaps[row[0]].LastOrDefault()?.Name);
                     if (schedule.Rules.Count == 0) continue;
+                    owners[row[0]] = (row[6] == "-" ? null : row[6],
+                        long.TryParse(row[7], NumberStyles.Integer, CultureInfo.InvariantCulture, out long g) ? g : null);
                     plans.Add(SnapshotPlanner.Plan(row[0], schedule, snaps[row[0]], now));
                     foreach (var rule in schedule.Rules)
                     {
@@ -90,40 +124,93 @@ public sealed class SnapshotScheduler(ZfsApi zfs, TimeProvider clock, Func<Cance
             }
             catch (Exception e) when (e is ZfsException or IOException or FormatException)
             {
-                errors.Add(e.Message);
+                errors.Add(new SchedulerError(root, e.Message));
             }
         }
 
         int created = 0, destroyed = 0;
+        var taken = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var batch in plans.SelectMany(p => p.Create).GroupBy(c => (Pool: ZfsNames.PoolOf(c.Snapshot), c.Label)))
         {
-            var names = batch.Select(b => b.Snapshot).ToList();
-            try
+            var props = new Dictionary<string, string> { [ZfsApi.AutoProperty] = batch.Key.Label };
+            foreach (var n in Batched(batch.Select(b => b.Snapshot).ToList(), names => zfs.Snapshot(names, props), errors))
             {
-                zfs.Snapshot(names, new Dictionary<string, string> { [ZfsApi.AutoProperty] = batch.Key.Label });
-                created += names.Count;
-                foreach (var n in names) _newest[ZfsNames.DatasetOf(n)] = n;
+                created++;
+                taken[ZfsNames.DatasetOf(n)] = n;
+                _newest[ZfsNames.DatasetOf(n)] = n;
             }
-            catch (ZfsException e) { errors.Add(e.Message); }
         }
         foreach (var batch in plans.SelectMany(p => p.Destroy).GroupBy(ZfsNames.PoolOf))
-        {
-            var names = batch.ToList();
-            try
-            {
-                zfs.DestroySnapshots(names);
-                destroyed += names.Count;
-            }
-            catch (ZfsException e) { errors.Add(e.Message); }
-        }
+            destroyed += Batched(batch.ToList(), names => zfs.DestroySnapshots(names), errors).Count;
+
         lock (_cacheLock)
         {
-            // Only a clean pass is trusted; after an error the next pass lists again.
-            _listedAt = errors.Count == 0 ? now : null;
-            _nextDue = errors.Count == 0 ? nextDue ?? now + CacheFor : null;
+            // Only a clean pass is trusted, and only when no reconcile changed a volume meanwhile; else the next pass lists again.
+            bool trust = errors.Count == 0 && epoch == _epoch;
+            _listedAt = trust ? now : null;
+            _nextDue = trust ? nextDue ?? now + CacheFor : null;
             _cachedVolumes = plans.Count;
         }
-        return new SchedulerPassResult(plans.Count, created, destroyed, errors);
+        return new SchedulerPassResult(plans.Count, created, destroyed, errors)
+        {
+            Taken = await DescribeAsync(taken, owners, errors, ct).ConfigureAwait(false),
+        };
+    }
+
+    /// <summary>
+    /// Runs one atomic call for the whole batch (the fast path); when it fails, runs it per name, so one bad
+    /// volume (destroyed meanwhile, out of space) costs only its own snapshot and its error names it.
+    /// </summary>
+    private static List<string> Batched(List<string> names, Action<IReadOnlyCollection<string>> call, List<SchedulerError> errors)
+    {
+        try
+        {
+            call(names);
+            return names;
+        }
+        catch (ZfsException) when (names.Count > 1)
+        {
+            // Fall through: one call per name finds the culprit and keeps the rest.
+        }
+        catch (ZfsException e)
+        {
+            errors.Add(new SchedulerError(ZfsNames.DatasetOf(names[0]), e.Message));
+            return [];
+        }
+        var done = new List<string>();
+        foreach (var n in names)
+        {
+            try
+            {
+                call([n]);
+                done.Add(n);
+            }
+            catch (ZfsException e) { errors.Add(new SchedulerError(ZfsNames.DatasetOf(n), e.Message)); }
+        }
+        return done;
+    }
+
+    /// <summary>The taken snapshots with their volume's id and generation and their creation time (one `zfs get` for all).</summary>
+    private async Task<IReadOnlyList<TakenSnapshot>> DescribeAsync(Dictionary<string, string> taken,
+        Dictionary<string, (string? Id, long? Generation)> owners, List<SchedulerError> errors, CancellationToken ct)
+    {
+        if (taken.Count == 0) return [];
+        IReadOnlyDictionary<string, string> creation = new Dictionary<string, string>();
+        try
+        {
+            creation = await zfs.Cli.GetManyAsync(taken.Values, "creation", ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ZfsException or IOException or FormatException)
+        {
+            errors.Add(new SchedulerError(null, "reading the creation time of the new snapshots: " + e.Message));
+        }
+        return taken.Select(kv =>
+        {
+            var owner = owners.GetValueOrDefault(kv.Key);
+            DateTimeOffset? at = creation.TryGetValue(kv.Value, out var c) && long.TryParse(c, NumberStyles.Integer, CultureInfo.InvariantCulture, out long secs)
+                ? DateTimeOffset.FromUnixTimeSeconds(secs) : null;
+            return new TakenSnapshot(kv.Key, owner.Id, owner.Generation, kv.Value, at);
+        }).ToList();
     }
 
     private void UpdateNewest(string dataset, string? snapshot)

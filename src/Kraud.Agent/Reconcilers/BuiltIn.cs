@@ -7,16 +7,15 @@ namespace Kraud.Agent.Reconcilers;
 /// <summary>The reconcilers this build serves. Kinds not listed (Pod, until its work lands) fail permanently with a message naming them.</summary>
 public static class BuiltIn
 {
-    public static IReadOnlyList<IReconciler> Create(AgentConfig config, ILoggerFactory loggers)
+    public static IReadOnlyList<IReconciler> Create(AgentConfig config, ILoggerFactory loggers, Storage.ZfsStorage storage)
     {
-        var (volume, snapshot) = SnapshotKind.Create();
         return
         [
             new ProbeReconciler(),
             new VpcKind(loggers.CreateLogger("Kraud.Agent.Net")),
             new OverlayKind(loggers.CreateLogger("Kraud.Agent.Net")),
-            volume,
-            snapshot,
+            new VolumeKind(storage.Volumes),
+            new SnapshotKind(storage.Snapshots),
         ];
     }
 }

@@ -1,7 +1,5 @@
 using System.Text.Json.Nodes;
 using Kraud.Agent.Work;
-using Kraud.Agent.Zfs;
-using Kraud.Agent.Zfs.Nfs;
 using Kraud.Agent.Zfs.Reconcile;
 using ZfsPermanent = Kraud.Agent.Zfs.Reconcile.PermanentReconcileException;
 
@@ -45,12 +43,5 @@ public sealed class SnapshotKind(SnapshotReconciler snapshots) : IReconciler
         {
             throw new Work.PermanentReconcileException(e.Message, e);
         }
-    }
-
-    public static (VolumeKind, SnapshotKind) Create()
-    {
-        var zfs = new ZfsApi();
-        var volumes = new VolumeReconciler(zfs, new NfsExports());
-        return (new VolumeKind(volumes), new SnapshotKind(new SnapshotReconciler(zfs, volumes)));
     }
 }

@@ -56,4 +56,36 @@ public sealed class StatusWriter(NatsKVStore bucket, TimeProvider clock, ILogger
         }
         logger.LogWarning("status {Phase} of generation {Generation} not written: the key kept changing", status.Phase, status.Generation);
     }
+
+    /// <summary>
+    /// Changes the observed of <c>host.kind.id</c> when its stored status is Ready at <paramref name="generation"/>
+    /// (see <see cref="IStatusAmender"/>): read, edit a copy, update on the read revision; on a conflict, again.
+    /// </summary>
+    public async Task<AmendOutcome> AmendObservedAsync(string host, string kind, string id, long generation,
+        Func<System.Text.Json.Nodes.JsonObject, bool> change, CancellationToken ct)
+    {
+        string key = $"{host}.{kind.ToLowerInvariant()}.{id}";
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            var current = await bucket.TryGetEntryAsync(key, ct);
+            var stored = current?.Deserialize(AgentJsonContext.Default.ResourceStatus);
+            if (current is null || stored is null) return AmendOutcome.NoStatus;
+            if (stored.Generation != generation) return AmendOutcome.OtherGeneration;
+            if (stored.Phase != ResourceStatus.Ready) return AmendOutcome.NotReady;
+            var observed = (System.Text.Json.Nodes.JsonObject)stored.Observed.DeepClone();
+            if (!change(observed)) return AmendOutcome.Unchanged;
+            byte[] value = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(stored with { Observed = observed, UpdatedAt = clock.GetUtcNow() },
+                AgentJsonContext.Default.ResourceStatus);
+            try
+            {
+                _written[key] = (await bucket.UpdateAsync(key, value, current.Revision, ct), stored.Generation);
+                return AmendOutcome.Amended;
+            }
+            catch (NatsKVWrongLastRevisionException)
+            {
+                // The engine (or another agent) wrote in between: read again and decide again.
+            }
+        }
+        return AmendOutcome.KeptChanging;
+    }
 }

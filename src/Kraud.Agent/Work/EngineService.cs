@@ -14,7 +14,7 @@ namespace Kraud.Agent.Work;
 /// heartbeat until SIGTERM, when it drains (contract section 3.4).
 /// </summary>
 public sealed class EngineService(
-    AgentConfig config, ReconcilerRegistry registry, IReadOnlyList<IHostReport> reports, AgentStatus status, ILoggerFactory loggers) : IAgentService
+    AgentConfig config, ReconcilerRegistry registry, IReadOnlyList<IHostReport> reports, AgentStatus status, ILoggerFactory loggers) : IAgentService, IStatusAmender
 {
     private readonly ILogger _logger = loggers.CreateLogger<EngineService>();
     private readonly CancellationTokenSource _stopTaking = new();
@@ -23,6 +23,7 @@ public sealed class EngineService(
     private Task? _run;
     private WorkEngine? _engine;
     private HostHeartbeat? _heartbeat;
+    private volatile StatusWriter? _statusWriter;
     private Task _heartbeatTask = Task.CompletedTask;
     private volatile bool _serving;
 
@@ -82,6 +83,7 @@ public sealed class EngineService(
         }
 
         var statusWriter = new StatusWriter(handles.Status, TimeProvider.System, loggers.CreateLogger<StatusWriter>());
+        _statusWriter = statusWriter;
         _heartbeat = new HostHeartbeat(handles.Hosts, config.Host, new HostProbes(), reports, TimeProvider.System, loggers.CreateLogger<HostHeartbeat>());
         _heartbeatTask = _heartbeat.RunAsync(_stopHeartbeat.Token);
         _engine = new WorkEngine(js, handles.Work, registry, statusWriter, config.Host, config.StateDir, config.Concurrency, loggers.CreateLogger<WorkEngine>());
@@ -90,6 +92,10 @@ public sealed class EngineService(
         status.Set(ServingStatus());
         await Task.WhenAll(dispatcher.RunAsync(_stopTaking.Token), _engine.RunAsync(_stopTaking.Token));
     }
+
+    /// <summary>Through the engine's own status writer, so its compare-and-set sees the amend (NotConnected until the buckets are set up).</summary>
+    public Task<AmendOutcome> AmendObservedAsync(string kind, string id, long generation, Func<System.Text.Json.Nodes.JsonObject, bool> change, CancellationToken ct) =>
+        _statusWriter is { } writer ? writer.AmendObservedAsync(config.Host, kind, id, generation, change, ct) : Task.FromResult(AmendOutcome.NotConnected);
 
     public async Task StopAsync(CancellationToken deadline)
     {

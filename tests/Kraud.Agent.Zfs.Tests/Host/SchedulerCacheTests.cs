@@ -12,9 +12,9 @@ public class SchedulerCacheTests
     {
         using var dir = new TempDir("kraud-sched");
         string calls = dir.File("calls");
-        string listing = "tank/kraud\t-\t1\t1\t-\t-\n" +
-                         "tank/kraud/v\t1h=2\t1\t2\t-\t-\n" +
-                         "tank/kraud/v@auto-1h-20261121T2000Z\t1h=2\t1\t3\t0\t1h\n";
+        string listing = "tank/kraud\t-\t1\t1\t-\t-\t-\t-\n" +
+                         "tank/kraud/v\t1h=2\t1\t2\t-\t-\tv\t1\n" +
+                         "tank/kraud/v@auto-1h-20261121T2000Z\t1h=2\t1\t3\t0\t1h\tv\t1\n";
         dir.Write("listing", listing);
         string fake = dir.Write("zfs", $"#!/bin/sh\necho \"$@\" >> {calls}\ncat {dir.File("listing")}\n");
         File.SetUnixFileMode(fake, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -27,7 +27,7 @@ public class SchedulerCacheTests
         Assert.Equal((1, 0, 0, false), (first.Volumes, first.Created, first.Destroyed, first.FromCache));
         Assert.Empty(first.Errors);
         Assert.Equal(1, Calls());
-        Assert.Contains("list -H -p -o name,kraud:schedule,creation,createtxg,userrefs,kraud:auto -t filesystem,volume,snapshot -r tank/kraud", File.ReadAllText(calls));
+        Assert.Contains("list -H -p -o name,kraud:schedule,creation,createtxg,userrefs,kraud:auto,kraud:id,kraud:generation -t filesystem,volume,snapshot -r tank/kraud", File.ReadAllText(calls));
         Assert.Equal("tank/kraud/v@auto-1h-20261121T2000Z", scheduler.NewestSnapshot("tank/kraud/v"));
 
         clock.Now = clock.Now.AddMinutes(10);

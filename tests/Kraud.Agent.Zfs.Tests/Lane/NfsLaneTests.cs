@@ -6,7 +6,7 @@ namespace Kraud.Agent.Zfs.Tests.Lane;
 public class NfsLaneTests
 {
     /// <summary>nfsd as the lane has it (no systemd): the nfsd filesystem, rpcbind, rpc.nfsd, rpc.mountd.</summary>
-    private static async Task StartNfsServerAsync()
+    internal static async Task StartNfsServerAsync()
     {
         await LanePool.Sh("/sbin/modprobe", "nfsd");
         Directory.CreateDirectory("/run/rpcbind");

@@ -42,7 +42,8 @@ public class ScheduleLaneTests
         Assert.Equal(2 * 21 - 1, destroyed);
         Assert.Equal(a + "@auto-1h-20261121T2300Z", scheduler.NewestSnapshot(a));
         var observed = await volumes.ReconcileAsync("a", 1, "h1", new VolumeSpec { Pool = pool.Name, Class = "nfs", SizeBytes = 16 << 20, Snapshots = schedule });
-        Assert.Equal(a + "@auto-1h-20261121T2300Z", (string?)observed["newestSnapshot"]);
+        Assert.Equal(a + "@auto-1h-20261121T2300Z", (string?)observed["newestSnapshot"]!["name"]);
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", (string?)observed["newestSnapshot"]!["createdAt"]);
         Assert.Empty(await LanePool.Zfs("list", "-H", "-t", "snapshot", "-r", $"{pool.Name}/kraud/noschedule"));
         zfs.Release([held!], "keep");
     }

@@ -1,0 +1,35 @@
+using Kraud.Agent.Zfs;
+using Kraud.Agent.Zfs.Nfs;
+using Kraud.Agent.Zfs.Reconcile;
+using Kraud.Agent.Zfs.Schedule;
+
+namespace Kraud.Agent.Storage;
+
+/// <summary>
+/// The storage parts the daemon shares between the Volume/Snapshot reconcilers and the storage service: one
+/// exports file, one snapshot timer, and every Volume reconcile or delete invalidates the timer's listing so a
+/// new or changed schedule counts on its next pass. Building it touches nothing on the host.
+/// </summary>
+public sealed class ZfsStorage
+{
+    private ZfsStorage(ZfsApi zfs, NfsExports exports, SnapshotScheduler scheduler)
+    {
+        Zfs = zfs;
+        Exports = exports;
+        Scheduler = scheduler;
+        Volumes = new VolumeReconciler(zfs, exports) { Changed = scheduler.Invalidate };
+        Snapshots = new SnapshotReconciler(zfs, Volumes);
+    }
+
+    public ZfsApi Zfs { get; }
+    public NfsExports Exports { get; }
+    public SnapshotScheduler Scheduler { get; }
+    public VolumeReconciler Volumes { get; }
+    public SnapshotReconciler Snapshots { get; }
+
+    public static ZfsStorage Create(TimeProvider clock)
+    {
+        var zfs = new ZfsApi();
+        return new ZfsStorage(zfs, new NfsExports(), SnapshotScheduler.ForAllPools(zfs, clock));
+    }
+}
