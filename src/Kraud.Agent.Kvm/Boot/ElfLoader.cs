@@ -4,8 +4,9 @@ using Kraud.Agent.Kvm.Memory;
 namespace Kraud.Agent.Kvm.Boot;
 
 /// <summary>
-/// Loads an ELF64 x86-64 kernel (vmlinux, or a test guest): each PT_LOAD segment at its physical address, entered
-/// at e_entry in 64-bit mode. A PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY) is read and reported.
+/// Loads an ELF64 x86-64 kernel (vmlinux, or a test guest): each PT_LOAD segment at its physical address. With a
+/// PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY, in a PT_NOTE segment) it is entered there in 32-bit mode, else at
+/// e_entry in 64-bit mode.
 /// </summary>
 public static class ElfLoader
 {
@@ -30,7 +31,8 @@ public static class ElfLoader
         file.ReadExactly(phdrs, (long)phoff);
         ulong end = 0, lowest = ulong.MaxValue;
         ulong? pvh = null;
-        bool entryLoaded = false;
+        bool entryLoaded = false, pvhLoaded = false;
+        var loads = new List<(ulong Start, ulong End)>();
         for (int i = 0; i < phnum; i++)
         {
             var ph = phdrs.AsSpan(i * PhdrSize, PhdrSize);
@@ -49,9 +51,14 @@ public static class ElfLoader
             end = Math.Max(end, paddr + memsz);
             lowest = Math.Min(lowest, paddr);
             entryLoaded |= entry >= paddr && entry < paddr + memsz;
+            loads.Add((paddr, paddr + memsz));
         }
+        foreach (var (start, stop) in loads) pvhLoaded |= pvh >= start && pvh < stop;
         if (end == 0) throw new KernelFormatException("ELF has no loadable segment");
         if (!entryLoaded) throw new KernelFormatException($"ELF entry 0x{entry:x} is not inside a loaded segment");
+        // The PVH entry is a physical address reached with paging off, so it must be code we loaded below 4 GiB.
+        if (pvh is { } p && (!pvhLoaded || p >= X86Layout.MmioGapEnd))
+            throw new KernelFormatException($"ELF PVH entry 0x{p:x} is not inside a loaded segment below 4 GiB");
         if (lowest < X86Layout.HighMemoryStart) throw new KernelFormatException($"ELF segment at 0x{lowest:x} overlaps the boot structures below 1 MiB");
         return new KernelImage(entry, [], end, 0x37ffffff, 2048) { PvhEntry = pvh, Format = "ELF" };
     }

@@ -4,8 +4,9 @@ namespace Kraud.Agent.Kvm.Boot;
 
 /// <summary>
 /// Puts a vCPU in the state Linux's 64-bit boot protocol expects: long mode with paging on the identity tables,
-/// flat segments from <see cref="BootStructures.Gdt"/>, interrupts off, RSI = boot_params; plus the CPUID, MSR,
-/// FPU and local APIC values Firecracker gives its guests.
+/// flat segments from <see cref="BootStructures.Gdt"/>, interrupts off, RSI = boot_params; or the PVH boot ABI's:
+/// 32-bit protected mode with paging off, flat 32-bit segments, interrupts off, EBX = hvm_start_info. Plus the
+/// CPUID, MSR, FPU and local APIC values Firecracker gives its guests.
 /// </summary>
 public static class VcpuSetup
 {
@@ -57,6 +58,24 @@ public static class VcpuSetup
     {
         Rip = entry, Rsi = bootParams, Rsp = X86Layout.BootStackPointer, Rbp = X86Layout.BootStackPointer, Rflags = 2,
     };
+
+    /// <summary>PVH: the entry and hvm_start_info in EBX; the stack is the kernel's to set up.</summary>
+    public static KvmRegs PvhRegs(ulong entry, ulong startInfo) => new() { Rip = entry, Rbx = startInfo, Rflags = 2 };
+
+    /// <summary>PVH: CR0.PE only (ET is fixed to 1 by the CPU), CR4 and EFER clear, flat 32-bit CS/DS/ES/SS, a 32-bit TSS.</summary>
+    public static KvmSregs ProtectedModeSregs(KvmSregs sregs)
+    {
+        sregs.Cs = Segment(BootStructures.Gdt, BootStructures.Code32Selector);
+        sregs.Ds = sregs.Es = sregs.Fs = sregs.Gs = sregs.Ss = Segment(BootStructures.Gdt, BootStructures.DataSelector);
+        sregs.Tr = Segment(BootStructures.Gdt, BootStructures.Tss32Selector);
+        sregs.Gdt = new KvmDtable { Base = X86Layout.GdtAddress, Limit = (ushort)(BootStructures.Gdt.Length * 8 - 1) };
+        sregs.Idt = new KvmDtable { Base = X86Layout.IdtAddress, Limit = 7 };
+        sregs.Cr0 = Cr0Pe | Cr0Et;
+        sregs.Cr3 = 0;
+        sregs.Cr4 = 0;
+        sregs.Efer = 0;
+        return sregs;
+    }
 
     public static KvmSregs LongModeSregs(KvmSregs sregs)
     {
@@ -111,15 +130,21 @@ public static class VcpuSetup
         }
     }
 
-    /// <summary>Everything above, applied to one vCPU; returns how many of the boot MSRs KVM accepted.</summary>
-    public static int Apply(Vcpu vcpu, KvmCpuidEntry[] supportedCpuid, int vcpuCount, ulong entry)
+    /// <summary>Everything above for a 64-bit entry, applied to one vCPU; returns how many of the boot MSRs KVM accepted.</summary>
+    public static int Apply(Vcpu vcpu, KvmCpuidEntry[] supportedCpuid, int vcpuCount, ulong entry) =>
+        Apply(vcpu, supportedCpuid, vcpuCount, entry, EntryMode.LongMode);
+
+    /// <summary>Everything above, applied to one vCPU for the given entry mode; returns how many of the boot MSRs KVM accepted.</summary>
+    public static int Apply(Vcpu vcpu, KvmCpuidEntry[] supportedCpuid, int vcpuCount, ulong entry, EntryMode mode)
     {
         vcpu.SetCpuid(Cpuid(supportedCpuid, vcpu.Id, vcpuCount));
         var msrs = BootMsrs();
         int accepted = vcpu.SetMsrs(msrs);
-        vcpu.SetRegs(Regs(entry, X86Layout.BootParamsAddress));
+        bool pvh = mode == EntryMode.Pvh32;
+        vcpu.SetRegs(pvh ? PvhRegs(entry, X86Layout.PvhStartInfoAddress) : Regs(entry, X86Layout.BootParamsAddress));
         vcpu.SetFpu(Fpu());
-        vcpu.SetSregs(LongModeSregs(vcpu.GetSregs()));
+        var sregs = vcpu.GetSregs();
+        vcpu.SetSregs(pvh ? ProtectedModeSregs(sregs) : LongModeSregs(sregs));
         vcpu.SetLapic(Lapic(vcpu.GetLapic()));
         return accepted;
     }

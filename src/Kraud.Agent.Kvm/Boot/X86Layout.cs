@@ -8,6 +8,13 @@ public static class X86Layout
 {
     public const ulong GdtAddress = 0x500;
     public const ulong IdtAddress = 0x540;
+    /// <summary>PVH entry only: hvm_start_info (56 bytes); EBX points here.</summary>
+    public const ulong PvhStartInfoAddress = 0x6000;
+    /// <summary>PVH entry only: the module list (one hvm_modlist_entry of 32 bytes, the initrd).</summary>
+    public const ulong PvhModlistAddress = 0x6040;
+    /// <summary>PVH entry only: the memory map, hvm_memmap_table_entry items of 24 bytes up to boot_params.</summary>
+    public const ulong PvhMemmapAddress = 0x6080;
+    public const int PvhMemmapMaxEntries = (int)((BootParamsAddress - PvhMemmapAddress) / 24);
     public const ulong BootParamsAddress = 0x7000;
     public const ulong BootStackPointer = 0x8ff0;
     public const ulong Pml4Address = 0x9000;

@@ -94,7 +94,6 @@ internal sealed class MicroVm : IDisposable
 
         var kernel = KernelLoader.Load(memory, launch.Kernel);
         (ulong, ulong)? initrd = launch.Initrd != null ? KernelLoader.LoadInitrd(memory, kernel, launch.Initrd) : null;
-        if (kernel.PvhEntry is { } pvh) _logger.LogDebug("kernel announces a PVH entry at 0x{Pvh:x}; entering at its 64-bit entry 0x{Entry:x}", pvh, kernel.Entry);
 
         _console = Own(new SerialConsole(launch.SerialLog, _logger, _scope));
         _io.Register(Serial8250.Com1, Serial8250.PortCount, new Serial8250(_console.Put, Own(new IrqfdLine(vm, Serial8250.Com1Irq))));
@@ -119,7 +118,7 @@ internal sealed class MicroVm : IDisposable
         for (int i = 0; i < launch.Vcpus; i++)
         {
             var vcpu = Own(vm.CreateVcpu(i));
-            int accepted = VcpuSetup.Apply(vcpu, cpuid, launch.Vcpus, kernel.Entry);
+            int accepted = VcpuSetup.Apply(vcpu, cpuid, launch.Vcpus, kernel.BootEntry, kernel.Mode);
             if (accepted < VcpuSetup.BootMsrs().Length) _logger.LogDebug("KVM accepted {Accepted} of the boot MSRs", accepted);
             _vcpus.Add(vcpu);
         }
@@ -128,8 +127,8 @@ internal sealed class MicroVm : IDisposable
         _announce = () =>
         {
             using (_logger.BeginScope(_scope))
-                _logger.LogInformation("vm started: {Format} kernel entry 0x{Entry:x}, {MemoryMiB} MiB, {Vcpus} vcpus, cmdline \"{Cmdline}\"",
-                    kernel.Format, kernel.Entry, launch.MemoryMiB, launch.Vcpus, cmdline);
+                _logger.LogInformation("vm started: {Format} kernel entry 0x{Entry:x} ({Mode}), {MemoryMiB} MiB, {Vcpus} vcpus, cmdline \"{Cmdline}\"",
+                    kernel.Format, kernel.BootEntry, kernel.Mode == EntryMode.Pvh32 ? "PVH, 32-bit" : "64-bit", launch.MemoryMiB, launch.Vcpus, cmdline);
         };
     }
 
