@@ -62,6 +62,7 @@ internal static partial class Benchmark
             }
             Console.WriteLine();
             Print("baseline: exec + exit of a no-op AOT binary (ms)", baseline, double.NaN);
+            ManyAtOnce(commands[0], guest, dir, ManyVms);
             Console.WriteLine("(Firecracker: boot to guest init <= 125 ms and <= 5 MiB VMM overhead, its published specification;");
             Console.WriteLine(" our first byte is the first instruction of a tiny guest, so the time is the VMM's own start-up.)");
             return 0;
@@ -69,6 +70,61 @@ internal static partial class Benchmark
         finally
         {
             Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private const int ManyVms = 10;
+
+    /// <summary>
+    /// What each VM costs a host that runs several: <paramref name="count"/> idle VMs at once, then each VMM's Pss
+    /// beyond guest memory (shared pages split between the processes that map them) and its private memory.
+    /// </summary>
+    private static void ManyAtOnce(string[] command, string guest, string dir, int count)
+    {
+        var vms = new List<(Process Process, string Log)>();
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                string log = Path.Combine(dir, $"many-{i}.log"), launch = Path.Combine(dir, $"many-{i}.json");
+                File.WriteAllText(launch, $$"""
+                    { "id": "many-{{i}}", "vcpus": 1, "memoryMiB": {{GuestMemoryMiB}}, "kernel": "{{guest}}", "initrd": null,
+                      "cmdline": "console=ttyS0", "serialLog": "{{log}}", "disks": [], "nets": [] }
+                    """);
+                var psi = new ProcessStartInfo(command[0]) { RedirectStandardError = true, UseShellExecute = false };
+                foreach (var a in command.Skip(1).Append(launch)) psi.ArgumentList.Add(a);
+                var p = Process.Start(psi)!;
+                p.ErrorDataReceived += (_, _) => { };
+                p.BeginErrorReadLine();
+                vms.Add((p, log));
+            }
+            var deadline = Stopwatch.StartNew();
+            while (!vms.All(v => File.Exists(v.Log) && File.ReadAllText(v.Log).Contains("idle guest up")))
+            {
+                if (deadline.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException("the VMs did not all greet within 30 s");
+                Thread.Sleep(20);
+            }
+            var pss = new List<double>();
+            var priv = new List<double>();
+            foreach (var (p, _) in vms)
+            {
+                var (_, anon, pssKiB, guestRss) = Memory(p.Id);
+                pss.Add((pssKiB - guestRss) / 1024.0);
+                priv.Add((anon - guestRss) / 1024.0);
+            }
+            Console.WriteLine();
+            Console.WriteLine($"{count} VMs at once ({string.Join(' ', command)} FILE), per VMM:");
+            Print("  Pss beyond guest memory (MiB)", pss, FirecrackerOverheadMiB);
+            Print("  private (RssAnon beyond guest, MiB)", priv, FirecrackerOverheadMiB);
+        }
+        finally
+        {
+            foreach (var (p, _) in vms)
+            {
+                p.Kill();
+                p.WaitForExit();
+                p.Dispose();
+            }
         }
     }
 
