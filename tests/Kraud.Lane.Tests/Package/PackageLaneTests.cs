@@ -17,12 +17,12 @@ public sealed class PackageLaneTests(PackageLaneRun run) : IClassFixture<Package
     [Fact]
     public void Postinst_writes_the_configuration_enables_and_starts_the_agent()
     {
-        var why = run.Evidence("install.rc", "install.log", "agent.json", "config-stat", "enabled", "agent-installed", "files-installed");
+        var why = run.Evidence("install.rc", "install.log", "hostname", "agent.json", "config-stat", "enabled", "agent-installed", "files-installed");
         Assert.True(run.Result.ExitCode == 0, why + run.Result);
         Assert.True(run.Text("install.rc") == "0", why);
 
         var config = JsonNode.Parse(run.Text("agent.json"))!;
-        Assert.Equal("lane", (string?)config["host"]); // the lane's host name, as postinst derives it
+        Assert.Equal(run.Text("hostname"), (string?)config["host"]); // the machine's short name, as postinst derives it
         Assert.Equal(Nats, (string?)config["nats"]!["servers"]![0]);
         Assert.Equal("/var/lib/kraud", (string?)config["stateDir"]);
         // The configuration may hold credentials later; the state directory holds the agent's work.
@@ -60,11 +60,11 @@ public sealed class PackageLaneTests(PackageLaneRun run) : IClassFixture<Package
         Assert.True(agent.Count > 0, why);
         // Native protocol entries: every one names its category, and the unit is the agent's.
         Assert.All(agent, e => Assert.True(e.ContainsKey("KRAUD_CATEGORY"), why));
-        Assert.All(agent, e => Assert.Equal(["kraud-agent.service"], e.GetValueOrDefault("_SYSTEMD_UNIT")));
+        Assert.All(agent, e => Assert.Equal(["kraud-agent.service"], e.GetValueOrDefault("_SYSTEMD_UNIT", [])));
 
         var starting = agent.FirstOrDefault(e => e.ContainsKey("KRAUD_HOST") && e.ContainsKey("KRAUD_SERVERS"));
         Assert.True(starting is not null, "no start line with KRAUD_HOST and KRAUD_SERVERS\n" + why);
-        Assert.Equal(["lane"], starting["KRAUD_HOST"]);
+        Assert.Equal([run.Text("hostname")], starting["KRAUD_HOST"]);
         Assert.Equal([Nats], starting["KRAUD_SERVERS"]);
         Assert.Equal(["/var/lib/kraud"], starting["KRAUD_STATE_DIR"]);
         Assert.Equal(["Kraud.Agent.Daemon"], starting["KRAUD_CATEGORY"]);
@@ -86,7 +86,9 @@ public sealed class PackageLaneTests(PackageLaneRun run) : IClassFixture<Package
         Assert.True(state.GetValueOrDefault("ExecMainCode") == "1" && state.GetValueOrDefault("ExecMainStatus") == "0", why); // exited, 0
         // TimeoutStopSec=45 s: a clean stop ends well before systemd would SIGKILL.
         Assert.True(double.Parse(run.Text("stop-seconds"), System.Globalization.CultureInfo.InvariantCulture) < 45, why);
-        Assert.Contains("received SIGTERM, shutting down", run.Text("agent-journal.txt"));
+        var journal = run.Text("agent-journal.txt");
+        Assert.Contains("received SIGTERM, shutting down", journal);
+        Assert.Contains("kraud-agent.service: Deactivated successfully.", journal);
     }
 
     [Fact]

@@ -27,6 +27,15 @@ vm_ended() { case $(prop kraud-vm@bad ActiveState) in failed|inactive) return 0 
 
 systemctl is-system-running --wait > "$out/system-state"
 mark booted
+# The lane starts PID 1 with --log-target=kmsg: its unit messages (Started, Stopping, Deactivated successfully,
+# Failed with result) would reach the journal without UNIT=, so `journalctl -u` would miss them. A host logs there.
+systemd-analyze set-log-target journal-or-kmsg
+hostname -s > "$out/hostname"
+# On a host, multi-user.target (active) wants the agent, which keeps its unit loaded after a stop with the
+# result and exit status of its last run. The lane boots kraud-lane.target instead; without this stand-in
+# systemd would unload the stopped unit at once and `systemctl show` would read a fresh one.
+mkdir -p /run/systemd/system
+printf '[Unit]\nDescription=stands in for multi-user.target\nWants=kraud-agent.service\n' > /run/systemd/system/lane-host.target
 
 # The host root is a docker image whose policy-rc.d (exit 101) forbids package scripts to start services; a host
 # an operator installs on has none, and the postinst's start is part of what this checks.
@@ -36,6 +45,7 @@ cp "$deb" /tmp/ && chmod 0644 "/tmp/$(basename "$deb")"
 (cd /tmp && apt-get install -y "./$(basename "$deb")") > "$out/install.log" 2>&1
 echo $? > "$out/install.rc"
 mark installed
+systemctl start lane-host.target >> "$out/install.log" 2>&1
 
 # postinst: the configuration, the enablement, the start (deb-systemd-invoke waits for READY=1: Type=notify).
 cp /etc/kraud/agent.json "$out/agent.json" 2>> "$out/install.log"
