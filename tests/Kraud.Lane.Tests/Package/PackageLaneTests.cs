@@ -32,6 +32,8 @@ public sealed class PackageLaneTests(PackageLaneRun run) : IClassFixture<Package
         var state = run.Props("agent-installed");
         Assert.True(state.GetValueOrDefault("ActiveState") == "active", why);
         Assert.DoesNotContain("No such file", run.Text("files-installed"));
+        // systemd's own check of the installed units (bad directives, missing binaries, unresolvable paths).
+        Assert.True(!run.Text("verify").Split('\n').Any(l => l.StartsWith("kraud-", StringComparison.Ordinal)), run.Evidence("verify"));
     }
 
     [Fact]
@@ -44,6 +46,9 @@ public sealed class PackageLaneTests(PackageLaneRun run) : IClassFixture<Package
         // active (running) for Type=notify: systemd received READY=1 from the main process.
         Assert.True(state.GetValueOrDefault("ActiveState") == "active" && state.GetValueOrDefault("SubState") == "running", why);
         Assert.True(state.GetValueOrDefault("NRestarts") == "0", why);
+        // WatchdogSec=30s: the stamp of the last WATCHDOG=1 moved while the test watched (the agent pings every 7.5 s).
+        var watchdog = run.Text("watchdog").Split(' ');
+        Assert.True(watchdog.Length == 3 && watchdog[0] == "30s" && watchdog[1] != watchdog[2] && watchdog[2] != "0", why + run.Evidence("watchdog"));
         // No NATS in the lane: the agent keeps running, retries, and says so in STATUS=.
         Assert.True(state.GetValueOrDefault("StatusText", "").StartsWith($"Waiting for NATS JetStream at {Nats}: ", StringComparison.Ordinal), why);
         var status = run.Text("status-running.txt");

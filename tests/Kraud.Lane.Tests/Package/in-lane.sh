@@ -46,6 +46,7 @@ cp "$deb" /tmp/ && chmod 0644 "/tmp/$(basename "$deb")"
 echo $? > "$out/install.rc"
 mark installed
 systemctl start lane-host.target >> "$out/install.log" 2>&1
+systemd-analyze verify --man=no kraud-agent.service kraud-vm@bad.service > "$out/verify" 2>&1
 
 # postinst: the configuration, the enablement, the start (deb-systemd-invoke waits for READY=1: Type=notify).
 cp /etc/kraud/agent.json "$out/agent.json" 2>> "$out/install.log"
@@ -63,6 +64,11 @@ status_settled() {
 }
 within 90 status_settled
 within 60 journal_has kraud-agent KRAUD_STATUS
+# WatchdogSec=30s: the agent pings at a quarter of it; systemd stamps every WATCHDOG=1 it accepts.
+wd0=$(prop kraud-agent WatchdogTimestampMonotonic)
+watchdog_pinged() { [ "$(prop kraud-agent WatchdogTimestampMonotonic)" != "$wd0" ]; }
+within 30 watchdog_pinged
+echo "$(prop kraud-agent WatchdogUSec) $wd0 $(prop kraud-agent WatchdogTimestampMonotonic)" > "$out/watchdog"
 show kraud-agent "$out/agent-running"
 systemctl status kraud-agent --no-pager -l -n 30 > "$out/status-running.txt" 2>&1
 mark running
