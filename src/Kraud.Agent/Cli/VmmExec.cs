@@ -3,8 +3,9 @@ using Kraud.Libc;
 namespace Kraud.Agent.Cli;
 
 /// <summary>
-/// `kraud-agent vmm --config FILE` (the contract's command) becomes kraud-vmm in the same process: exec'd before
-/// the command line is parsed, so a VM starts in a few milliseconds and its monitor maps only the VMM's code.
+/// `kraud-agent vmm --config FILE` (the contract's command) becomes kraud-vmm in the same process, so its monitor
+/// maps only the VMM's code. The native binary does this earlier still, before the runtime starts
+/// (Native/vmm-exec.c); this is the same step for builds without that object (dotnet run) and its fallback.
 /// </summary>
 internal static class VmmExec
 {
