@@ -73,8 +73,9 @@ public sealed class StorageService(
                     logger.LogWarning("NFS export of {Path} dropped at start: its dataset is gone, not ours or not mounted there", e.Path);
             logger.LogInformation("NFS exports reconciled at start: {Kept} kept, {Removed} dropped", r.Kept.Count, r.Removed.Count);
         }
-        catch (Exception e) when (e is IOException or TimeoutException or UnauthorizedAccessException or FormatException or Kraud.Agent.Zfs.Reconcile.PermanentReconcileException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Whatever the pools or exportfs answered (a ZfsException as much as an IOException), the agent starts.
             // The exports stay as the file says; the next Volume reconcile rewrites and applies it again.
             logger.LogError("NFS exports could not be reconciled at start: {Error}", e.Message);
         }
