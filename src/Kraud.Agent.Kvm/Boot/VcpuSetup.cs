@@ -65,11 +65,7 @@ public static class VcpuSetup
     /// <summary>PVH: CR0.PE only (ET is fixed to 1 by the CPU), CR4 and EFER clear, flat 32-bit CS/DS/ES/SS, a 32-bit TSS.</summary>
     public static KvmSregs ProtectedModeSregs(KvmSregs sregs)
     {
-        sregs.Cs = Segment(BootStructures.Gdt, BootStructures.Code32Selector);
-        sregs.Ds = sregs.Es = sregs.Fs = sregs.Gs = sregs.Ss = Segment(BootStructures.Gdt, BootStructures.DataSelector);
-        sregs.Tr = Segment(BootStructures.Gdt, BootStructures.Tss32Selector);
-        sregs.Gdt = new KvmDtable { Base = X86Layout.GdtAddress, Limit = (ushort)(BootStructures.Gdt.Length * 8 - 1) };
-        sregs.Idt = new KvmDtable { Base = X86Layout.IdtAddress, Limit = 7 };
+        sregs = FlatSegments(sregs, BootStructures.Code32Selector, BootStructures.Tss32Selector);
         sregs.Cr0 = Cr0Pe | Cr0Et;
         sregs.Cr3 = 0;
         sregs.Cr4 = 0;
@@ -79,11 +75,7 @@ public static class VcpuSetup
 
     public static KvmSregs LongModeSregs(KvmSregs sregs)
     {
-        sregs.Cs = Segment(BootStructures.Gdt, BootStructures.CodeSelector);
-        sregs.Ds = sregs.Es = sregs.Fs = sregs.Gs = sregs.Ss = Segment(BootStructures.Gdt, BootStructures.DataSelector);
-        sregs.Tr = Segment(BootStructures.Gdt, BootStructures.TssSelector);
-        sregs.Gdt = new KvmDtable { Base = X86Layout.GdtAddress, Limit = (ushort)(BootStructures.Gdt.Length * 8 - 1) };
-        sregs.Idt = new KvmDtable { Base = X86Layout.IdtAddress, Limit = 7 };
+        sregs = FlatSegments(sregs, BootStructures.CodeSelector, BootStructures.TssSelector);
         sregs.Cr3 = X86Layout.Pml4Address;
         sregs.Cr4 |= Cr4Pae;
         sregs.Cr0 = Cr0Pe | Cr0Mp | Cr0Et | Cr0Ne | Cr0Wp | Cr0Am | Cr0Pg;
@@ -92,6 +84,17 @@ public static class VcpuSetup
     }
 
     /// <summary>The kvm_segment a GDT entry describes, as the CPU would load it for <paramref name="selector"/>.</summary>
+    /// <summary>Both entries: our GDT and empty IDT, the given code and TSS selectors, flat data in the rest.</summary>
+    private static KvmSregs FlatSegments(KvmSregs sregs, ushort code, ushort tss)
+    {
+        sregs.Cs = Segment(BootStructures.Gdt, code);
+        sregs.Ds = sregs.Es = sregs.Fs = sregs.Gs = sregs.Ss = Segment(BootStructures.Gdt, BootStructures.DataSelector);
+        sregs.Tr = Segment(BootStructures.Gdt, tss);
+        sregs.Gdt = new KvmDtable { Base = X86Layout.GdtAddress, Limit = (ushort)(BootStructures.Gdt.Length * 8 - 1) };
+        sregs.Idt = new KvmDtable { Base = X86Layout.IdtAddress, Limit = 7 };
+        return sregs;
+    }
+
     public static KvmSegment Segment(ulong[] gdt, ushort selector)
     {
         ulong d = gdt[selector >> 3];
