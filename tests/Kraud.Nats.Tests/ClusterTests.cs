@@ -62,7 +62,17 @@ public sealed class ClusterTests
         for (var i = 50; i < 100; i++) await PublishAsync(i);
         await Deadline.WaitUntilAsync(() => { lock (done) return done.Count == 100; }, TimeSpan.FromSeconds(40), "work during the outage");
         Assert.NotEqual(cluster.Servers[victim].Options.ServerName, nats.ServerInfo!.ServerName);
-        await kv.PutAsync("h1.item.during", Encoding.UTF8.GetBytes("outage"));
+        // The KV stream may still be electing a leader when the work stream already has one: retried, as the
+        // agent's status writer does.
+        await Deadline.WaitUntilAsync(async () =>
+        {
+            try
+            {
+                await kv.PutAsync("h1.item.during", Encoding.UTF8.GetBytes("outage"));
+                return true;
+            }
+            catch (NatsException) { return false; }
+        }, TimeSpan.FromSeconds(30), "a KV put during the outage", pollMs: 100);
 
         await cluster.RestartAsync(victim);
         for (var i = 100; i < 150; i++) await PublishAsync(i);
