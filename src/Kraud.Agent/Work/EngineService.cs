@@ -84,7 +84,8 @@ public sealed class EngineService(
 
         var statusWriter = new StatusWriter(handles.Status, TimeProvider.System, loggers.CreateLogger<StatusWriter>());
         _statusWriter = statusWriter;
-        _heartbeat = new HostHeartbeat(handles.Hosts, config.Host, new HostProbes(), reports, TimeProvider.System, loggers.CreateLogger<HostHeartbeat>());
+        var orphans = new OrphanReport(js, new AppliedSpecs(config.StateDir), config.Host, TimeProvider.System);
+        _heartbeat = new HostHeartbeat(handles.Hosts, config.Host, new HostProbes(), [.. reports, orphans], TimeProvider.System, loggers.CreateLogger<HostHeartbeat>());
         _heartbeatTask = _heartbeat.RunAsync(_stopHeartbeat.Token);
         _engine = new WorkEngine(js, handles.Work, registry, statusWriter, config.Host, config.StateDir, config.Concurrency, loggers.CreateLogger<WorkEngine>());
         var dispatcher = new Dispatcher(js, handles.Dispatch, loggers.CreateLogger<Dispatcher>());

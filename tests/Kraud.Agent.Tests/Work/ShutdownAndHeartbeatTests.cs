@@ -52,6 +52,31 @@ public sealed class ShutdownAndHeartbeatTests : NatsTestBase
         await Deadline.WaitUntilAsync(async () => (await Cp.GetHostAsync("h9"))!.HeartbeatAt > first, TimeSpan.FromSeconds(15), "a second heartbeat");
     }
 
+    [Fact]
+    public async Task A_resource_whose_desired_state_is_gone_is_reported_as_an_orphan_not_deleted()
+    {
+        using (var a = new AgentUnderTest(Dir, "or", "h8", Nats.Url))
+        {
+            await a.WaitServingAsync();
+            await Cp.PublishAsync("h8", "Probe", "kept", 1);
+            await Cp.PublishAsync("h8", "Probe", "lost", 1);
+            await Cp.WaitForStatusAsync("h8", "probe", "kept", s => s.Phase == "Ready", TimeSpan.FromSeconds(30));
+            await Cp.WaitForStatusAsync("h8", "probe", "lost", s => s.Phase == "Ready", TimeSpan.FromSeconds(30));
+            Assert.Empty((await WaitForHostAsync("h8")).Orphans);
+            a.Process.Signal(ProcessSignals.SigTerm);
+            Assert.Equal(0, await a.Process.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        }
+
+        // The control plane loses one desired state; the agent, started again, reports it and touches nothing.
+        await Cp.JetStream.PurgeStreamAsync("KRAUD_DESIRED", new() { Filter = "kraud.desired.h8.probe.lost" });
+        using var b = new AgentUnderTest(Dir, "or", "h8", Nats.Url);
+        await b.WaitServingAsync();
+        await Deadline.WaitUntilAsync(async () => (await Cp.GetHostAsync("h8"))!.Orphans.Count > 0, TimeSpan.FromSeconds(30), "an orphan in the host record");
+        Assert.Equal(["Probe/lost"], (await Cp.GetHostAsync("h8"))!.Orphans);
+        Assert.Equal("Ready", (await Cp.GetStatusAsync("h8", "probe", "lost"))!.Phase);
+        Assert.True(File.Exists(Path.Combine(b.StateDir, "applied", "probe", "lost.json")), "the orphan's record was kept");
+    }
+
     private async Task<Kraud.Agent.Status.HostRecord> WaitForHostAsync(string host)
     {
         Kraud.Agent.Status.HostRecord? r = null;
