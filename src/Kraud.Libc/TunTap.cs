@@ -66,13 +66,29 @@ public static unsafe class TunTap
         }
     }
 
-    /// <summary>Removes a persistent tap by clearing its persist flag (rtnetlink RTM_DELLINK works too).</summary>
+    /// <summary>
+    /// Removes a persistent tap by clearing its persist flag (rtnetlink RTM_DELLINK works too). EBUSY is retried
+    /// for a second: a process forked by this one (any child process start) holds a copy of a just-closed tap fd
+    /// until it execs, and the tap stays attached until then.
+    /// </summary>
     public static void DeletePersistent(string name, TapFlags flags = TapFlags.VnetHeader, NetNs? ns = null)
     {
         void Delete()
         {
-            using var fd = Attach(name, flags, out string actual);
-            Native.Check(Native.ioctl(fd.Fd, TUNSETPERSIST, 0), $"TUNSETPERSIST 0 {actual}");
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(1);
+            while (true)
+            {
+                try
+                {
+                    using var fd = Attach(name, flags, out string actual);
+                    Native.Check(Native.ioctl(fd.Fd, TUNSETPERSIST, 0), $"TUNSETPERSIST 0 {actual}");
+                    return;
+                }
+                catch (LibcException e) when (e.Errno == Errno.EBUSY && DateTime.UtcNow < deadline)
+                {
+                    Thread.Sleep(5);
+                }
+            }
         }
         if (ns is null) Delete(); else ns.Run(Delete);
     }

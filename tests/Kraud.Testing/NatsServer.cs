@@ -196,6 +196,27 @@ public sealed class NatsServer : IAsyncDisposable, IDisposable
     {
         ProcessSignals.Send(Pid, ProcessSignals.SigStop);
         _frozen = true;
+        // kill(2) returns before the group stop completes: a thread mid-request could still answer. Wait until
+        // every thread of the server shows state T (stopped).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (!AllThreadsStopped(Pid))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"nats-server {Pid} did not stop within 5 s of SIGSTOP");
+            Thread.Sleep(1);
+        }
+    }
+
+    private static bool AllThreadsStopped(int pid)
+    {
+        foreach (string task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            string stat;
+            try { stat = File.ReadAllText(Path.Combine(task, "stat")); }
+            catch (IOException) { continue; } // the thread exited meanwhile
+            // The state follows the command name, which is in parentheses and may itself contain spaces.
+            if (stat[(stat.LastIndexOf(')') + 2)..][0] is not ('T' or 't')) return false;
+        }
+        return true;
     }
 
     /// <summary>SIGCONT.</summary>
