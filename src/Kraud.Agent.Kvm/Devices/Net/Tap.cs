@@ -31,7 +31,15 @@ public sealed unsafe class Tap : IDisposable
         {
             var req = new IfReq { Flags = IffTap | IffNoPi | IffVnetHdr };
             for (int i = 0; i < name.Length; i++) req.Name[i] = (byte)name[i];
-            Native.Check(Native.ioctl(_fd.Fd, TunSetIff, &req), $"TUNSETIFF {name}");
+            // EBUSY for up to a second: the agent that created the tap may have forked a child (any command it runs)
+            // just as it closed its own fd, and that copy keeps the tap attached until the child execs.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(1);
+            while (Native.ioctl(_fd.Fd, TunSetIff, &req) < 0)
+            {
+                var error = LibcException.FromLastError($"TUNSETIFF {name}");
+                if (error.Errno != Errno.EBUSY || DateTime.UtcNow >= deadline) throw error;
+                Thread.Sleep(5);
+            }
             int hdr = VnetHeaderSize;
             Native.Check(Native.ioctl(_fd.Fd, TunSetVnetHdrSz, &hdr), "TUNSETVNETHDRSZ");
         }
