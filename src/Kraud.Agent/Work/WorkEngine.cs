@@ -210,21 +210,41 @@ public sealed class WorkEngine
     private DelayedAction ReportProgressingLater(ResourceKey key, ResourceEnvelope envelope, ulong attempt, CancellationToken ct) =>
         new(TimeSpan.FromMilliseconds(250), () => WriteStatusAsync(key, envelope.Generation, ResourceStatus.Progressing, "", attempt, null), ct);
 
+    /// <summary>
+    /// Retried for up to 30 s: while a cluster elects a new leader for the status bucket, writes time out, and a
+    /// status dropped then would stay missing until the resource changes again.
+    /// </summary>
     private async Task WriteStatusAsync(ResourceKey key, long generation, string phase, string message, ulong attempt, System.Text.Json.Nodes.JsonObject? observed)
     {
-        try
+        var status = new ResourceStatus
         {
-            await _status.WriteAsync(new ResourceStatus
+            Host = key.Host, Kind = key.Kind, Id = key.Id, Generation = generation, Phase = phase,
+            Message = message, Attempts = (long)attempt, Observed = observed ?? new(),
+        };
+        var delay = TimeSpan.FromMilliseconds(250);
+        var giveUpAt = DateTime.UtcNow + StatusRetryLimit;
+        while (true)
+        {
+            try
             {
-                Host = key.Host, Kind = key.Kind, Id = key.Id, Generation = generation, Phase = phase,
-                Message = message, Attempts = (long)attempt, Observed = observed ?? new(),
-            }, CancellationToken.None);
-        }
-        catch (Exception e) when (e is NatsException)
-        {
-            _logger.LogWarning("status {Phase} not written: {Error}", phase, e.Message);
+                await _status.WriteAsync(status, CancellationToken.None);
+                return;
+            }
+            catch (NatsException e) when (DateTime.UtcNow + delay < giveUpAt)
+            {
+                _logger.LogWarning("status {Phase} not written yet: {Error}; retrying in {DelayMs} ms", phase, e.Message, (int)delay.TotalMilliseconds);
+                await Task.Delay(delay);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(4).Ticks));
+            }
+            catch (NatsException e)
+            {
+                _logger.LogWarning("status {Phase} not written: {Error}", phase, e.Message);
+                return;
+            }
         }
     }
+
+    private static readonly TimeSpan StatusRetryLimit = TimeSpan.FromSeconds(30);
 
     private async Task SettleAsync(Func<Task> settle)
     {
