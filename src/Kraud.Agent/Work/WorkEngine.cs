@@ -221,10 +221,10 @@ public sealed class WorkEngine
             Host = key.Host, Kind = key.Kind, Id = key.Id, Generation = generation, Phase = phase,
             Message = message, Attempts = (long)attempt, Observed = observed ?? new(),
         };
-        var delay = TimeSpan.FromMilliseconds(250);
         var giveUpAt = DateTime.UtcNow + StatusRetryLimit;
-        while (true)
+        for (ulong tries = 1; ; tries++)
         {
+            var delay = Backoff.StatusWrite(tries);
             try
             {
                 await _status.WriteAsync(status, CancellationToken.None);
@@ -234,7 +234,6 @@ public sealed class WorkEngine
             {
                 _logger.LogWarning("status {Phase} not written yet: {Error}; retrying in {DelayMs} ms", phase, e.Message, (int)delay.TotalMilliseconds);
                 await Task.Delay(delay);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(4).Ticks));
             }
             catch (NatsException e)
             {
