@@ -97,6 +97,27 @@ public static unsafe partial class Native
     /// <summary>Throws a <see cref="LibcException"/> when a call returned a negative value.</summary>
     public static int Check(int result, string operation) => result < 0 ? throw LibcException.FromLastError(operation) : result;
 
+    /// <summary>
+    /// Writes all of <paramref name="data"/> to <paramref name="fd"/>, across short writes and EINTR; returns 0 or
+    /// the errno that stopped it. For stdout and stderr without System.Console, which brings terminal handling
+    /// and key parsing into a binary that never reads a key.
+    /// </summary>
+    public static int WriteAll(int fd, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* p = data)
+        {
+            int done = 0;
+            while (done < data.Length)
+            {
+                nint n = write(fd, p + done, data.Length - done);
+                if (n > 0) { done += (int)n; continue; }
+                int errno = n < 0 ? Marshal.GetLastPInvokeError() : Errno.EIO;
+                if (errno != Errno.EINTR) return errno;
+            }
+            return 0;
+        }
+    }
+
     /// <inheritdoc cref="Check(int, string)"/>
     public static nint Check(nint result, string operation) => result < 0 ? throw LibcException.FromLastError(operation) : result;
 

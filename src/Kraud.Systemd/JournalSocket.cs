@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Kraud.Libc;
 
 namespace Kraud.Systemd;
@@ -7,54 +6,22 @@ namespace Kraud.Systemd;
 /// Sends native-protocol entries to journald (default /run/systemd/journal/socket). An entry too big for one
 /// datagram goes as an empty datagram carrying a sealed memfd with the entry (SCM_RIGHTS), as sd-journal does.
 /// </summary>
-public sealed class JournalSocket : IDisposable
+public sealed class JournalSocket(string path = JournalSocket.DefaultPath) : IDisposable
 {
     public const string DefaultPath = "/run/systemd/journal/socket";
 
-    private readonly Socket _socket;
-    private readonly UnixDomainSocketEndPoint _endpoint;
-    private readonly Lock _gate = new();
-    private bool _connected;
+    private readonly UnixDatagramSocket _socket = new(path);
 
-    public JournalSocket(string path = DefaultPath)
-    {
-        Path = path;
-        _endpoint = new UnixDomainSocketEndPoint(path);
-        _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-    }
-
-    public string Path { get; }
+    public string Path => _socket.Path;
 
     /// <summary>Sends one entry; returns false when journald is not reachable (the caller falls back).</summary>
     public bool Send(ReadOnlySpan<byte> entry)
     {
-        lock (_gate)
-        {
-            try
-            {
-                if (!_connected)
-                {
-                    _socket.Connect(_endpoint);
-                    _connected = true;
-                }
-                _socket.Send(entry, SocketFlags.None);
-                return true;
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.MessageSize or SocketError.NoBufferSpaceAvailable)
-            {
-                return SendAsMemfd(entry);
-            }
-            catch (SocketException)
-            {
-                // journald restarted or is absent: reconnect on the next entry.
-                _connected = false;
-                return false;
-            }
-            catch (ObjectDisposedException)
-            {
-                return false;
-            }
-        }
+        int errno = _socket.TrySend(entry);
+        if (errno is Errno.EMSGSIZE or Errno.ENOBUFS) return SendAsMemfd(entry);
+        // Anything else (journald restarting or absent, the socket disposed) loses this entry only: every
+        // datagram carries the address, so the next one reaches a journald that is back.
+        return errno == 0;
     }
 
     private unsafe bool SendAsMemfd(ReadOnlySpan<byte> entry)
@@ -63,24 +30,10 @@ public sealed class JournalSocket : IDisposable
         if (fd < 0) return false;
         try
         {
-            fixed (byte* p = entry)
-            {
-                long off = 0;
-                while (off < entry.Length)
-                {
-                    nint n = Native.write(fd, p + off, (nint)(entry.Length - off));
-                    if (n <= 0) return false;
-                    off += n;
-                }
-            }
+            if (Native.WriteAll(fd, entry) != 0) return false;
             // journald only accepts memfds sealed against change.
             Native.fcntl(fd, Native.F_ADD_SEALS, Native.F_SEAL_SHRINK | Native.F_SEAL_GROW | Native.F_SEAL_WRITE | Native.F_SEAL_SEAL);
-            FdPassing.Send((int)_socket.Handle, ReadOnlySpan<byte>.Empty, fd);
-            return true;
-        }
-        catch (LibcException)
-        {
-            return false;
+            return _socket.TrySend(ReadOnlySpan<byte>.Empty, fd) == 0;
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Kraud.Libc;
 using Microsoft.Extensions.Logging;
 
 namespace Kraud.Systemd;
@@ -8,10 +9,11 @@ namespace Kraud.Systemd;
 /// Readable one-line-per-entry logs on stderr for a terminal or a test:
 /// <c>21:04:05.123 info  Kraud.Agent.Work: reconciled  kind=Volume id=vol-7f3a</c>.
 /// Scope values follow the message as key=value pairs; an exception follows on indented lines.
+/// Without a writer, each entry is one write(2) to fd 2 (no System.Console: kraud-vmm stays small).
 /// </summary>
 public sealed class StderrLoggerProvider(TextWriter? writer = null) : ILoggerProvider, ISupportExternalScope
 {
-    private readonly TextWriter _writer = writer ?? Console.Error;
+    private readonly TextWriter? _writer = writer;
     private readonly Lock _gate = new();
     private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
 
@@ -19,7 +21,7 @@ public sealed class StderrLoggerProvider(TextWriter? writer = null) : ILoggerPro
 
     public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
 
-    public void Dispose() => _writer.Flush();
+    public void Dispose() => _writer?.Flush();
 
     private sealed class StderrLogger(StderrLoggerProvider provider, string category) : ILogger
     {
@@ -30,7 +32,7 @@ public sealed class StderrLoggerProvider(TextWriter? writer = null) : ILoggerPro
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             var sb = new StringBuilder(128);
-            sb.Append(DateTime.UtcNow.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture)).Append(' ')
+            AppendTime(sb, DateTime.UtcNow).Append(' ')
               .Append(Level(logLevel)).Append(' ').Append(category).Append(": ")
               .Append(formatter(state, exception).ReplaceLineEndings(" | "));
             bool first = true;
@@ -49,10 +51,21 @@ public sealed class StderrLoggerProvider(TextWriter? writer = null) : ILoggerPro
             sb.Append('\n');
             lock (provider._gate)
             {
-                provider._writer.Write(sb.ToString());
-                provider._writer.Flush();
+                if (provider._writer is null) Native.WriteAll(2, Encoding.UTF8.GetBytes(sb.ToString()));
+                else
+                {
+                    provider._writer.Write(sb.ToString());
+                    provider._writer.Flush();
+                }
             }
         }
+
+        // HH:mm:ss.fff by hand: DateTime's format strings bring the whole formatting and parsing engine along.
+        private static StringBuilder AppendTime(StringBuilder sb, DateTime t) =>
+            Two(Two(Two(sb, t.Hour).Append(':'), t.Minute).Append(':'), t.Second).Append('.')
+                .Append((char)('0' + t.Millisecond / 100)).Append((char)('0' + t.Millisecond / 10 % 10)).Append((char)('0' + t.Millisecond % 10));
+
+        private static StringBuilder Two(StringBuilder sb, int n) => sb.Append((char)('0' + n / 10)).Append((char)('0' + n % 10));
 
         private static string Level(LogLevel l) => l switch
         {

@@ -1,5 +1,5 @@
-using System.Net.Sockets;
 using System.Text;
+using Kraud.Libc;
 
 namespace Kraud.Systemd;
 
@@ -10,17 +10,11 @@ namespace Kraud.Systemd;
 /// </summary>
 public sealed class SystemdNotifier : IDisposable
 {
-    private readonly Socket? _socket;
-    private readonly UnixDomainSocketEndPoint? _endpoint;
-    private readonly Lock _gate = new();
+    private readonly UnixDatagramSocket? _socket;
 
     public SystemdNotifier(string? notifySocket)
     {
-        if (string.IsNullOrEmpty(notifySocket)) return;
-        // Abstract namespace: systemd writes '@', the kernel wants a leading NUL.
-        string path = notifySocket[0] == '@' ? "\0" + notifySocket[1..] : notifySocket;
-        _endpoint = new UnixDomainSocketEndPoint(path);
-        _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        if (!string.IsNullOrEmpty(notifySocket)) _socket = new UnixDatagramSocket(notifySocket);
     }
 
     /// <summary>Reads $NOTIFY_SOCKET from the environment.</summary>
@@ -38,27 +32,7 @@ public sealed class SystemdNotifier : IDisposable
 
     /// <summary>Sends one datagram of newline-separated assignments. Failures are returned, never thrown:
     /// losing a status line must not take the daemon down.</summary>
-    public bool Notify(string state)
-    {
-        if (_socket is null || _endpoint is null) return false;
-        byte[] bytes = Encoding.UTF8.GetBytes(state);
-        lock (_gate)
-        {
-            try
-            {
-                _socket.SendTo(bytes, SocketFlags.None, _endpoint);
-                return true;
-            }
-            catch (SocketException)
-            {
-                return false;
-            }
-            catch (ObjectDisposedException)
-            {
-                return false;
-            }
-        }
-    }
+    public bool Notify(string state) => _socket is not null && _socket.TrySend(Encoding.UTF8.GetBytes(state)) == 0;
 
     public void Dispose() => _socket?.Dispose();
 }

@@ -1,5 +1,7 @@
-using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Text;
+using Kraud.Libc;
 using Kraud.Systemd;
 using Microsoft.Extensions.Logging;
 using VmmCore = Kraud.Agent.Kvm.Vmm.Vmm;
@@ -39,8 +41,8 @@ internal static class Program
         for (int i = 0; i < args.Length; i++)
         {
             string a = args[i];
-            if (a is "--help" or "-h") { Console.Out.Write(Help); return 0; }
-            if (a == "--version") { Console.Out.WriteLine("kraud-vmm " + Version()); return 0; }
+            if (a is "--help" or "-h") { Write(1, Help); return 0; }
+            if (a == "--version") { Write(1, $"kraud-vmm {BuildInfo.Version}\n"); return 0; }
             if (a.StartsWith("--config=", StringComparison.Ordinal)) config = a["--config=".Length..];
             else if (a == "--config" && i + 1 < args.Length) config = args[++i];
             else if (a == "--log-level" && i + 1 < args.Length)
@@ -53,9 +55,35 @@ internal static class Program
         using var loggers = new MinimumLevelLoggerFactory(Provider(), level);
         using var stop = new CancellationTokenSource();
         // `systemctl stop` sends SIGTERM: stop the vCPUs and flush the serial log instead of dying mid-write.
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        using var signals = OnStopSignal(stop.Cancel);
         return VmmCore.Run(config, loggers, stop.Token);
+    }
+
+    private static readonly int[] StopSignals = [BlockedSignals.SIGTERM, BlockedSignals.SIGINT];
+
+    /// <summary>
+    /// SIGTERM and SIGINT arrive blocked (Native/signals.c) and are taken on a thread of our own. A JIT build
+    /// (dotnet run) has no native constructor: there the runtime's registration does it, and the AOT compiler
+    /// drops that branch with the thread pool it needs.
+    /// </summary>
+    private static IDisposable? OnStopSignal(Action stop)
+    {
+        if (RuntimeFeature.IsDynamicCodeSupported)
+        {
+            var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop(); });
+            var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop(); });
+            return new Both(term, interrupt);
+        }
+        // Blocked from the start unless something cleared the mask; then at least every thread started from
+        // here on has them blocked.
+        if (!BlockedSignals.AreBlocked(StopSignals)) BlockedSignals.Block(StopSignals);
+        BlockedSignals.StartWaiter(StopSignals, _ => stop());
+        return null;
+    }
+
+    private sealed class Both(IDisposable a, IDisposable b) : IDisposable
+    {
+        public void Dispose() { a.Dispose(); b.Dispose(); }
     }
 
     private static ILoggerProvider Provider() => JournalStream.StderrIsJournal()
@@ -74,14 +102,10 @@ internal static class Program
 
     private static int Fail(string message)
     {
-        Console.Error.WriteLine($"kraud-vmm: {message} (see kraud-vmm --help)");
+        Write(2, $"kraud-vmm: {message} (see kraud-vmm --help)\n");
         return Usage;
     }
 
-    private static string Version()
-    {
-        string? v = typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
-        int plus = v?.IndexOf('+') ?? -1;
-        return v == null ? "0.0.0" : plus < 0 ? v : v[..plus];
-    }
+    // stdout and stderr by write(2): System.Console would bring terminal handling into the binary.
+    private static void Write(int fd, string text) => Native.WriteAll(fd, Encoding.UTF8.GetBytes(text));
 }

@@ -81,6 +81,19 @@ public sealed class JournaldLoggerTests : IDisposable
         Assert.Contains("info  Kraud.Agent: still logged", writer.ToString());
     }
 
+    [Fact]
+    public void Reaches_a_journald_that_restarted_without_a_new_socket()
+    {
+        var log = _loggers.CreateLogger("t");
+        log.LogInformation("before");
+        Assert.Equal("before", _journal.Receive(out _)["MESSAGE"]);
+        _journal.Dispose();
+        log.LogInformation("while journald is down"); // lost, and must not break what follows
+        using var restarted = new JournalListener(_journal.Path);
+        log.LogInformation("after");
+        Assert.Equal("after", restarted.Receive(out _)["MESSAGE"]);
+    }
+
     [Theory]
     [InlineData("Kind", "KRAUD_KIND")]
     [InlineData("requestId", "KRAUD_REQUEST_ID")]
