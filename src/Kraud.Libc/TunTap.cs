@@ -40,11 +40,15 @@ public static unsafe class TunTap
         return ns is null ? Create() : ns.Run(Create);
     }
 
-    /// <summary>Attaches to (or creates, non-persistent) tap <paramref name="name"/>: the queue fd a VMM reads and writes.</summary>
-    public static FileDescriptor Attach(string name, TapFlags flags, out string actualName)
+    /// <summary>
+    /// Attaches to (or creates, non-persistent) tap <paramref name="name"/>: the queue fd a VMM reads and writes.
+    /// EBUSY is retried for a second: a process forked by the one that last held the tap (any child process
+    /// start) keeps a copy of its just-closed fd until it execs, and the tap stays attached until then.
+    /// </summary>
+    public static FileDescriptor Attach(string name, TapFlags flags, out string actualName, bool nonBlocking = false)
     {
         if (Encoding.UTF8.GetByteCount(name) >= IfNameSize) throw new ArgumentException($"tap name '{name}' longer than 15 bytes", nameof(name));
-        int raw = Native.open("/dev/net/tun", Native.O_RDWR);
+        int raw = Native.open("/dev/net/tun", Native.O_RDWR | (nonBlocking ? Native.O_NONBLOCK : 0));
         if (raw < 0) throw LibcException.FromLastError("open /dev/net/tun");
         var fd = new FileDescriptor(raw);
         try
@@ -53,7 +57,13 @@ public static unsafe class TunTap
             new Span<byte>(ifr, IfReqSize).Clear();
             Encoding.UTF8.GetBytes(name, new Span<byte>(ifr, IfNameSize - 1));
             *(short*)(ifr + IfNameSize) = (short)(IFF_TAP | IFF_NO_PI | (short)flags);
-            Native.Check(Native.ioctl(fd.Fd, TUNSETIFF, ifr), $"TUNSETIFF {name}");
+            long deadline = Environment.TickCount64 + 1000;
+            while (Native.ioctl(fd.Fd, TUNSETIFF, ifr) < 0)
+            {
+                var error = LibcException.FromLastError($"TUNSETIFF {name}");
+                if (error.Errno != Errno.EBUSY || Environment.TickCount64 >= deadline) throw error;
+                Thread.Sleep(5);
+            }
             var nameSpan = new ReadOnlySpan<byte>(ifr, IfNameSize);
             int nul = nameSpan.IndexOf((byte)0);
             actualName = Encoding.UTF8.GetString(nul < 0 ? nameSpan : nameSpan[..nul]);
@@ -66,29 +76,13 @@ public static unsafe class TunTap
         }
     }
 
-    /// <summary>
-    /// Removes a persistent tap by clearing its persist flag (rtnetlink RTM_DELLINK works too). EBUSY is retried
-    /// for a second: a process forked by this one (any child process start) holds a copy of a just-closed tap fd
-    /// until it execs, and the tap stays attached until then.
-    /// </summary>
+    /// <summary>Removes a persistent tap by clearing its persist flag (rtnetlink RTM_DELLINK works too).</summary>
     public static void DeletePersistent(string name, TapFlags flags = TapFlags.VnetHeader, NetNs? ns = null)
     {
         void Delete()
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(1);
-            while (true)
-            {
-                try
-                {
-                    using var fd = Attach(name, flags, out string actual);
-                    Native.Check(Native.ioctl(fd.Fd, TUNSETPERSIST, 0), $"TUNSETPERSIST 0 {actual}");
-                    return;
-                }
-                catch (LibcException e) when (e.Errno == Errno.EBUSY && DateTime.UtcNow < deadline)
-                {
-                    Thread.Sleep(5);
-                }
-            }
+            using var fd = Attach(name, flags, out string actual);
+            Native.Check(Native.ioctl(fd.Fd, TUNSETPERSIST, 0), $"TUNSETPERSIST 0 {actual}");
         }
         if (ns is null) Delete(); else ns.Run(Delete);
     }

@@ -9,37 +9,19 @@ namespace Kraud.Agent.Kvm.Devices.Net;
 /// </summary>
 public sealed unsafe class Tap : IDisposable
 {
-    private const nuint TunSetIff = 0x400454ca, TunSetVnetHdrSz = 0x400454d8;
-    private const short IffTap = 0x0002, IffNoPi = 0x1000, IffVnetHdr = 0x4000;
+    private const nuint TunSetVnetHdrSz = 0x400454d8;
     /// <summary>struct virtio_net_hdr_v1: the header size once VIRTIO_F_VERSION_1 is negotiated.</summary>
     public const int VnetHeaderSize = 12;
 
     private readonly FileDescriptor _fd;
 
-    [StructLayout(LayoutKind.Sequential, Size = 40)]
-    private struct IfReq
-    {
-        public fixed byte Name[16];
-        public short Flags;
-    }
-
     public Tap(string name)
     {
-        if (name.Length is 0 or > 15) throw new ArgumentException($"tap name '{name}' must be 1..15 bytes", nameof(name));
-        _fd = new FileDescriptor(Native.Check(Native.open("/dev/net/tun", Native.O_RDWR | Native.O_NONBLOCK), "open /dev/net/tun"));
+        if (name.Length == 0) throw new ArgumentException("a tap name is required", nameof(name));
+        // Retries EBUSY for a second: the agent that created the tap may have forked a child just as it closed its fd.
+        _fd = TunTap.Attach(name, TapFlags.VnetHeader, out _, nonBlocking: true);
         try
         {
-            var req = new IfReq { Flags = IffTap | IffNoPi | IffVnetHdr };
-            for (int i = 0; i < name.Length; i++) req.Name[i] = (byte)name[i];
-            // EBUSY for up to a second: the agent that created the tap may have forked a child (any command it runs)
-            // just as it closed its own fd, and that copy keeps the tap attached until the child execs.
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(1);
-            while (Native.ioctl(_fd.Fd, TunSetIff, &req) < 0)
-            {
-                var error = LibcException.FromLastError($"TUNSETIFF {name}");
-                if (error.Errno != Errno.EBUSY || DateTime.UtcNow >= deadline) throw error;
-                Thread.Sleep(5);
-            }
             int hdr = VnetHeaderSize;
             Native.Check(Native.ioctl(_fd.Fd, TunSetVnetHdrSz, &hdr), "TUNSETVNETHDRSZ");
         }
