@@ -64,4 +64,22 @@ public sealed class SmpTests
         Assert.True(code == VmmExitCode.PowerOff, vm.Describe(code));
         Assert.Equal("hello from the kraud test guest\n", vm.Serial);
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task TheMpTable_ListsEveryVcpu_AndTheApplicationProcessorsStartOnAStartupIpi(int vcpus)
+    {
+        using var vm = new VmHarness();
+        var launch = vm.Launch(TestGuests.Path("smp"));
+        launch["vcpus"] = vcpus;
+        int code = await vm.RunAsync(launch, timeoutSeconds: 30);
+        Assert.True(code == VmmExitCode.PowerOff, vm.Describe(code));
+        var lines = vm.Serial.Split('\n');
+        Assert.Contains("mpf=0x9fc00 table ok lapic=0xfee00000", lines); // where Linux scans, both checksums right
+        Assert.Contains($"ioapic id={vcpus} addr=0xfec00000", lines);
+        Assert.Contains($"cpus={vcpus} bsp=0 isa-pins=24", lines);
+        Assert.Contains($"aps started={vcpus - 1}", lines);
+        Assert.Contains("smp done", lines);
+    }
 }

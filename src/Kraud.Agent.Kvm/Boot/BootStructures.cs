@@ -6,7 +6,8 @@ namespace Kraud.Agent.Kvm.Boot;
 /// <summary>
 /// Writes what an entry needs before the first instruction: command line, boot_params with the e820 map,
 /// identity page tables for the first 4 GiB and a GDT with Linux's __BOOT_CS (0x10) and __BOOT_DS (0x18) for the
-/// 64-bit entry; for a PVH entry also the 32-bit code and TSS descriptors and hvm_start_info with the same map.
+/// 64-bit entry; for a PVH entry also the 32-bit code and TSS descriptors and hvm_start_info with the same map;
+/// and the MP tables that list the vCPUs.
 /// </summary>
 public static class BootStructures
 {
@@ -31,7 +32,7 @@ public static class BootStructures
         | ((ulong)(baseAddress & 0x00ffffff) << 16) | (limit & 0xffff);
 
     public static void Write(GuestMemory memory, KernelImage kernel, string cmdline, (ulong Address, ulong Size)? initrd,
-        IReadOnlyList<E820Entry> e820)
+        IReadOnlyList<E820Entry> e820, int vcpus = 1)
     {
         var cmd = Encoding.ASCII.GetBytes(cmdline + "\0");
         if (cmd.Length > kernel.CmdlineSizeMax) throw new KernelFormatException($"command line of {cmd.Length} bytes exceeds the kernel's {kernel.CmdlineSizeMax}");
@@ -50,6 +51,8 @@ public static class BootStructures
             startInfo.SetMemmap(e820);
             startInfo.WriteTo(memory);
         }
+
+        memory.Write(MpTable.Address, MpTable.Build(vcpus));
 
         for (int i = 0; i < Gdt.Length; i++) memory.Write(X86Layout.GdtAddress + (ulong)i * 8, Gdt[i]);
         memory.Write(X86Layout.IdtAddress, 0UL);

@@ -112,7 +112,7 @@ internal sealed class MicroVm : IDisposable
             cmdline += AddVirtio(vm, memory, slot++, device, device);
         }
 
-        BootStructures.Write(memory, kernel, cmdline, initrd, E820Entry.ForRam(regions));
+        BootStructures.Write(memory, kernel, cmdline, initrd, E820Entry.ForRam(regions), launch.Vcpus);
 
         VcpuKicker.EnsureInstalled();
         for (int i = 0; i < launch.Vcpus; i++)
