@@ -77,24 +77,17 @@ public sealed class VmmProcessTests : IDisposable
     public async Task KraudAgentVmm_BecomesKraudVmm_AndSigtermStopsTheVm()
     {
         using var p = Start(viaAgent: true, "--config", WriteLaunch("idle"));
-        var stderr = p.StandardError.ReadToEndAsync();
-        await Deadline.WaitUntilAsync(() => File.Exists(SerialLog) && File.ReadAllText(SerialLog).Contains("idle guest up"),
-            TimeSpan.FromSeconds(20), "the idle guest's greeting in the serial log");
+        var stderr = await WaitForIdleGuest(p);
         // Same pid, now the VMM's binary: systemd keeps tracking the process it started.
         Assert.Equal(Path.GetFullPath(AgentBinary.VmmPath), new FileInfo($"/proc/{p.Id}/exe").LinkTarget);
-        ProcessSignals.Send(p.Id, 15);
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.True(p.ExitCode == VmmExitCode.Stopped, $"exit {p.ExitCode}: {await stderr}");
-        Assert.Contains("stop requested", await stderr);
+        await AssertStoppedBy(p, 15, stderr);
     }
 
     [Fact]
     public async Task ARunningVmm_LoadsNoLibraryButLibc_AndSigintStopsIt()
     {
         using var p = Start(viaAgent: false, "--config", WriteLaunch("idle"));
-        var stderr = p.StandardError.ReadToEndAsync();
-        await Deadline.WaitUntilAsync(() => File.Exists(SerialLog) && File.ReadAllText(SerialLog).Contains("idle guest up"),
-            TimeSpan.FromSeconds(20), "the idle guest's greeting in the serial log");
+        var stderr = await WaitForIdleGuest(p);
         // The per-VM footprint (bench/kvm, under 5 MiB beyond guest memory) rests on this: libm came with the
         // thread pool and double formatting, and cost about 0.3 MiB in every VMM.
         var libraries = File.ReadAllLines($"/proc/{p.Id}/maps")
@@ -103,7 +96,21 @@ public sealed class VmmProcessTests : IDisposable
             .Select(f => Path.GetFileName(f[5])).Distinct().Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(["ld-linux-x86-64.so.2", "libc.so.6"], libraries);
         // Ctrl-C in a terminal stops the VM the way `systemctl stop` does.
-        ProcessSignals.Send(p.Id, 2);
+        await AssertStoppedBy(p, 2, stderr);
+    }
+
+    /// <summary>Waits for the idle guest's greeting in the serial log; returns the VMM's whole stderr to come.</summary>
+    private async Task<Task<string>> WaitForIdleGuest(Process p)
+    {
+        var stderr = p.StandardError.ReadToEndAsync();
+        await Deadline.WaitUntilAsync(() => File.Exists(SerialLog) && File.ReadAllText(SerialLog).Contains("idle guest up"),
+            TimeSpan.FromSeconds(20), "the idle guest's greeting in the serial log");
+        return stderr;
+    }
+
+    private static async Task AssertStoppedBy(Process p, int signal, Task<string> stderr)
+    {
+        ProcessSignals.Send(p.Id, signal);
         await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.True(p.ExitCode == VmmExitCode.Stopped, $"exit {p.ExitCode}: {await stderr}");
         Assert.Contains("stop requested", await stderr);
