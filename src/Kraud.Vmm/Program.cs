@@ -30,7 +30,7 @@ internal static class Program
         line by line (journal fields KRAUD_KIND=vm, KRAUD_ID=<id> when run under systemd). SIGTERM stops the VM.
 
         Exit codes: 0 the guest powered off; 65 the launch file was refused (nothing touched); 70 the guest
-        faulted fatally (registers in the log); 71 the host could not provide KVM, a tap or a disk; 143 stopped
+        faulted fatally (registers in the log); 69 the host could not provide KVM, a tap or a disk; 143 stopped
         by SIGTERM; 64 bad command line.
         """;
 

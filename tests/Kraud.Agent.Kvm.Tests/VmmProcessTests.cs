@@ -130,6 +130,18 @@ public sealed class VmmProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task ATapTheHostCannotProvide_Exits69_AsTheContractSaysForAnUnavailableDevice()
+    {
+        // "lo" passes the launch file's name rule, but it is no tap: TUNSETIFF refuses it.
+        using var p = Start(viaAgent: true, "--config", WriteLaunch("hello",
+            l => l["nets"] = new JsonArray(new JsonObject { ["tap"] = "lo", ["mac"] = "02:00:00:00:00:01" })));
+        var (code, stderr, _) = await Finish(p, TimeSpan.FromSeconds(30));
+        Assert.True(code == 69, $"exit {code}: {stderr}"); // the contract's number, not our constant
+        Assert.Contains("TUNSETIFF lo", stderr);
+        Assert.False(File.Exists(SerialLog) && File.ReadAllText(SerialLog).Length > 0, "the guest ran although its tap was missing");
+    }
+
+    [Fact]
     public async Task ATripleFault_Exits70_WithTheRegistersOnStderr()
     {
         using var p = Start(viaAgent: false, "--config", WriteLaunch("triple"));

@@ -212,7 +212,7 @@ internal sealed class MicroVm : IDisposable
         catch (Exception e)
         {
             using (_logger.BeginScope(_scope)) _logger.LogError(e, "{What} failed", what);
-            Stop(VmmExitCode.HostError, $"{what} failed: {e.Message}");
+            Stop(VmmExitCode.InternalError, $"{what} failed: {e.Message}");
         }
     }
 

@@ -49,12 +49,12 @@ public static class Vmm
         catch (Exception e) when (e is LibcException or KvmException or IOException or UnauthorizedAccessException)
         {
             using (logger.BeginScope(scope)) logger.LogError(e, "vm could not be built: {Message}", e.Message);
-            return VmmExitCode.HostError;
+            return VmmExitCode.Unavailable;
         }
         catch (Exception e)
         {
             using (logger.BeginScope(scope)) logger.LogError(e, "vm could not be built (a bug): {Message}", e.Message);
-            return VmmExitCode.HostError;
+            return VmmExitCode.InternalError;
         }
         using (vm) return vm.Run(cancellation);
     }

@@ -1,6 +1,6 @@
 namespace Kraud.Agent.Kvm.Vmm;
 
-/// <summary>How the VMM process ends (contract section 8); values follow sysexits.h where one fits.</summary>
+/// <summary>How the VMM process ends (contract sections 8 and 6); values follow sysexits.h where one fits.</summary>
 public static class VmmExitCode
 {
     /// <summary>The guest powered off (i8042 reset).</summary>
@@ -9,8 +9,11 @@ public static class VmmExitCode
     public const int InvalidLaunchFile = 65;
     /// <summary>EX_SOFTWARE: the guest failed fatally (triple fault, entry failure, emulation failure); registers are in the log.</summary>
     public const int GuestFault = 70;
-    /// <summary>EX_OSERR: the host could not provide something (KVM, a tap, a disk) after validation passed.</summary>
-    public const int HostError = 71;
+    /// <summary>EX_UNAVAILABLE, the contract's "a required service or device is unavailable at start": the host could
+    /// not provide /dev/kvm, a capability, a tap or a disk after the launch file passed validation.</summary>
+    public const int Unavailable = 69;
+    /// <summary>Anything else (the contract's 1): a failure of the VMM itself, logged with its stack.</summary>
+    public const int InternalError = 1;
     /// <summary>Stopped by the caller (cancellation, SIGTERM).</summary>
     public const int Stopped = 143;
 }

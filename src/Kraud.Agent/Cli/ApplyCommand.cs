@@ -3,9 +3,11 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Kraud.Agent.Config;
 using Kraud.Agent.Hosting;
+using Kraud.Agent.Status;
 using Kraud.Agent.Work;
 using Kraud.Nats;
 using Kraud.Nats.JetStream;
+using Kraud.Nats.KeyValue;
 
 namespace Kraud.Agent.Cli;
 
@@ -45,10 +47,15 @@ internal static class ApplyCommand
             {
                 await using var nats = await ClientSettings.ConnectAsync(config, ct);
                 var js = new NatsJSContext(nats);
+                NatsKVStore? status = null;
                 foreach (var envelope in envelopes)
                 {
                     var key = new ResourceKey(config.Host, ResourceKinds.SubjectToken((string)envelope["kind"]!), (string)envelope["id"]!);
-                    if (envelope["generation"] is null) envelope["generation"] = await NextGenerationAsync(js, key, ct);
+                    if (envelope["generation"] is null)
+                    {
+                        status ??= await new NatsKVContext(js).GetStoreAsync(StreamLayout.StatusBucket, ct);
+                        envelope["generation"] = await NextGenerationAsync(js, status, key, ct);
+                    }
                     var ack = await js.PublishAsync(key.DesiredSubject, JsonSerializer.SerializeToUtf8Bytes(envelope, JsonContext.Default.JsonObject), cancellationToken: ct);
                     Console.Out.WriteLine($"{key.Kind}/{key.Id} generation {envelope["generation"]} published (seq {ack.Seq})");
                 }
@@ -92,26 +99,26 @@ internal static class ApplyCommand
         foreach (var e in list)
         {
             e["apiVersion"] ??= ResourceEnvelope.V1;
-            if (e["kind"] is not JsonValue k || !k.TryGetValue(out string? kind) || ResourceKinds.FromSubjectToken(kind.ToLowerInvariant()) is null)
+            if (e["kind"] is not JsonValue k || !k.TryGetValue(out string? kind) || ResourceKinds.FromSubjectToken(kind.ToLowerInvariant()) is not { } canonical)
                 throw new InvalidDataException($"{path}: kind must be one of Vpc, Overlay, Volume, Snapshot, Pod, Probe");
+            e["kind"] = canonical; // "volume" as typed by hand is published as the contract's "Volume"
             if (e["id"] is not JsonValue i || !i.TryGetValue(out string? id) || !ResourceKey.IdRule().IsMatch(id))
                 throw new InvalidDataException($"{path}: id must match [a-z0-9][a-z0-9-]{{0,62}}");
         }
         return list.Select(e => (JsonObject)e.DeepClone()).ToList();
     }
 
-    private static async Task<long> NextGenerationAsync(NatsJSContext js, ResourceKey key, CancellationToken ct)
+    /// <summary>
+    /// One more than the newest generation known: the desired state's, or, after a finished delete purged it,
+    /// the status's, so a resource created again keeps counting up as the contract's generation does.
+    /// </summary>
+    private static async Task<long> NextGenerationAsync(NatsJSContext js, NatsKVStore status, ResourceKey key, CancellationToken ct)
     {
+        long newest = 0;
         var last = await js.GetLastMsgBySubjectAsync(StreamLayout.Desired, key.DesiredSubject, ct);
-        if (last is null) return 1;
-        try
-        {
-            using var doc = JsonDocument.Parse(last.Data);
-            return doc.RootElement.TryGetProperty("generation", out var g) && g.TryGetInt64(out long n) ? n + 1 : 1;
-        }
-        catch (JsonException)
-        {
-            return 1;
-        }
+        if (last is not null) newest = EnvelopeParser.TryReadGeneration(last.Data.Span) ?? 0;
+        var entry = await status.TryGetEntryAsync(key.StatusKey, ct);
+        if (entry?.Deserialize(AgentJsonContext.Default.ResourceStatus) is { } s) newest = Math.Max(newest, s.Generation);
+        return newest + 1;
     }
 }

@@ -6,23 +6,25 @@ namespace Kraud.Agent.Status;
 /// <summary>
 /// Writes resource status to KRAUD_STATUS. A status never goes back in generation: after a token is acked the
 /// next generation may already run on another agent, so a late write for an older generation is dropped
-/// (compare-and-set on the key's revision).
+/// (compare-and-set on the key's revision). Two exceptions: a status of generation 0 (an envelope too broken to
+/// read its generation) is written at the stored generation, and a stored <c>Deleted</c> may be followed by any
+/// generation (a resource created again after its delete finished, whose numbering may start over).
 /// </summary>
 public sealed class StatusWriter(NatsKVStore bucket, TimeProvider clock, ILogger<StatusWriter> logger)
 {
     /// <summary>What this agent wrote last per key: when nobody wrote since, one update by revision is enough.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ulong Revision, long Generation)> _written = new();
 
-    public async Task WriteAsync(ResourceStatus status, CancellationToken ct)
+    /// <summary>Writes <paramref name="status"/> under <paramref name="key"/> (default: host.kind.id, kind in lower case).</summary>
+    public async Task WriteAsync(ResourceStatus status, CancellationToken ct, string? key = null)
     {
         status = status with { UpdatedAt = clock.GetUtcNow() };
-        byte[] value = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(status, AgentJsonContext.Default.ResourceStatus);
-        string key = $"{status.Host}.{status.Kind.ToLowerInvariant()}.{status.Id}";
-        if (_written.TryGetValue(key, out var mine) && status.Generation >= mine.Generation)
+        key ??= $"{status.Host}.{status.Kind.ToLowerInvariant()}.{status.Id}";
+        if (status.Generation > 0 && _written.TryGetValue(key, out var mine) && status.Generation >= mine.Generation)
         {
             try
             {
-                _written[key] = (await bucket.UpdateAsync(key, value, mine.Revision, ct), status.Generation);
+                _written[key] = (await bucket.UpdateAsync(key, Serialize(status), mine.Revision, ct), status.Generation);
                 return;
             }
             catch (NatsKVWrongLastRevisionException)
@@ -37,16 +39,17 @@ public sealed class StatusWriter(NatsKVStore bucket, TimeProvider clock, ILogger
             {
                 if (current is null)
                 {
-                    _written[key] = (await bucket.CreateAsync(key, value, ct), status.Generation);
+                    _written[key] = (await bucket.CreateAsync(key, Serialize(status), ct), status.Generation);
                     return;
                 }
                 var stored = current.Deserialize(AgentJsonContext.Default.ResourceStatus);
-                if (stored is not null && stored.Generation > status.Generation)
+                var write = stored is not null && status.Generation == 0 ? status with { Generation = stored.Generation } : status;
+                if (stored is not null && stored.Generation > write.Generation && stored.Phase != ResourceStatus.Deleted)
                 {
                     logger.LogDebug("status {Phase} of generation {Generation} dropped: generation {Stored} is newer", status.Phase, status.Generation, stored.Generation);
                     return;
                 }
-                _written[key] = (await bucket.UpdateAsync(key, value, current.Revision, ct), status.Generation);
+                _written[key] = (await bucket.UpdateAsync(key, Serialize(write), current.Revision, ct), write.Generation);
                 return;
             }
             catch (Exception e) when (e is NatsKVWrongLastRevisionException or NatsKVCreateException)
@@ -56,6 +59,9 @@ public sealed class StatusWriter(NatsKVStore bucket, TimeProvider clock, ILogger
         }
         logger.LogWarning("status {Phase} of generation {Generation} not written: the key kept changing", status.Phase, status.Generation);
     }
+
+    private static byte[] Serialize(ResourceStatus status) =>
+        System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(status, AgentJsonContext.Default.ResourceStatus);
 
     /// <summary>
     /// Changes the observed of <c>host.kind.id</c> when its stored status is Ready at <paramref name="generation"/>

@@ -22,7 +22,7 @@ public sealed class StorageService(
 
     public string Name => "storage";
 
-    /// <summary>Passes seen so far (tests wait on it).</summary>
+    /// <summary>Passes handled so far, logging and status amends done (tests wait on it).</summary>
     public int Passes => Volatile.Read(ref _passes);
     private int _passes;
 
@@ -83,7 +83,6 @@ public sealed class StorageService(
 
     private async Task OnPassAsync(SchedulerPassResult pass, CancellationToken ct)
     {
-        Interlocked.Increment(ref _passes);
         try
         {
             foreach (var error in pass.Errors)
@@ -107,6 +106,10 @@ public sealed class StorageService(
         {
             // The timer must outlive anything one pass meets; what it was is in the log.
             logger.LogError(e, "snapshot pass handling failed: {Error}", e.Message);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _passes);
         }
     }
 

@@ -10,6 +10,8 @@ public static class EnvelopeParser
 {
     public static ResourceEnvelope Parse(ReadOnlySpan<byte> payload, ResourceKey key)
     {
+        if (!ResourceKey.IdRule().IsMatch(key.Id))
+            throw new PermanentReconcileException($"id: the subject's id \"{key.Id}\" must match [a-z0-9][a-z0-9-]{{0,62}}");
         if (payload.Length > ResourceEnvelope.MaxBytes)
             throw new PermanentReconcileException($"envelope is {payload.Length} bytes, over the limit of {ResourceEnvelope.MaxBytes} (256 KiB)");
         JsonElement root;
@@ -29,7 +31,8 @@ public static class EnvelopeParser
             throw new PermanentReconcileException($"apiVersion: \"{apiVersion}\" is not supported (expected \"{ResourceEnvelope.V1}\")");
         string kind = String(root, "kind");
         if (!string.Equals(kind, key.Kind, StringComparison.Ordinal))
-            throw new PermanentReconcileException($"kind: \"{kind}\" does not match the subject's kind \"{key.KindToken}\"");
+            throw new PermanentReconcileException($"kind: \"{kind}\" does not match the subject's kind \"{key.KindToken}\""
+                + (ResourceKinds.FromSubjectToken(key.KindToken) is { } expected ? $" (expected \"{expected}\")" : ""));
         string id = String(root, "id");
         if (id != key.Id) throw new PermanentReconcileException($"id: \"{id}\" does not match the subject's id \"{key.Id}\"");
         if (!root.TryGetProperty("generation", out var gen) || gen.ValueKind != JsonValueKind.Number || !gen.TryGetInt64(out long generation) || generation < 1)
@@ -47,10 +50,34 @@ public static class EnvelopeParser
             spec = s;
         }
         else if (!deleted) throw new PermanentReconcileException("spec: required");
-        foreach (var p in root.EnumerateObject())
-            if (p.Name is not ("apiVersion" or "kind" or "id" or "generation" or "deleted" or "spec"))
-                throw new PermanentReconcileException($"{p.Name}: unknown field");
+        // Other top-level fields are ignored: the contract's failures are about these fields and the spec, and a
+        // control plane that adds, say, labels must not fail every resource on older agents. Specs stay strict.
         return new ResourceEnvelope(apiVersion, kind, id, generation, deleted, spec);
+    }
+
+    /// <summary>
+    /// The envelope's generation when it can be read at all (for the status of an envelope that failed to
+    /// parse, so that status is not dropped as older than the one stored); null otherwise.
+    /// </summary>
+    public static long? TryReadGeneration(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length > ResourceEnvelope.MaxBytes) return null;
+        try
+        {
+            var reader = new Utf8JsonReader(payload);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                bool isGeneration = reader.ValueTextEquals("generation"u8);
+                if (!reader.Read()) return null;
+                if (isGeneration) return reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long g) && g > 0 ? g : null;
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return null;
     }
 
     private static string String(JsonElement root, string name) =>

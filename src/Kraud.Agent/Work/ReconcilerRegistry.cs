@@ -6,7 +6,7 @@ public sealed class ReconcilerRegistry(IEnumerable<IReconciler> reconcilers)
     private readonly Dictionary<string, IReconciler> _byKind = reconcilers.ToDictionary(r => r.Kind, StringComparer.Ordinal);
 
     public IReconciler Get(ResourceKey key) =>
-        _byKind.TryGetValue(key.Kind, out var r)
+        ResourceKinds.FromSubjectToken(key.KindToken) is { } kind && _byKind.TryGetValue(kind, out var r)
             ? r
             : throw new PermanentReconcileException(ResourceKinds.FromSubjectToken(key.KindToken) is null
                 ? $"kind: \"{key.KindToken}\" is not a known kind (known: {string.Join(", ", _byKind.Keys.Order())})"

@@ -121,6 +121,7 @@ public sealed class WorkEngine
         await using var hold = new TokenHold(msg, StreamLayout.AckWait, _logger);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(hold.Lost, _abort.Token);
         ResourceEnvelope? envelope = null;
+        ReadOnlyMemory<byte> desiredData = default;
         DelayedAction? progressing = null;
         async Task Quiet()
         {
@@ -147,6 +148,7 @@ public sealed class WorkEngine
                 _logger.LogDebug("desired seq {Seq} already reconciled; token acked", desired.Sequence);
                 return;
             }
+            desiredData = desired.Data;
             envelope = EnvelopeParser.Parse(desired.Data.Span, key);
             var reconciler = _registry.Get(key);
             if (envelope.Deleted && envelope.Spec.ValueKind == System.Text.Json.JsonValueKind.Undefined && _applied.Load(key) is { } last)
@@ -163,24 +165,17 @@ public sealed class WorkEngine
                 _logger.LogWarning("ack not confirmed; the token comes back after ack_wait and is reconciled again");
                 return;
             }
-            if (envelope.Deleted) _applied.Remove(key);
-            else _applied.Save(key, envelope.Spec);
-            _served[key.DesiredSubject] = desired.Sequence;
-            string phase = envelope.Deleted ? ResourceStatus.Deleted : ResourceStatus.Ready;
-            await WriteStatusAsync(key, envelope.Generation, phase, "", attempt, observed);
-            _logger.LogInformation("reconciled: {Phase}", phase);
-            if (envelope.Deleted)
-            {
-                // Only up to the delete we served: a re-create published meanwhile must survive.
-                await _js.PurgeStreamAsync(StreamLayout.Desired, new() { Filter = key.DesiredSubject, Seq = desired.Sequence + 1 });
-            }
+            await FinishAsync(key, envelope, desired.Sequence, attempt, observed);
         }
         catch (PermanentReconcileException e)
         {
             await Quiet();
             if (hold.IsLost) return;
             _logger.LogError("permanent failure: {Error}", e.Message);
-            await WriteStatusAsync(key, envelope?.Generation ?? 0, ResourceStatus.Failed, e.Message, attempt, null);
+            // An envelope too broken to parse still reports at its generation when that can be read, else at the
+            // stored one (0), so the Failed is never dropped as older than the resource's last status.
+            long generation = envelope?.Generation ?? EnvelopeParser.TryReadGeneration(desiredData.Span) ?? 0;
+            await WriteStatusAsync(key, generation, ResourceStatus.Failed, e.Message, attempt, null);
             await SettleAsync(() => msg.AckTerminateAsync().AsTask());
         }
         catch (OperationCanceledException) when (hold.IsLost)
@@ -200,9 +195,41 @@ public sealed class WorkEngine
             if (hold.IsLost) return;
             var delay = Backoff.Transient(attempt);
             _logger.LogWarning(e, "reconcile failed (attempt {Attempt}); retrying in {DelaySeconds} s", attempt, delay.TotalSeconds);
-            await WriteStatusAsync(key, envelope?.Generation ?? 0, ResourceStatus.Failed,
+            await WriteStatusAsync(key, envelope?.Generation ?? EnvelopeParser.TryReadGeneration(desiredData.Span) ?? 0, ResourceStatus.Failed,
                 $"attempt {attempt}: {e.Message}; retrying in {delay.TotalSeconds:0.#} s", attempt, null);
             await SettleAsync(() => msg.NakAsync(delay).AsTask());
+        }
+    }
+
+    /// <summary>
+    /// After the confirmed ack: record, report and (for a delete) purge. The token is gone by now, so nothing here
+    /// may turn into a Failed status or a -NAK; a step that fails is logged and the others still run.
+    /// </summary>
+    private async Task FinishAsync(ResourceKey key, ResourceEnvelope envelope, ulong desiredSeq, ulong attempt, System.Text.Json.Nodes.JsonObject? observed)
+    {
+        try
+        {
+            if (envelope.Deleted) _applied.Remove(key);
+            else _applied.Save(key, envelope.Spec);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogError("could not record the applied state in {StateDir}: {Error}; orphan reports may be wrong until the next reconcile", _stateDir, e.Message);
+        }
+        _served[key.DesiredSubject] = desiredSeq;
+        string phase = envelope.Deleted ? ResourceStatus.Deleted : ResourceStatus.Ready;
+        await WriteStatusAsync(key, envelope.Generation, phase, "", attempt, observed);
+        _logger.LogInformation("reconciled: {Phase}", phase);
+        if (!envelope.Deleted) return;
+        try
+        {
+            // Only up to the delete we served: a re-create published meanwhile must survive.
+            await _js.PurgeStreamAsync(StreamLayout.Desired, new() { Filter = key.DesiredSubject, Seq = desiredSeq + 1 });
+        }
+        catch (NatsException e)
+        {
+            // The delete stays desired; served again later, it finds nothing left to remove.
+            _logger.LogWarning("could not purge the finished delete from {Stream}: {Error}", StreamLayout.Desired, e.Message);
         }
     }
 
@@ -227,7 +254,7 @@ public sealed class WorkEngine
             var delay = Backoff.StatusWrite(tries);
             try
             {
-                await _status.WriteAsync(status, CancellationToken.None);
+                await _status.WriteAsync(status, CancellationToken.None, key.StatusKey);
                 return;
             }
             catch (NatsException e) when (DateTime.UtcNow + delay < giveUpAt)

@@ -25,6 +25,9 @@ public sealed class BadInputTests : NatsTestBase
         { "gizmo", "unknown-kind", ControlPlane.Envelope("gizmo", "unknown-kind", 1), "kind: \"gizmo\" is not a known kind" },
         { "probe", "bad-spec", ControlPlane.Envelope("Probe", "bad-spec", 1, """{"holdMs":-5}"""), "spec.holdMs: must be an integer" },
         { "probe", "no-generation", ControlPlane.Envelope("Probe", "no-generation", 0), "generation: must be a positive integer" },
+        { "probe", "lower-kind", ControlPlane.Envelope("probe", "lower-kind", 1), "kind: \"probe\" does not match the subject's kind \"probe\" (expected \"Probe\")" },
+        { "Probe", "upper-token", ControlPlane.Envelope("Probe", "upper-token", 1), "kind: \"Probe\" is not a known kind" },
+        { "probe", "Bad_Id", ControlPlane.Envelope("Probe", "Bad_Id", 1), "id: the subject's id \"Bad_Id\" must match" },
     };
 
     [Theory]
@@ -41,12 +44,32 @@ public sealed class BadInputTests : NatsTestBase
         Assert.False(_agent.Process.HasExited);
 
         // And the agent still serves a good resource.
-        string good = "good-after-" + id;
+        string good = "good-after-" + id.ToLowerInvariant().Replace('_', '-');
         await Cp.PublishAsync("h1", "Probe", good, 1);
         await Cp.WaitForStatusAsync("h1", "probe", good, s => s.Phase == "Ready", TimeSpan.FromSeconds(20));
 
         // Never retried: still one attempt.
         Assert.Equal(1, (await Cp.GetStatusAsync("h1", kind, id))!.Attempts);
+    }
+
+    [Theory]
+    [InlineData("{ \"apiVersion\": ", null)] // not JSON: reported at the stored generation
+    [InlineData("""{"apiVersion":"kraud.cloud/v0","kind":"Probe","id":"was-ready","generation":4,"spec":{}}""", 4L)]
+    public async Task A_broken_envelope_after_a_ready_one_still_reports_failed(string payload, long? generation)
+    {
+        await Cp.PublishAsync("h1", "Probe", "was-ready", 3);
+        await Cp.WaitForStatusAsync("h1", "probe", "was-ready", s => s.Phase == "Ready" && s.Generation == 3, TimeSpan.FromSeconds(20));
+        await Cp.PublishAsync("kraud.desired.h1.probe.was-ready", payload);
+        var failed = await Cp.WaitForStatusAsync("h1", "probe", "was-ready", s => s.Phase == "Failed", TimeSpan.FromSeconds(20));
+        Assert.Equal(generation ?? 3, failed.Generation);
+    }
+
+    [Fact]
+    public async Task Fields_beside_the_envelopes_own_are_ignored_and_the_spec_is_served()
+    {
+        await Cp.PublishAsync("kraud.desired.h1.probe.labelled",
+            """{"apiVersion":"kraud.cloud/v1","kind":"Probe","id":"labelled","generation":1,"labels":{"team":"a"},"spec":{}}""");
+        await Cp.WaitForStatusAsync("h1", "probe", "labelled", s => s.Phase == "Ready", TimeSpan.FromSeconds(20));
     }
 
     [Fact]
