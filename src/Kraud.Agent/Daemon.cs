@@ -26,7 +26,7 @@ public static class Daemon
         if (before is not null) services.AddRange(before);
         var storage = ZfsStorage.Create(TimeProvider.System);
         var reconcilers = Reconcilers.BuiltIn.Create(config, loggers, storage);
-        var engine = new EngineService(config, new ReconcilerRegistry(reconcilers), reconcilers.OfType<IHostReport>().ToList(), status, loggers);
+        var engine = new EngineService(config, new ReconcilerRegistry(reconcilers), [.. reconcilers.OfType<IHostReport>(), storage.Pools], status, loggers);
         // Before the engine: the exports file is reconciled before any Volume reconcile touches it.
         services.Add(StorageService.Create(storage, new HostProbes().Zfs(),
             new SnapshotStatusUpdater(engine, loggers.CreateLogger<SnapshotStatusUpdater>()), loggers.CreateLogger<StorageService>()));

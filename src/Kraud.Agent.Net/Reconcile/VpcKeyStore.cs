@@ -12,6 +12,14 @@ public static class VpcKeyStore
 
     public static string KeyPath(string stateDir, string interfaceName) => Path.Combine(stateDir, "vpc", interfaceName + ".key");
 
+    /// <summary>The key kept for <paramref name="interfaceName"/>, or null when there is none; never creates one.</summary>
+    public static WgKey? TryLoad(string stateDir, string interfaceName)
+    {
+        string path = KeyPath(stateDir, interfaceName);
+        if (!File.Exists(path)) return null;
+        return WgKey.TryParse(File.ReadAllText(path).Trim(), out var key) ? key : throw new InvalidDataException($"{path} does not hold a base64 WireGuard key");
+    }
+
     public static WgKey LoadOrCreate(string stateDir, string interfaceName)
     {
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("the VPC key store needs Unix file modes");

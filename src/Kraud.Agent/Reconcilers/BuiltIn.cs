@@ -12,7 +12,7 @@ public static class BuiltIn
         return
         [
             new ProbeReconciler(),
-            new VpcKind(loggers.CreateLogger("Kraud.Agent.Net")),
+            new VpcKind(config.StateDir, loggers.CreateLogger("Kraud.Agent.Net")),
             new OverlayKind(loggers.CreateLogger("Kraud.Agent.Net")),
             new VolumeKind(storage.Volumes),
             new SnapshotKind(storage.Snapshots),

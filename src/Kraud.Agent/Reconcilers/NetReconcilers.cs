@@ -6,11 +6,14 @@ using Microsoft.Extensions.Logging;
 
 namespace Kraud.Agent.Reconcilers;
 
-/// <summary>Kind Vpc: the host's WireGuard interface of the tenant's IPv6 VPC (Kraud.Agent.Net does the work).</summary>
-public sealed class VpcKind(ILogger logger) : IReconciler, IHostReport
+/// <summary>
+/// Kind Vpc: the host's WireGuard interface of the tenant's IPv6 VPC (Kraud.Agent.Net does the work). Its public
+/// key goes into the host record from the first heartbeat (derived from the state dir) until the Vpc is deleted.
+/// </summary>
+public sealed class VpcKind(string stateDir, ILogger logger) : IReconciler, IHostReport
 {
     private readonly VpcReconciler _vpc = new(logger: logger);
-    private volatile string? _publicKey;
+    private readonly VpcPublicKeys _publicKeys = new(stateDir);
 
     public string Kind => ResourceKinds.Vpc;
 
@@ -23,10 +26,11 @@ public sealed class VpcKind(ILogger logger) : IReconciler, IHostReport
             {
                 spec.Validate();
                 await _vpc.DeleteAsync(spec.Interface!, ct);
+                _publicKeys.Remove(envelope.Id);
                 return new JsonObject { ["interface"] = spec.Interface, ["deleted"] = true };
             }
             var observed = await _vpc.ReconcileAsync(spec, context.StateDir, ct);
-            _publicKey = observed["publicKey"]?.GetValue<string>();
+            if (observed["publicKey"]?.GetValue<string>() is { } publicKey) _publicKeys.Set(envelope.Id, publicKey);
             return observed;
         }
         catch (SpecValidationException e)
@@ -37,7 +41,7 @@ public sealed class VpcKind(ILogger logger) : IReconciler, IHostReport
 
     public Task ContributeAsync(HostReportBuilder report, CancellationToken ct)
     {
-        report.WireguardPublicKey ??= _publicKey;
+        report.WireguardPublicKey ??= _publicKeys.Current;
         return Task.CompletedTask;
     }
 }

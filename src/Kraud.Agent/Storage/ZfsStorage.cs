@@ -1,3 +1,4 @@
+using Kraud.Agent.Probes;
 using Kraud.Agent.Zfs;
 using Kraud.Agent.Zfs.Nfs;
 using Kraud.Agent.Zfs.Reconcile;
@@ -12,13 +13,14 @@ namespace Kraud.Agent.Storage;
 /// </summary>
 public sealed class ZfsStorage
 {
-    private ZfsStorage(ZfsApi zfs, NfsExports exports, SnapshotScheduler scheduler)
+    private ZfsStorage(ZfsApi zfs, NfsExports exports, SnapshotScheduler scheduler, TimeProvider clock)
     {
         Zfs = zfs;
         Exports = exports;
         Scheduler = scheduler;
         Volumes = new VolumeReconciler(zfs, exports) { Changed = scheduler.Invalidate };
         Snapshots = new SnapshotReconciler(zfs, Volumes);
+        Pools = new PoolReport(zfs.Cli, () => new HostProbes().Zfs().Ok, clock);
     }
 
     public ZfsApi Zfs { get; }
@@ -27,9 +29,12 @@ public sealed class ZfsStorage
     public VolumeReconciler Volumes { get; }
     public SnapshotReconciler Snapshots { get; }
 
+    /// <summary>The pools for the host record (resources.pools).</summary>
+    public PoolReport Pools { get; }
+
     public static ZfsStorage Create(TimeProvider clock)
     {
         var zfs = new ZfsApi();
-        return new ZfsStorage(zfs, new NfsExports(), SnapshotScheduler.ForAllPools(zfs, clock));
+        return new ZfsStorage(zfs, new NfsExports(), SnapshotScheduler.ForAllPools(zfs, clock), clock);
     }
 }
