@@ -28,13 +28,41 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
     public Task DeleteAsync(string interfaceName, CancellationToken ct = default) => Task.Run(() =>
     {
         using var rt = RtNetlink.Open(ns);
-        if (rt.LinkFind(interfaceName) is { } link)
+        DeleteLink(rt, interfaceName, ct);
+    }, ct);
+
+    /// <summary>
+    /// Deletes resource <paramref name="owner"/>'s interfaces: <paramref name="interfaceName"/> when the spec is known,
+    /// and every link tagged with the owner, so a delete without a spec (never applied here, or the state directory
+    /// lost) removes what exists and succeeds when nothing does. Returns the names it deleted.
+    /// </summary>
+    public Task<List<string>> DeleteOwnedAsync(string owner, string? interfaceName, CancellationToken ct = default) => Task.Run(() =>
+    {
+        using var rt = RtNetlink.Open(ns);
+        string alias = OwnerAlias(owner);
+        var names = rt.LinkList().Where(l => l.Alias == alias).Select(l => l.Name).ToList();
+        if (interfaceName is not null && !names.Contains(interfaceName)) names.Insert(0, interfaceName);
+        var deleted = names.Where(n => DeleteLink(rt, n, ct)).ToList();
+        if (rt.LinkList().FirstOrDefault(l => l.Alias == alias) is { } left)
+            throw new InvalidOperationException($"interface \"{left.Name}\" of {owner} is still there after its delete");
+        return deleted;
+    }, ct);
+
+    /// <summary>The alias that marks a VPC interface as resource <paramref name="owner"/>'s.</summary>
+    public static string OwnerAlias(string owner) => "kraud:vpc:" + owner;
+
+    private bool DeleteLink(RtNetlink rt, string name, CancellationToken ct)
+    {
+        bool found = false;
+        if (rt.LinkFind(name) is { } link)
         {
             rt.LinkDel(link.Index);
-            _log.LogInformation("deleted VPC interface {Interface}", interfaceName);
+            _log.LogInformation("deleted VPC interface {Interface}", name);
+            found = true;
         }
-        WaitForUapiSocketGone(interfaceName, ct);
-    }, ct);
+        WaitForUapiSocketGone(name, ct);
+        return found;
+    }
 
     private JsonObject Reconcile(VpcSpec spec, string stateDir, CancellationToken ct)
     {
@@ -45,6 +73,7 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         string name = spec.Interface;
 
         var link = EnsureInterface(rt, wg, name);
+        if (spec.Owner is { } owner && link.Alias != OwnerAlias(owner)) rt.LinkSetAlias(link.Index, OwnerAlias(owner));
         ct.ThrowIfCancellationRequested();
         int mtu = spec.Mtu ?? VpcSpec.DefaultMtu;
         if (link.Mtu != mtu) rt.LinkSetMtu(link.Index, mtu);
