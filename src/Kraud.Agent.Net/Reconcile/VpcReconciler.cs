@@ -18,10 +18,14 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
 {
     private readonly ILogger _log = logger ?? NullLogger.Instance;
 
-    public Task<JsonObject> ReconcileAsync(VpcSpec spec, string stateDir, CancellationToken ct = default)
+    /// <summary>
+    /// Converges the interface on <paramref name="spec"/>. <paramref name="owner"/>, the resource id, is written as
+    /// the interface's alias (<see cref="OwnerAlias"/>) so a delete without a spec still finds what to remove.
+    /// </summary>
+    public Task<JsonObject> ReconcileAsync(VpcSpec spec, string stateDir, CancellationToken ct = default, string? owner = null)
     {
         spec.Validate();
-        return Task.Run(() => Reconcile(spec, stateDir, ct), ct);
+        return Task.Run(() => Reconcile(spec, stateDir, owner, ct), ct);
     }
 
     /// <summary>Removes the interface (its addresses and routes go with it). The key stays: it is the host's VPC identity.</summary>
@@ -64,7 +68,7 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         return found;
     }
 
-    private JsonObject Reconcile(VpcSpec spec, string stateDir, CancellationToken ct)
+    private JsonObject Reconcile(VpcSpec spec, string stateDir, string? owner, CancellationToken ct)
     {
         using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = "Vpc", ["Id"] = spec.Interface });
         var key = VpcKeyStore.LoadOrCreate(stateDir, spec.Interface);
@@ -73,7 +77,7 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         string name = spec.Interface;
 
         var link = EnsureInterface(rt, wg, name);
-        if (spec.Owner is { } owner && link.Alias != OwnerAlias(owner)) rt.LinkSetAlias(link.Index, OwnerAlias(owner));
+        if (owner is not null && link.Alias != OwnerAlias(owner)) rt.LinkSetAlias(link.Index, OwnerAlias(owner));
         ct.ThrowIfCancellationRequested();
         int mtu = spec.Mtu ?? VpcSpec.DefaultMtu;
         if (link.Mtu != mtu) rt.LinkSetMtu(link.Index, mtu);

@@ -14,13 +14,6 @@ public sealed record VpcSpec
     public List<VpcPeerSpec> Peers { get; init => field = value ?? []; } = [];
     public List<VpcRouteSpec> Routes { get; init => field = value ?? []; } = [];
 
-    /// <summary>
-    /// The resource id that owns the interface (the envelope's id), not a wire field: the interface is tagged with
-    /// it (<see cref="VpcReconciler.OwnerAlias"/>) so a delete without a spec still finds what to remove.
-    /// </summary>
-    [System.Text.Json.Serialization.JsonIgnore]
-    public string? Owner { get; init; }
-
     public const int DefaultMtu = 1420;
 
     /// <summary>Throws <see cref="SpecValidationException"/> naming the first bad field.</summary>

@@ -17,10 +17,10 @@ public sealed class VpcKind(ILogger logger) : IReconciler, IHostReport
     public async Task<JsonObject?> ReconcileAsync(ResourceEnvelope envelope, ReconcileContext context, CancellationToken ct)
     {
         if (envelope.Deleted) return await DeleteAsync(envelope, ct);
-        var spec = SpecReader.Read(envelope, NetSpecJsonContext.Default.VpcSpec) with { Owner = envelope.Id };
+        var spec = SpecReader.Read(envelope, NetSpecJsonContext.Default.VpcSpec);
         try
         {
-            var observed = await _vpc.ReconcileAsync(spec, context.StateDir, ct);
+            var observed = await _vpc.ReconcileAsync(spec, context.StateDir, ct, owner: envelope.Id);
             _publicKey = observed["publicKey"]?.GetValue<string>();
             return observed;
         }
