@@ -3,7 +3,6 @@ using Kraud.Agent.Zfs.Reconcile;
 namespace Kraud.Agent.Zfs.Tests.Lane;
 
 [Collection("zfs-lane"), Trait("lane", "kernel")]
-[Trait("tmp", "del")]
 public class NfsLaneTests
 {
     /// <summary>nfsd as the lane has it (no systemd): the nfsd filesystem, rpcbind, rpc.nfsd, rpc.mountd.</summary>

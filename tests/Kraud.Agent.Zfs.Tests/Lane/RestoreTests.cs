@@ -3,7 +3,6 @@ using Kraud.Agent.Zfs.Reconcile;
 namespace Kraud.Agent.Zfs.Tests.Lane;
 
 [Collection("zfs-lane"), Trait("lane", "kernel")]
-[Trait("tmp", "del")]
 public class RestoreTests
 {
     [Fact]
