@@ -43,32 +43,32 @@ public class KernelLaneTests
         var ovB = new OverlayReconciler(hosts.B.Ns);
         var nextA = Overlay("nextcloud", hosts.IfA, "10.20.0.0/24", "fd42:1::1", "10.20.0.1", "fd42:1::2", "10.20.0.2");
         var nextB = Overlay("nextcloud", hosts.IfB, "10.20.0.0/24", "fd42:1::2", "10.20.0.2", "fd42:1::1", "10.20.0.1");
-        var obs = await ovA.ReconcileAsync(nextA);
-        await ovB.ReconcileAsync(nextB);
+        var obs = await ovA.ReconcileAsync("ov-next", nextA);
+        await ovB.ReconcileAsync("ov-next", nextB);
         string tunnel = (string)obs["tunnels"]![0]!["name"]!;
         Assert.Contains("ip6tnl ipip6", hosts.A.Exec("ip", "-d", "link", "show", tunnel));
         await TwoHosts.PingAsync(hosts.A, "10.20.0.2", TimeSpan.FromSeconds(20));
         await TwoHosts.PingAsync(hosts.B, "10.20.0.1", TimeSpan.FromSeconds(20));
 
         // Idempotent.
-        var again = await ovA.ReconcileAsync(nextA);
+        var again = await ovA.ReconcileAsync("ov-next", nextA);
         Assert.Equal(obs.ToJsonString(), again.ToJsonString());
 
         // A second overlay between the same hosts shares the tunnel; deleting the first keeps it for the second.
         var otherA = Overlay("other", hosts.IfA, "10.30.0.0/24", "fd42:1::1", "10.30.0.1", "fd42:1::2", "10.30.0.2");
         var otherB = Overlay("other", hosts.IfB, "10.30.0.0/24", "fd42:1::2", "10.30.0.2", "fd42:1::1", "10.30.0.1");
-        Assert.Equal(tunnel, (string)(await ovA.ReconcileAsync(otherA))["tunnels"]![0]!["name"]!);
-        await ovB.ReconcileAsync(otherB);
+        Assert.Equal(tunnel, (string)(await ovA.ReconcileAsync("ov-other", otherA))["tunnels"]![0]!["name"]!);
+        await ovB.ReconcileAsync("ov-other", otherB);
         await TwoHosts.PingAsync(hosts.A, "10.30.0.2", TimeSpan.FromSeconds(20));
-        await ovA.DeleteAsync(nextA);
-        await ovB.DeleteAsync(nextB);
+        await ovA.DeleteAsync("ov-next");
+        await ovB.DeleteAsync("ov-next");
         Assert.NotNull(hosts.A.Rtnl.LinkFind(tunnel));
         Assert.DoesNotContain(hosts.A.Rtnl.RouteList(2), r => r.Destination.ToString() == "10.20.0.2/32");
         Assert.DoesNotContain(hosts.A.Rtnl.AddrList(0, 2), a => a.Prefix.Address.ToString() == "10.20.0.1");
         await TwoHosts.PingAsync(hosts.A, "10.30.0.2", TimeSpan.FromSeconds(20));
 
-        await ovA.DeleteAsync(otherA);
-        await ovB.DeleteAsync(otherB);
+        await ovA.DeleteAsync("ov-other");
+        await ovB.DeleteAsync("ov-other");
         await recA.DeleteAsync(hosts.IfA);
         await recB.DeleteAsync(hosts.IfB);
         foreach (var ns in new[] { hosts.A, hosts.B })

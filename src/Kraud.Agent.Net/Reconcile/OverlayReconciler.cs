@@ -17,7 +17,8 @@ namespace Kraud.Agent.Net.Reconcile;
 /// - one tunnel per remote host, "k6" + hash(underlay, local ip6, remote ip6), shared by every overlay that
 ///   reaches that host, bound to the underlay (the VPC interface);
 /// - per overlay and member a /32 route "member.ip4 dev TUNNEL src local.ip4", protocol kraud, with a metric
-///   derived from the overlay's identity: that metric tells this overlay's routes from another's;
+///   derived from the overlay's resource id: that metric tells this overlay's routes from another's, and lets a
+///   delete find them from the id alone (no spec needed);
 /// - local.ip4/32 on every tunnel the overlay uses, so replies are delivered and the source is right.
 /// A tunnel with no kraud route left is deleted; an address no route of ours uses as source is removed.
 /// </summary>
@@ -27,28 +28,33 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
     private const int EncapOverhead = 40 + 8; // IPv6 header + the encapsulation-limit destination option
     private readonly ILogger _log = logger ?? NullLogger.Instance;
 
-    public Task<JsonObject> ReconcileAsync(OverlaySpec spec, CancellationToken ct = default)
+    /// <summary>Converges overlay resource <paramref name="id"/> on <paramref name="spec"/>.</summary>
+    public Task<JsonObject> ReconcileAsync(string id, OverlaySpec spec, CancellationToken ct = default)
     {
         spec.Validate();
-        return Task.Run(() => Reconcile(spec, ct), ct);
+        return Task.Run(() => Reconcile(id, spec, ct), ct);
     }
 
-    /// <summary>Removes the overlay's routes, then every tunnel and address nothing else uses.</summary>
-    public Task DeleteAsync(OverlaySpec spec, CancellationToken ct = default)
+    /// <summary>
+    /// Removes overlay <paramref name="id"/>'s routes, then every tunnel and address nothing else uses. Needs no spec:
+    /// the routes are found by the id's metric, so deleting what this host never had is a no-op. Returns the number
+    /// of routes removed.
+    /// </summary>
+    public Task<int> DeleteAsync(string id, CancellationToken ct = default) => Task.Run(() =>
     {
-        spec.Validate();
-        return Task.Run(() =>
-        {
-            using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = "Overlay", ["Id"] = $"{spec.Namespace}/{spec.Name}" });
-            using var rt = RtNetlink.Open(ns);
-            uint metric = Metric(spec);
-            foreach (var r in OwnRoutes(rt, metric)) rt.RouteDel(r);
-            CollectGarbage(rt, IPAddress.Parse(spec.Local!.Ip4));
-        }, ct);
-    }
+        using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = "Overlay", ["Id"] = id });
+        using var rt = RtNetlink.Open(ns);
+        uint metric = Metric(id);
+        var routes = OwnRoutes(rt, metric);
+        foreach (var r in routes) rt.RouteDel(r);
+        CollectGarbage(rt);
+        if (OwnRoutes(rt, metric).Count is > 0 and int left)
+            throw new InvalidOperationException($"{left} route(s) of overlay {id} are still there after its delete");
+        return routes.Count;
+    }, ct);
 
-    /// <summary>The route metric that marks this overlay's routes: stable, per namespace/name.</summary>
-    public static uint Metric(OverlaySpec spec) => 0x4B000000u | (Hash($"{spec.Namespace}/{spec.Name}") & 0x00FFFFFF);
+    /// <summary>The route metric that marks overlay <paramref name="id"/>'s routes: stable, per resource id.</summary>
+    public static uint Metric(string id) => 0x4B000000u | (Hash("overlay:" + id) & 0x00FFFFFF);
 
     public static string TunnelName(string underlay, IPAddress local6, IPAddress remote6) =>
         TunnelPrefix + (Hash($"{underlay}|{local6}|{remote6}")).ToString("x8");
@@ -60,15 +66,15 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
         return BitConverter.ToUInt32(digest);
     }
 
-    private JsonObject Reconcile(OverlaySpec spec, CancellationToken ct)
+    private JsonObject Reconcile(string id, OverlaySpec spec, CancellationToken ct)
     {
-        using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = "Overlay", ["Id"] = $"{spec.Namespace}/{spec.Name}" });
+        using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = "Overlay", ["Id"] = id });
         using var rt = RtNetlink.Open(ns);
         var underlay = rt.LinkGet(spec.Underlay);
         var local6 = IPAddress.Parse(spec.Local!.Ip6);
         var local4 = IPAddress.Parse(spec.Local.Ip4);
         var source = IpPrefix.Host(local4);
-        uint metric = Metric(spec);
+        uint metric = Metric(id);
 
         var wanted = new List<Route>();
         var tunnels = new JsonArray();
@@ -101,7 +107,7 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
         foreach (var w in wanted)
             if (!have.Any(r => r.Destination == w.Destination && r.OutputIndex == w.OutputIndex && Equals(r.PreferredSource, w.PreferredSource)))
                 rt.RouteReplace(w);
-        CollectGarbage(rt, local4);
+        CollectGarbage(rt);
 
         return new JsonObject
         {
@@ -115,8 +121,8 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
     private static List<Route> OwnRoutes(RtNetlink rt, uint metric) =>
         rt.RouteList(2).Where(r => r.Protocol == RouteProtocols.Kraud && r.Priority == metric).ToList();
 
-    /// <summary>Deletes tunnels no kraud route uses and drops <paramref name="local4"/> where no route needs it as source.</summary>
-    private void CollectGarbage(RtNetlink rt, IPAddress local4)
+    /// <summary>Deletes our tunnels no kraud route uses, and from the others every IPv4 address no kraud route on them uses as source.</summary>
+    private void CollectGarbage(RtNetlink rt)
     {
         var routes = rt.RouteList(2).Where(r => r.Protocol == RouteProtocols.Kraud).ToList();
         foreach (var link in rt.LinkList())
@@ -127,9 +133,10 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
             {
                 rt.LinkDel(link.Index);
                 _log.LogInformation("deleted unused tunnel {Tunnel}", link.Name);
+                continue;
             }
-            else if (!onLink.Any(r => local4.Equals(r.PreferredSource)) && rt.AddrList(link.Index, 2).Any(a => a.Prefix.Address.Equals(local4)))
-                rt.AddrDel(link.Index, IpPrefix.Host(local4));
+            foreach (var a in rt.AddrList(link.Index, 2))
+                if (!onLink.Any(r => a.Prefix.Address.Equals(r.PreferredSource))) rt.AddrDel(link.Index, a.Prefix);
         }
     }
 }

@@ -18,25 +18,57 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
 {
     private readonly ILogger _log = logger ?? NullLogger.Instance;
 
-    public Task<JsonObject> ReconcileAsync(VpcSpec spec, string stateDir, CancellationToken ct = default)
+    /// <summary>
+    /// Converges the interface on <paramref name="spec"/>. <paramref name="owner"/>, the resource id, is written as
+    /// the interface's alias (<see cref="OwnerAlias"/>) so a delete without a spec still finds what to remove.
+    /// </summary>
+    public Task<JsonObject> ReconcileAsync(VpcSpec spec, string stateDir, CancellationToken ct = default, string? owner = null)
     {
         spec.Validate();
-        return Task.Run(() => Reconcile(spec, stateDir, ct), ct);
+        return Task.Run(() => Reconcile(spec, stateDir, owner, ct), ct);
     }
 
     /// <summary>Removes the interface (its addresses and routes go with it). The key stays: it is the host's VPC identity.</summary>
     public Task DeleteAsync(string interfaceName, CancellationToken ct = default) => Task.Run(() =>
     {
         using var rt = RtNetlink.Open(ns);
-        if (rt.LinkFind(interfaceName) is { } link)
-        {
-            rt.LinkDel(link.Index);
-            _log.LogInformation("deleted VPC interface {Interface}", interfaceName);
-        }
-        WaitForUapiSocketGone(interfaceName, ct);
+        DeleteLink(rt, interfaceName, ct);
     }, ct);
 
-    private JsonObject Reconcile(VpcSpec spec, string stateDir, CancellationToken ct)
+    /// <summary>
+    /// Deletes resource <paramref name="owner"/>'s interfaces: <paramref name="interfaceName"/> when the spec is known,
+    /// and every link tagged with the owner, so a delete without a spec (never applied here, or the state directory
+    /// lost) removes what exists and succeeds when nothing does. Returns the names it deleted.
+    /// </summary>
+    public Task<List<string>> DeleteOwnedAsync(string owner, string? interfaceName, CancellationToken ct = default) => Task.Run(() =>
+    {
+        using var rt = RtNetlink.Open(ns);
+        string alias = OwnerAlias(owner);
+        var names = rt.LinkList().Where(l => l.Alias == alias).Select(l => l.Name).ToList();
+        if (interfaceName is not null && !names.Contains(interfaceName)) names.Insert(0, interfaceName);
+        var deleted = names.Where(n => DeleteLink(rt, n, ct)).ToList();
+        if (rt.LinkList().FirstOrDefault(l => l.Alias == alias) is { } left)
+            throw new InvalidOperationException($"interface \"{left.Name}\" of {owner} is still there after its delete");
+        return deleted;
+    }, ct);
+
+    /// <summary>The alias that marks a VPC interface as resource <paramref name="owner"/>'s.</summary>
+    public static string OwnerAlias(string owner) => "kraud:vpc:" + owner;
+
+    private bool DeleteLink(RtNetlink rt, string name, CancellationToken ct)
+    {
+        bool found = false;
+        if (rt.LinkFind(name) is { } link)
+        {
+            rt.LinkDel(link.Index);
+            _log.LogInformation("deleted VPC interface {Interface}", name);
+            found = true;
+        }
+        WaitForUapiSocketGone(name, ct);
+        return found;
+    }
+
+    private JsonObject Reconcile(VpcSpec spec, string stateDir, string? owner, CancellationToken ct)
     {
         using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = "Vpc", ["Id"] = spec.Interface });
         var key = VpcKeyStore.LoadOrCreate(stateDir, spec.Interface);
@@ -45,6 +77,7 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         string name = spec.Interface;
 
         var link = EnsureInterface(rt, wg, name);
+        if (owner is not null && link.Alias != OwnerAlias(owner)) rt.LinkSetAlias(link.Index, OwnerAlias(owner));
         ct.ThrowIfCancellationRequested();
         int mtu = spec.Mtu ?? VpcSpec.DefaultMtu;
         if (link.Mtu != mtu) rt.LinkSetMtu(link.Index, mtu);

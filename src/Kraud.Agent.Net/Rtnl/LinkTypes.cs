@@ -7,6 +7,9 @@ namespace Kraud.Agent.Net.Rtnl;
 public sealed record Link(int Index, string Name, string? Kind, int Mtu, uint Flags, int MasterIndex, uint Group, byte[]? HardwareAddress)
 {
     public bool IsUp => (Flags & LinkFlags.Up) != 0;
+
+    /// <summary>The link's alias (IFLA_IFALIAS, `ip link set NAME alias TEXT`), null when unset.</summary>
+    public string? Alias { get; init; }
 }
 
 /// <summary>What to create. Subtypes carry the kind-specific data.</summary>

@@ -124,6 +124,16 @@ public sealed partial class RtNetlink
         Do(b, $"move link #{index} to netns {target.Path}");
     }
 
+    /// <summary>Sets the link's alias (at most 255 bytes); an empty one removes it.</summary>
+    public void LinkSetAlias(int index, string alias)
+    {
+        if (System.Text.Encoding.UTF8.GetByteCount(alias) > 255) throw new ArgumentException("an interface alias is at most 255 bytes", nameof(alias));
+        var b = IfInfo(Rt.RTM_NEWLINK, 0, index);
+        // Without a terminating NUL, as iproute2 sends it: the kernel stores exactly these bytes, and none clears it.
+        b.AddBytes(Rt.IFLA_IFALIAS, System.Text.Encoding.UTF8.GetBytes(alias));
+        Do(b, $"set link #{index} alias \"{alias}\"");
+    }
+
     public void LinkSetGroup(int index, uint group)
     {
         var b = IfInfo(Rt.RTM_NEWLINK, 0, index);
@@ -162,6 +172,7 @@ public sealed partial class RtNetlink
         int mtu = 0, master = 0;
         uint group = 0;
         byte[]? mac = null;
+        string? alias = null;
         var attrs = m.Attributes(Rt.IfInfoMsgSize);
         while (attrs.Next(out ushort type, out var value))
         {
@@ -172,6 +183,7 @@ public sealed partial class RtNetlink
                 case Rt.IFLA_MASTER: master = (int)Nla.U32(value); break;
                 case Rt.IFLA_GROUP: group = Nla.U32(value); break;
                 case Rt.IFLA_ADDRESS: mac = value.ToArray(); break;
+                case Rt.IFLA_IFALIAS: alias = Nla.String(value); break;
                 case Rt.IFLA_LINKINFO:
                     var info = new NetlinkAttributeReader(value);
                     while (info.Next(out ushort it, out var iv))
@@ -179,6 +191,6 @@ public sealed partial class RtNetlink
                     break;
             }
         }
-        return new Link(index, name, kind, mtu, flags, master, group, mac);
+        return new Link(index, name, kind, mtu, flags, master, group, mac) { Alias = string.IsNullOrEmpty(alias) ? null : alias };
     }
 }

@@ -9,6 +9,3 @@ public class PermanentReconcileException(string message, string? field = null, E
 {
     public string? Field { get; } = field;
 }
-
-/// <summary>A delete refused because the volume is still exported to clients (or in use by a pod of this host).</summary>
-public sealed class VolumeInUseException(string message) : PermanentReconcileException(message, "nfs.clients");

@@ -42,10 +42,14 @@ public sealed class SnapshotReconciler(ZfsApi zfs, VolumeReconciler volumes)
         };
     }
 
-    /// <summary>Destroys the snapshot; gone already is success; a held one fails (transient) until released.</summary>
-    public async Task<JsonObject> DeleteAsync(string id, SnapshotSpec spec, CancellationToken ct = default)
+    /// <summary>
+    /// Destroys the snapshot; gone already is success; a held one fails (transient) until released. Without a spec
+    /// (never applied here, or the state directory lost) it destroys the user snapshots tagged kraud:id = id on any pool.
+    /// </summary>
+    public async Task<JsonObject> DeleteAsync(string id, SnapshotSpec? spec, CancellationToken ct = default)
     {
         SpecValidator.ValidateId(id);
+        if (spec is null) return await DeleteByIdAsync(id, ct).ConfigureAwait(false);
         SpecValidator.Validate(spec);
         string? ds = await volumes.FindAsync(spec.Volume!, null, ct).ConfigureAwait(false);
         string? snap = ds is null ? null : $"{ds}@{Prefix}{spec.Name}";
@@ -59,5 +63,34 @@ public sealed class SnapshotReconciler(ZfsApi zfs, VolumeReconciler volumes)
             zfs.DestroySnapshots([snap]);
         }
         return new JsonObject { ["snapshot"] = snap, ["deleted"] = true };
+    }
+
+    private async Task<JsonObject> DeleteByIdAsync(string id, CancellationToken ct)
+    {
+        var tagged = await FindByIdAsync(id, ct).ConfigureAwait(false);
+        foreach (var snap in tagged)
+        {
+            var p = await zfs.Cli.GetAsync(snap, ["userrefs"], ct).ConfigureAwait(false);
+            if (p["userrefs"].Value != "0")
+                throw new ZfsException("destroy", snap, ZfsProblem.Busy, Kraud.Libc.Errno.EBUSY, "the snapshot is held");
+        }
+        if (tagged.Count > 0) zfs.DestroySnapshots(tagged);
+        if ((await FindByIdAsync(id, ct).ConfigureAwait(false)).FirstOrDefault() is { } left)
+            throw new ZfsException("destroy", left, ZfsProblem.Busy, Kraud.Libc.Errno.EBUSY, "the snapshot is still there after its destroy");
+        return new JsonObject { ["snapshot"] = tagged.FirstOrDefault(), ["deleted"] = true };
+    }
+
+    /// <summary>The user snapshots under every pool's `kraud` dataset whose kraud:id is <paramref name="id"/>.</summary>
+    public async Task<List<string>> FindByIdAsync(string id, CancellationToken ct = default)
+    {
+        var found = new List<string>();
+        foreach (var pool in await zfs.Cli.ListPoolsAsync(ct).ConfigureAwait(false))
+        {
+            string root = pool + "/kraud";
+            if (!zfs.Exists(root)) continue;
+            var rows = await zfs.Cli.ListAsync(root, "snapshot", ["name", VolumeReconciler.IdProperty], ct: ct).ConfigureAwait(false);
+            found.AddRange(rows.Where(r => r[1] == id && r[0].Contains("@" + Prefix, StringComparison.Ordinal)).Select(r => r[0]));
+        }
+        return found;
     }
 }

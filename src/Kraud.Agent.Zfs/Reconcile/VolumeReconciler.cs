@@ -165,9 +165,9 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
     }
 
     /// <summary>
-    /// Deletes the volume. Refused (permanent, status Failed) while the delete's spec still lists NFS clients or a
-    /// pod of this host uses it; otherwise it is unexported first, then destroyed with its snapshots. Deleting a
-    /// volume that is not there succeeds.
+    /// Deletes the volume. Refused (<see cref="VolumeInUseException"/>, transient) while the agent's exports file still
+    /// exports it to clients, whatever the delete's spec says, or while a pod of this host uses it; otherwise it is
+    /// destroyed with its snapshots. Deleting a volume that is not there succeeds.
     /// </summary>
     public async Task<JsonObject> DeleteAsync(string id, string hostId, VolumeSpec? spec, CancellationToken ct = default)
     {
@@ -178,8 +178,10 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
     private async Task<JsonObject> DeleteCoreAsync(string id, VolumeSpec? spec, CancellationToken ct)
     {
         SpecValidator.ValidateId(id);
-        if (spec?.Nfs?.Clients is { Count: > 0 } clients)
-            throw new VolumeInUseException($"delete refused: volume {id} is still exported to {string.Join(", ", clients.Select(c => c.Match))}; remove spec.nfs.clients first");
+        // The real export, not the envelope: a delete without an nfs section must not unexport a volume clients mount.
+        if (await exports.GetAsync(id, ct).ConfigureAwait(false) is { Clients.Count: > 0 } export)
+            throw new VolumeInUseException($"delete refused: volume {id} is still exported to {string.Join(", ", export.Clients.Select(c => c.Match))}; " +
+                "apply it without spec.nfs.clients first");
         if (usedByPod?.Invoke(id) == true)
             throw new VolumeInUseException($"delete refused: volume {id} is used by a pod on this host");
         string? ds = await FindAsync(id, spec?.Pool, ct).ConfigureAwait(false);

@@ -19,17 +19,11 @@ public sealed class VpcKind(string stateDir, ILogger logger) : IReconciler, IHos
 
     public async Task<JsonObject?> ReconcileAsync(ResourceEnvelope envelope, ReconcileContext context, CancellationToken ct)
     {
+        if (envelope.Deleted) return await DeleteAsync(envelope, ct);
         var spec = SpecReader.Read(envelope, NetSpecJsonContext.Default.VpcSpec);
         try
         {
-            if (envelope.Deleted)
-            {
-                spec.Validate();
-                await _vpc.DeleteAsync(spec.Interface!, ct);
-                _publicKeys.Remove(envelope.Id);
-                return new JsonObject { ["interface"] = spec.Interface, ["deleted"] = true };
-            }
-            var observed = await _vpc.ReconcileAsync(spec, context.StateDir, ct);
+            var observed = await _vpc.ReconcileAsync(spec, context.StateDir, ct, owner: envelope.Id);
             if (observed["publicKey"]?.GetValue<string>() is { } publicKey) _publicKeys.Set(envelope.Id, publicKey);
             return observed;
         }
@@ -37,6 +31,22 @@ public sealed class VpcKind(string stateDir, ILogger logger) : IReconciler, IHos
         {
             throw new PermanentReconcileException("spec." + e.Message, e);
         }
+    }
+
+    /// <summary>Removes the spec's interface, if a spec is known, and every interface tagged as this resource's.</summary>
+    private async Task<JsonObject> DeleteAsync(ResourceEnvelope envelope, CancellationToken ct)
+    {
+        var spec = SpecReader.ReadForDelete(envelope, NetSpecJsonContext.Default.VpcSpec);
+        try { spec?.Validate(); }
+        catch (SpecValidationException e) { throw new PermanentReconcileException("spec." + e.Message, e); }
+        var deleted = await _vpc.DeleteOwnedAsync(envelope.Id, spec?.Interface, ct);
+        _publicKeys.Remove(envelope.Id);
+        return new JsonObject
+        {
+            ["interface"] = spec?.Interface ?? deleted.FirstOrDefault(),
+            ["deletedInterfaces"] = new JsonArray(deleted.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
+            ["deleted"] = true,
+        };
     }
 
     public Task ContributeAsync(HostReportBuilder report, CancellationToken ct)
@@ -55,12 +65,13 @@ public sealed class OverlayKind(ILogger logger) : IReconciler
 
     public async Task<JsonObject?> ReconcileAsync(ResourceEnvelope envelope, ReconcileContext context, CancellationToken ct)
     {
-        var spec = SpecReader.Read(envelope, NetSpecJsonContext.Default.OverlaySpec);
         try
         {
-            if (!envelope.Deleted) return await _overlay.ReconcileAsync(spec, ct);
-            await _overlay.DeleteAsync(spec, ct);
-            return new JsonObject { ["deleted"] = true };
+            if (!envelope.Deleted) return await _overlay.ReconcileAsync(envelope.Id, SpecReader.Read(envelope, NetSpecJsonContext.Default.OverlaySpec), ct);
+            // The routes are found by the id; a spec, when there is one, must still be valid.
+            SpecReader.ReadForDelete(envelope, NetSpecJsonContext.Default.OverlaySpec)?.Validate();
+            int routes = await _overlay.DeleteAsync(envelope.Id, ct);
+            return new JsonObject { ["deletedRoutes"] = routes, ["deleted"] = true };
         }
         catch (SpecValidationException e)
         {

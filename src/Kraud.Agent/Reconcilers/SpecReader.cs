@@ -22,6 +22,16 @@ internal static class SpecReader
         }
     }
 
+    /// <summary>
+    /// A delete's spec when it carries one (or the work engine put back the last applied one), else null: a delete
+    /// must work from the id alone, for a resource this host never had or whose state directory was lost.
+    /// </summary>
+    public static T? ReadForDelete<T>(ResourceEnvelope envelope, JsonTypeInfo<T> type) where T : class =>
+        HasSpec(envelope) ? Read(envelope, type) : null;
+
+    /// <summary>False when the envelope has no spec or `"spec": null` (allowed for a delete).</summary>
+    public static bool HasSpec(ResourceEnvelope envelope) => envelope.Spec.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null);
+
     public static JsonNode? Node(ResourceEnvelope envelope) =>
         envelope.Spec.ValueKind == JsonValueKind.Undefined ? null : JsonNode.Parse(envelope.Spec.GetRawText());
 

@@ -14,9 +14,10 @@ public sealed class VolumeKind(VolumeReconciler volumes) : IReconciler
     {
         try
         {
-            var spec = envelope.Spec.ValueKind == System.Text.Json.JsonValueKind.Undefined ? null : SpecParser.ParseVolume(SpecReader.Node(envelope));
+            var spec = SpecReader.HasSpec(envelope) ? SpecParser.ParseVolume(SpecReader.Node(envelope)) : null;
             if (envelope.Deleted) return await volumes.DeleteAsync(envelope.Id, context.Host, spec, ct);
-            return await volumes.ReconcileAsync(envelope.Id, envelope.Generation, context.Host, spec!, progress: null, ct);
+            return await volumes.ReconcileAsync(envelope.Id, envelope.Generation, context.Host,
+                spec ?? throw new Work.PermanentReconcileException("spec: required"), progress: null, ct);
         }
         catch (ZfsPermanent e)
         {
@@ -34,10 +35,10 @@ public sealed class SnapshotKind(SnapshotReconciler snapshots) : IReconciler
     {
         try
         {
-            var spec = SpecParser.ParseSnapshot(SpecReader.Node(envelope));
-            return envelope.Deleted
-                ? await snapshots.DeleteAsync(envelope.Id, spec, ct)
-                : await snapshots.ReconcileAsync(envelope.Id, envelope.Generation, context.Host, spec, ct);
+            // A delete may come without a spec (never applied here, or the state directory lost): found by kraud:id.
+            if (envelope.Deleted)
+                return await snapshots.DeleteAsync(envelope.Id, SpecReader.HasSpec(envelope) ? SpecParser.ParseSnapshot(SpecReader.Node(envelope)) : null, ct);
+            return await snapshots.ReconcileAsync(envelope.Id, envelope.Generation, context.Host, SpecParser.ParseSnapshot(SpecReader.Node(envelope)), ct);
         }
         catch (ZfsPermanent e)
         {

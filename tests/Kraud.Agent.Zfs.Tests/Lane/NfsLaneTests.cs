@@ -59,14 +59,23 @@ public class NfsLaneTests
         finally { await LanePool.Sh("/bin/umount", mnt); }
         Assert.Equal("written by the client", File.ReadAllText(path + "/from-client"));
 
-        // Delete while the spec still lists clients: refused, dataset and export stay.
-        var refused = await Assert.ThrowsAsync<VolumeInUseException>(() => volumes.DeleteAsync("share", "h1", spec));
-        Assert.Contains("still exported to 127.0.0.1", refused.Message);
-        Assert.True(LanePool.Exists(ds));
-        Assert.Contains(path, await exports.ActivePathsAsync());
+        // Delete while exported: refused (transient, retried) whether the delete lists the clients or has no nfs
+        // section at all, since the agent's own exports file is what counts; dataset and export stay.
+        var bare = new VolumeSpec { Pool = pool.Name, Class = "nfs", SizeBytes = 32 << 20 };
+        foreach (var asked in new VolumeSpec?[] { spec, bare, null })
+        {
+            var refused = await Assert.ThrowsAsync<VolumeInUseException>(() => volumes.DeleteAsync("share", "h1", asked));
+            Assert.Contains("still exported to 127.0.0.1", refused.Message);
+            Assert.IsNotAssignableFrom<PermanentReconcileException>(refused);
+            Assert.True(LanePool.Exists(ds));
+            Assert.Contains(path, await exports.ActivePathsAsync());
+        }
 
-        // Delete without clients: unexported first, then destroyed.
-        await volumes.DeleteAsync("share", "h1", new VolumeSpec { Pool = pool.Name, Class = "nfs", SizeBytes = 32 << 20 });
+        // Applied without clients: unexported; then the delete (no nfs section) destroys it.
+        var unexported = await volumes.ReconcileAsync("share", 2, "h1", bare);
+        Assert.Equal("none", (string?)unexported["export"]!["state"]);
+        Assert.DoesNotContain(path, await exports.ActivePathsAsync());
+        await volumes.DeleteAsync("share", "h1", bare);
         Assert.False(LanePool.Exists(ds));
         Assert.DoesNotContain(path, await exports.ActivePathsAsync());
         Assert.DoesNotContain(path, File.ReadAllText(exportsFile));

@@ -41,5 +41,17 @@ public class RestoreTests
         await snapshots.DeleteAsync("snap-1", new SnapshotSpec { Volume = "v", Name = "before-upgrade" });
         Assert.False(zfs.Exists($"{pool.Name}/kraud/v@user-before-upgrade"));
         await snapshots.DeleteAsync("snap-1", new SnapshotSpec { Volume = "v", Name = "before-upgrade" });
+
+        // A delete without spec (state directory lost) finds the snapshot by its kraud:id alone; the volume's
+        // other snapshots, and a user snapshot of another resource, stay.
+        await snapshots.ReconcileAsync("snap-2", 1, "h1", new SnapshotSpec { Volume = "v", Name = "keep-me" });
+        await snapshots.ReconcileAsync("snap-3", 1, "h1", new SnapshotSpec { Volume = "v", Name = "lost-spec" });
+        Assert.Equal([$"{pool.Name}/kraud/v@user-lost-spec"], await snapshots.FindByIdAsync("snap-3"));
+        var gone = await snapshots.DeleteAsync("snap-3", null);
+        Assert.Equal($"{pool.Name}/kraud/v@user-lost-spec", (string?)gone["snapshot"]);
+        Assert.False(zfs.Exists($"{pool.Name}/kraud/v@user-lost-spec"));
+        Assert.True(zfs.Exists($"{pool.Name}/kraud/v@user-keep-me"));
+        // Never applied on this host: nothing to find, done.
+        Assert.Null((string?)(await snapshots.DeleteAsync("snap-never", null))["snapshot"]);
     }
 }
