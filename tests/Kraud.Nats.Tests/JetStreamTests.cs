@@ -116,6 +116,42 @@ public sealed class JetStreamTests
     }
 
     [Fact]
+    public async Task A_fetch_stopped_early_hands_back_what_it_had_not_yielded()
+    {
+        await using var server = await NatsServer.StartAsync();
+        await using var nats = new NatsConnection(new NatsOpts { Url = server.Url });
+        var js = new NatsJSContext(nats);
+        await js.CreateStreamAsync(WorkStream());
+        var consumer = await js.CreateOrUpdateConsumerAsync("KRAUD_WORK", WorkConsumer("h1", TimeSpan.FromSeconds(30)));
+        for (var i = 0; i < 3; i++) await js.PublishAsync($"kraud.work.h1.pod.p{i}", B($"p{i}"));
+
+        using var stop = new CancellationTokenSource();
+        NatsJSMsg? first = null;
+        try
+        {
+            await foreach (var m in consumer.FetchAsync(new NatsJSFetchOpts { MaxMsgs = 3, Expires = TimeSpan.FromSeconds(10) }, stop.Token))
+            {
+                first = m;
+                // All three delivered: the info reply comes on the same socket after them, so they are buffered.
+                await Deadline.WaitUntilAsync(async () => { await consumer.RefreshAsync(); return consumer.Info.NumAckPending == 3; },
+                    TimeSpan.FromSeconds(10), "all three delivered");
+                stop.Cancel(); // as the agent's work loop does at SIGTERM
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        Assert.NotNull(first);
+
+        // The two never yielded come back now, long before ack_wait (30 s); the one taken stays with its taker.
+        var back = new List<string>();
+        await foreach (var m in consumer.FetchAsync(new NatsJSFetchOpts { MaxMsgs = 3, Expires = TimeSpan.FromSeconds(3) }))
+            back.Add(m.Subject);
+        Assert.Equal(2, back.Count);
+        Assert.DoesNotContain(first.Value.Subject, back);
+    }
+
+    [Fact]
     public async Task Fetch_metadata_nak_with_delay_and_term()
     {
         await using var server = await NatsServer.StartAsync();

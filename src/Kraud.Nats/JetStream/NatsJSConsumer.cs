@@ -31,6 +31,8 @@ public sealed class NatsJSConsumer
     /// <summary>
     /// One pull request: yields up to MaxMsgs messages, ending on expiry, 404/408, or a full batch.
     /// A request lost to a reconnect or missed heartbeats is re-issued for the rest of the batch and time.
+    /// Messages delivered but not taken when the caller stops early (cancellation, break) are NAKed, so they
+    /// come back at once instead of after ack_wait.
     /// </summary>
     public async IAsyncEnumerable<NatsJSMsg> FetchAsync(NatsJSFetchOpts? opts = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -38,11 +40,21 @@ public sealed class NatsJSConsumer
         await sub.StartAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await foreach (var m in sub.Msgs.ReadAllAsync(cancellationToken).ConfigureAwait(false)) yield return m;
+            await foreach (var m in sub.Msgs.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                // A channel hands out what it holds without looking at the token: once cancelled, take nothing more.
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    sub.Nak(m);
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+                yield return m;
+            }
         }
         finally
         {
             sub.Finish(null);
+            sub.NakUnread();
         }
     }
 
@@ -70,7 +82,7 @@ public sealed class NatsJSConsumer
                 try { more = await sub.Msgs.WaitToReadAsync(cancellationToken).ConfigureAwait(false); }
                 catch (OperationCanceledException) { yield break; }
                 if (!more) yield break;
-                while (sub.Msgs.TryRead(out var m)) yield return m;
+                while (!cancellationToken.IsCancellationRequested && sub.Msgs.TryRead(out var m)) yield return m;
             }
         }
         finally

@@ -28,7 +28,7 @@ public class SpecHandlingTests
     public async Task ABadVpcSpecIsPermanentAndNamesTheField(bool deleted, string spec, string prefix)
     {
         using var dir = new TempDir("kraud-spec");
-        var kind = new VpcKind(NullLogger.Instance);
+        var kind = new VpcKind(dir.Path, NullLogger.Instance);
         var e = await Assert.ThrowsAsync<PermanentReconcileException>(() => kind.ReconcileAsync(Envelope("Vpc", "vpc-1", deleted, spec), Context(dir), default));
         Assert.StartsWith(prefix, e.Message);
     }
@@ -54,7 +54,7 @@ public class SpecHandlingTests
         // Random ids: nothing in this namespace is tagged with them, so nothing is touched.
         using var dir = new TempDir("kraud-spec");
         string id = "t-" + Guid.NewGuid().ToString("N")[..12];
-        var vpc = await new VpcKind(NullLogger.Instance).ReconcileAsync(Envelope("Vpc", id, true, spec), Context(dir), default);
+        var vpc = await new VpcKind(dir.Path, NullLogger.Instance).ReconcileAsync(Envelope("Vpc", id, true, spec), Context(dir), default);
         Assert.Equal((true, 0), ((bool)vpc!["deleted"]!, vpc["deletedInterfaces"]!.AsArray().Count));
         var overlay = await new OverlayKind(NullLogger.Instance).ReconcileAsync(Envelope("Overlay", id, true, spec), Context(dir), default);
         Assert.Equal((true, 0), ((bool)overlay!["deleted"]!, (int)overlay["deletedRoutes"]!));
@@ -64,7 +64,7 @@ public class SpecHandlingTests
     public async Task AnApplyWithoutSpecIsStillRequired()
     {
         using var dir = new TempDir("kraud-spec");
-        var e = await Assert.ThrowsAsync<PermanentReconcileException>(() => new VpcKind(NullLogger.Instance).ReconcileAsync(Envelope("Vpc", "vpc-1", false, null), Context(dir), default));
+        var e = await Assert.ThrowsAsync<PermanentReconcileException>(() => new VpcKind(dir.Path, NullLogger.Instance).ReconcileAsync(Envelope("Vpc", "vpc-1", false, null), Context(dir), default));
         Assert.Equal("spec: required", e.Message);
         e = await Assert.ThrowsAsync<PermanentReconcileException>(() => new OverlayKind(NullLogger.Instance).ReconcileAsync(Envelope("Overlay", "ov-1", false, null), Context(dir), default));
         Assert.Equal("spec: required", e.Message);

@@ -242,15 +242,18 @@ internal sealed class PullSub : NatsSubBase
         _channel.Writer.TryComplete(error);
     }
 
-    /// <summary>Consume mode: NAK what was delivered to us but never handed out.</summary>
+    /// <summary>NAK what was delivered to us but never handed out.</summary>
     public void NakUnread()
     {
-        while (_channel.Reader.TryRead(out var m))
-        {
-            if (m.ReplyTo is null) continue;
-            try { Connection.PublishNoWait(m.ReplyTo, "-NAK"u8.ToArray(), null); }
-            catch (NatsException) { }
-        }
+        while (_channel.Reader.TryRead(out var m)) Nak(m);
+    }
+
+    /// <summary>Hands one delivered message back (-NAK, no delay), best effort.</summary>
+    public void Nak(NatsJSMsg m)
+    {
+        if (m.ReplyTo is null) return;
+        try { Connection.PublishNoWait(m.ReplyTo, "-NAK"u8.ToArray(), null); }
+        catch (NatsException) { }
     }
 
     internal override void Complete(Exception? error) => Finish(error);
