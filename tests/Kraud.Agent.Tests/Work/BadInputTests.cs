@@ -3,17 +3,8 @@ using Kraud.Testing;
 namespace Kraud.Agent.Tests.Work;
 
 /// <summary>Bad envelopes fail permanently with a message naming the problem; the agent keeps serving.</summary>
-public sealed class BadInputTests : NatsTestBase
+public sealed class BadInputTests : ServingAgentTestBase
 {
-    private AgentUnderTest _agent = null!;
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _agent = new AgentUnderTest(Dir, "a", "h1", Nats.Url);
-        await _agent.WaitServingAsync();
-    }
-
     public static TheoryData<string, string, string, string> Cases => new()
     {
         // kind token, id, payload, what the message must say
@@ -41,7 +32,7 @@ public sealed class BadInputTests : NatsTestBase
 
         // Terminated: no token left for it (a queued or held token would still be in the work queue).
         await Deadline.WaitUntilAsync(async () => await Cp.WorkMessagesAsync($"kraud.work.h1.{kind}.{id}") == 0, TimeSpan.FromSeconds(10), "the token to be gone");
-        Assert.False(_agent.Process.HasExited);
+        Assert.False(Agent.Process.HasExited);
 
         // And the agent still serves a good resource.
         string good = "good-after-" + id.ToLowerInvariant().Replace('_', '-');
@@ -82,11 +73,5 @@ public sealed class BadInputTests : NatsTestBase
         await Cp.PublishAsync("h1", "Probe", "flaky", 2, """{"fail":null}""");
         var ok = await Cp.WaitForStatusAsync("h1", "probe", "flaky", s => s.Phase == "Ready", TimeSpan.FromSeconds(90));
         Assert.Equal(2, ok.Generation);
-    }
-
-    public override async Task DisposeAsync()
-    {
-        _agent.Dispose();
-        await base.DisposeAsync();
     }
 }

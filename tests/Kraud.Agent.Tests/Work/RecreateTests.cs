@@ -3,17 +3,8 @@ using Kraud.Testing;
 namespace Kraud.Agent.Tests.Work;
 
 /// <summary>A resource deleted and then created again, by the control plane or with `kraud-agent apply`.</summary>
-public sealed class RecreateTests : NatsTestBase
+public sealed class RecreateTests : ServingAgentTestBase
 {
-    private AgentUnderTest _agent = null!;
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _agent = new AgentUnderTest(Dir, "a", "h1", Nats.Url);
-        await _agent.WaitServingAsync();
-    }
-
     [Fact]
     public async Task A_resource_created_again_after_its_delete_reports_ready_even_when_its_generation_starts_over()
     {
@@ -53,11 +44,5 @@ public sealed class RecreateTests : NatsTestBase
         using var apply = AgentProcess.Start(["apply", "-f", file, "--host", "h1", "--server", Nats.Url]);
         int code = await apply.WaitForExitAsync(TimeSpan.FromSeconds(30));
         Assert.True(code == 0, $"apply exited {code}: {string.Join('\n', apply.Stderr)}");
-    }
-
-    public override async Task DisposeAsync()
-    {
-        _agent.Dispose();
-        await base.DisposeAsync();
     }
 }
