@@ -5,13 +5,14 @@ using Kraud.Agent.Work;
 using Kraud.Agent.Zfs;
 using Kraud.Agent.Zfs.Commands;
 using Kraud.Nats.JetStream.Models;
+using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.Storage;
 
 /// <summary>
 /// In the kernel lane (real zfs module): datasets under &lt;pool&gt;/kraud tagged with this host and no desired state are
 /// orphans, one tagged with another host or with a desired state is not (contract section 3.3), with an empty state
-/// dir. Run with tests/lane/test-in-lane tests/Kraud.Agent.Tests.
+/// dir, directly and through the agent process. Run with tests/lane/test-in-lane tests/Kraud.Agent.Tests.
 /// </summary>
 [Trait("lane", "kernel")]
 public sealed class OrphanDatasetLaneTests : NatsTestBase
@@ -50,6 +51,17 @@ public sealed class OrphanDatasetLaneTests : NatsTestBase
 
             Assert.Equal(["Volume/mine", "Volume/zvol"], builder.Orphans.Where(o => o is "Volume/mine" or "Volume/zvol" or "Volume/kept" or "Volume/theirs" or "Volume/elsewhere"));
             Assert.Contains(await source.ListAsync(default), k => k.Id == "kept");
+
+            // The daemon wires the same source: started with an empty state dir, it puts them in its host record.
+            using var agent = new AgentUnderTest(Dir, "orphans", Host, Nats.Url);
+            HostRecord? record = null;
+            await Deadline.WaitUntilAsync(async () =>
+            {
+                try { record = await Cp.GetHostAsync(Host); }
+                catch (Kraud.Nats.NatsException) { record = null; }
+                return record is { Orphans.Count: > 0 };
+            }, TimeSpan.FromSeconds(120), "orphans in the host record");
+            Assert.Equal(["Volume/mine", "Volume/zvol"], record!.Orphans.Where(o => o.StartsWith("Volume/", StringComparison.Ordinal)));
         }
         finally
         {
