@@ -26,7 +26,10 @@ public static class Daemon
         if (before is not null) services.AddRange(before);
         var storage = ZfsStorage.Create(TimeProvider.System);
         var reconcilers = Reconcilers.BuiltIn.Create(config, loggers, storage);
-        var engine = new EngineService(config, new ReconcilerRegistry(reconcilers), [.. reconcilers.OfType<IHostReport>(), storage.Pools], status, loggers);
+        // Orphans are looked for on the host too, not only in the state dir (contract section 3.3).
+        IResourceInventory[] onHost =
+            [new VolumeDatasetInventory(storage.Zfs.Cli, () => new HostProbes().Zfs().Ok, config.Host), new Reconcilers.VpcLinkInventory(config.Host)];
+        var engine = new EngineService(config, new ReconcilerRegistry(reconcilers), [.. reconcilers.OfType<IHostReport>(), storage.Pools], onHost, status, loggers);
         // Before the engine: the exports file is reconciled before any Volume reconcile touches it.
         services.Add(StorageService.Create(storage, new HostProbes().Zfs(),
             new SnapshotStatusUpdater(engine, loggers.CreateLogger<SnapshotStatusUpdater>()), loggers.CreateLogger<StorageService>()));

@@ -14,7 +14,8 @@ namespace Kraud.Agent.Work;
 /// heartbeat until SIGTERM, when it drains (contract section 3.4).
 /// </summary>
 public sealed class EngineService(
-    AgentConfig config, ReconcilerRegistry registry, IReadOnlyList<IHostReport> reports, AgentStatus status, ILoggerFactory loggers) : IAgentService, IStatusAmender
+    AgentConfig config, ReconcilerRegistry registry, IReadOnlyList<IHostReport> reports, IReadOnlyList<IResourceInventory> onHost,
+    AgentStatus status, ILoggerFactory loggers) : IAgentService, IStatusAmender
 {
     private readonly ILogger _logger = loggers.CreateLogger<EngineService>();
     private readonly CancellationTokenSource _stopTaking = new();
@@ -84,7 +85,8 @@ public sealed class EngineService(
 
         var statusWriter = new StatusWriter(handles.Status, TimeProvider.System, loggers.CreateLogger<StatusWriter>());
         _statusWriter = statusWriter;
-        var orphans = new OrphanReport(js, new AppliedSpecs(config.StateDir), config.Host, TimeProvider.System);
+        var orphans = new OrphanReport(js, [new AppliedSpecsInventory(new AppliedSpecs(config.StateDir), config.Host), .. onHost],
+            TimeProvider.System, loggers.CreateLogger<OrphanReport>());
         _heartbeat = new HostHeartbeat(handles.Hosts, config.Host, new HostProbes(), [.. reports, orphans], TimeProvider.System, loggers.CreateLogger<HostHeartbeat>());
         _heartbeatTask = _heartbeat.RunAsync(_stopHeartbeat.Token);
         _engine = new WorkEngine(js, handles.Work, registry, statusWriter, config.Host, config.StateDir, config.Concurrency, loggers.CreateLogger<WorkEngine>());
