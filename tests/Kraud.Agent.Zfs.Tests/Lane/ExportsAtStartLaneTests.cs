@@ -13,6 +13,8 @@ public class ExportsAtStartLaneTests
         await NfsLaneTests.StartNfsServerAsync();
         await using var pool = await LanePool.CreateAsync("ke");
         string exportsFile = $"/etc/exports.d/kraud-{pool.Name}.exports";
+        // Whatever happens, no line of this test's pool may stay behind for the next test's exportfs -ra.
+        using var cleanup = new DeleteOnDispose(exportsFile);
         var (_, exports, volumes, _) = LanePool.Reconcilers(exportsFile);
         VolumeSpec Spec() => new()
         {
@@ -46,9 +48,18 @@ public class ExportsAtStartLaneTests
         await volumesAfter.ReconcileAsync("moved", 1, "h1", Spec());
         Assert.Contains(movedPath, await exportsAfter.ActivePathsAsync());
 
+        // A delete is refused while exported: unexport by applying without clients, then delete.
         var noClients = new VolumeSpec { Pool = pool.Name, Class = "nfs", SizeBytes = 16 << 20 };
-        await volumesAfter.DeleteAsync("keep", "h1", noClients);
-        await volumesAfter.DeleteAsync("moved", "h1", noClients);
-        File.Delete(exportsFile);
+        foreach (string id in new[] { "keep", "moved" })
+        {
+            await volumesAfter.ReconcileAsync(id, 2, "h1", noClients);
+            await volumesAfter.DeleteAsync(id, "h1", noClients);
+        }
+        Assert.Empty(ExportsFile.Parse(File.ReadAllText(exportsFile)));
     }
+}
+
+internal sealed class DeleteOnDispose(string path) : IDisposable
+{
+    public void Dispose() => File.Delete(path);
 }
