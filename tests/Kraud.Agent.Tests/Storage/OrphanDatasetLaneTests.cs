@@ -18,62 +18,43 @@ namespace Kraud.Agent.Tests.Storage;
 public sealed class OrphanDatasetLaneTests : NatsTestBase
 {
     private const string Host = "hz1";
-    private static readonly ArgvRunner Run = new() { DefaultTimeout = TimeSpan.FromMinutes(5) };
+    private static readonly ArgvRunner Run = LaneZpool.Run;
 
     [Fact]
     public async Task A_dataset_of_this_host_without_desired_state_is_an_orphan_and_another_hosts_is_not()
     {
-        RequireLane();
-        if (!File.Exists("/dev/zfs")) await Run.RunCheckedAsync(["/sbin/modprobe", "zfs"]);
-        string pool = "ko" + Guid.NewGuid().ToString("N")[..6];
-        string vdev = $"/var/tmp/kraud-{pool}.img";
-        using (var fs = new FileStream(vdev, FileMode.CreateNew)) fs.SetLength(256L << 20);
-        try
+        await using var zpool = await LaneZpool.CreateAsync("ko");
+        string pool = zpool.Name;
+        await Run.RunCheckedAsync(["/usr/sbin/zfs", "create", $"{pool}/kraud"]);
+        await Run.RunCheckedAsync(["/usr/sbin/zfs", "create", "-o", $"kraud:host={Host}", "-o", "kraud:id=mine", $"{pool}/kraud/mine"]);
+        await Run.RunCheckedAsync(["/usr/sbin/zfs", "create", "-o", $"kraud:host={Host}", "-o", "kraud:id=kept", $"{pool}/kraud/kept"]);
+        await Run.RunCheckedAsync(["/usr/sbin/zfs", "create", "-o", "kraud:host=other", "-o", "kraud:id=theirs", $"{pool}/kraud/theirs"]);
+        await Run.RunCheckedAsync(["/usr/sbin/zfs", "create", "-V", "8M", "-o", $"kraud:host={Host}", $"{pool}/kraud/zvol"]);
+        await Run.RunCheckedAsync(["/usr/sbin/zfs", "create", "-o", $"kraud:host={Host}", $"{pool}/elsewhere"]);
+        await Cp.JetStream.CreateStreamAsync(new StreamConfig
         {
-            await Run.RunCheckedAsync(["/usr/sbin/zpool", "create", "-f", "-o", "cachefile=none", "-m", "none", pool, vdev]);
-            await Run.RunCheckedAsync(["/usr/sbin/zfs", "create", $"{pool}/kraud"]);
-            await Run.RunCheckedAsync(["/usr/sbin/zfs", "create", "-o", $"kraud:host={Host}", "-o", "kraud:id=mine", $"{pool}/kraud/mine"]);
-            await Run.RunCheckedAsync(["/usr/sbin/zfs", "create", "-o", $"kraud:host={Host}", "-o", "kraud:id=kept", $"{pool}/kraud/kept"]);
-            await Run.RunCheckedAsync(["/usr/sbin/zfs", "create", "-o", "kraud:host=other", "-o", "kraud:id=theirs", $"{pool}/kraud/theirs"]);
-            await Run.RunCheckedAsync(["/usr/sbin/zfs", "create", "-V", "8M", "-o", $"kraud:host={Host}", $"{pool}/kraud/zvol"]);
-            await Run.RunCheckedAsync(["/usr/sbin/zfs", "create", "-o", $"kraud:host={Host}", $"{pool}/elsewhere"]);
-            await Cp.JetStream.CreateStreamAsync(new StreamConfig
-            {
-                Name = StreamLayout.Desired, Subjects = ["kraud.desired.>"], MaxMsgsPerSubject = 1, Storage = StreamConfigStorage.Memory,
-            });
-            await Cp.PublishAsync(Host, "Volume", "kept", 1);
+            Name = StreamLayout.Desired, Subjects = ["kraud.desired.>"], MaxMsgsPerSubject = 1, Storage = StreamConfigStorage.Memory,
+        });
+        await Cp.PublishAsync(Host, "Volume", "kept", 1);
 
-            var source = new VolumeDatasetInventory(new ZfsCli(), () => true, Host);
-            var report = new OrphanReport(Cp.JetStream, [new AppliedSpecsInventory(new AppliedSpecs(Dir.Path), Host), source],
-                TimeProvider.System, new ListLogger<OrphanReport>());
-            var builder = new HostReportBuilder();
-            await report.ContributeAsync(builder, default);
+        var source = new VolumeDatasetInventory(new ZfsCli(), () => true, Host);
+        var report = new OrphanReport(Cp.JetStream, [new AppliedSpecsInventory(new AppliedSpecs(Dir.Path), Host), source],
+            TimeProvider.System, new ListLogger<OrphanReport>());
+        var builder = new HostReportBuilder();
+        await report.ContributeAsync(builder, default);
 
-            Assert.Equal(["Volume/mine", "Volume/zvol"], builder.Orphans.Where(o => o is "Volume/mine" or "Volume/zvol" or "Volume/kept" or "Volume/theirs" or "Volume/elsewhere"));
-            Assert.Contains(await source.ListAsync(default), k => k.Id == "kept");
+        Assert.Equal(["Volume/mine", "Volume/zvol"], builder.Orphans.Where(o => o is "Volume/mine" or "Volume/zvol" or "Volume/kept" or "Volume/theirs" or "Volume/elsewhere"));
+        Assert.Contains(await source.ListAsync(default), k => k.Id == "kept");
 
-            // The daemon wires the same source: started with an empty state dir, it puts them in its host record.
-            using var agent = new AgentUnderTest(Dir, "orphans", Host, Nats.Url);
-            HostRecord? record = null;
-            await Deadline.WaitUntilAsync(async () =>
-            {
-                try { record = await Cp.GetHostAsync(Host); }
-                catch (Kraud.Nats.NatsException) { record = null; }
-                return record is { Orphans.Count: > 0 };
-            }, TimeSpan.FromSeconds(120), "orphans in the host record");
-            Assert.Equal(["Volume/mine", "Volume/zvol"], record!.Orphans.Where(o => o.StartsWith("Volume/", StringComparison.Ordinal)));
-        }
-        finally
+        // The daemon wires the same source: started with an empty state dir, it puts them in its host record.
+        using var agent = new AgentUnderTest(Dir, "orphans", Host, Nats.Url);
+        HostRecord? record = null;
+        await Deadline.WaitUntilAsync(async () =>
         {
-            await Run.RunAsync(["/usr/sbin/zpool", "destroy", "-f", pool]);
-            File.Delete(vdev);
-        }
-    }
-
-    private static void RequireLane()
-    {
-        if (!(File.Exists("/proc/cmdline") && File.ReadAllText("/proc/cmdline").Split(' ', '\n').Contains("kraud.lane=1")))
-            throw new InvalidOperationException("This test needs the kernel lane (kraud.lane=1 is not on the kernel command line): " +
-                "run it with tests/lane/test-in-lane tests/Kraud.Agent.Tests, or filter it out with --filter \"lane!=kernel\".");
+            try { record = await Cp.GetHostAsync(Host); }
+            catch (Kraud.Nats.NatsException) { record = null; }
+            return record is { Orphans.Count: > 0 };
+        }, TimeSpan.FromSeconds(120), "orphans in the host record");
+        Assert.Equal(["Volume/mine", "Volume/zvol"], record!.Orphans.Where(o => o.StartsWith("Volume/", StringComparison.Ordinal)));
     }
 }

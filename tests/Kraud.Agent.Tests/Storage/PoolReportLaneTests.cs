@@ -11,49 +11,30 @@ namespace Kraud.Agent.Tests.Storage;
 [Trait("lane", "kernel")]
 public sealed class PoolReportLaneTests : NatsTestBase
 {
-    private static readonly ArgvRunner Run = new() { DefaultTimeout = TimeSpan.FromMinutes(5) };
+    private static readonly ArgvRunner Run = LaneZpool.Run;
 
     [Fact]
     public async Task The_host_record_lists_an_imported_pool_with_its_size_and_free_bytes()
     {
-        RequireLane();
-        if (!File.Exists("/dev/zfs")) await Run.RunCheckedAsync(["/sbin/modprobe", "zfs"]);
-        string pool = "kh" + Guid.NewGuid().ToString("N")[..6];
-        string vdev = $"/var/tmp/kraud-{pool}.img";
-        using (var fs = new FileStream(vdev, FileMode.CreateNew)) fs.SetLength(256L << 20);
-        try
+        await using var zpool = await LaneZpool.CreateAsync("kh");
+        string pool = zpool.Name;
+        using var agent = new AgentUnderTest(Dir, "pools", "hp1", Nats.Url);
+        Kraud.Agent.Status.HostRecord? record = null;
+        await Deadline.WaitUntilAsync(async () =>
         {
-            await Run.RunCheckedAsync(["/usr/sbin/zpool", "create", "-f", "-o", "cachefile=none", "-m", "none", pool, vdev]);
-            using var agent = new AgentUnderTest(Dir, "pools", "hp1", Nats.Url);
-            Kraud.Agent.Status.HostRecord? record = null;
-            await Deadline.WaitUntilAsync(async () =>
-            {
-                try { record = await Cp.GetHostAsync("hp1"); }
-                catch (Kraud.Nats.NatsException) { record = null; }
-                return record is not null && record.Resources.Pools.Any(p => p.Name == pool);
-            }, TimeSpan.FromSeconds(120), $"pool {pool} in the host record");
+            try { record = await Cp.GetHostAsync("hp1"); }
+            catch (Kraud.Nats.NatsException) { record = null; }
+            return record is not null && record.Resources.Pools.Any(p => p.Name == pool);
+        }, TimeSpan.FromSeconds(120), $"pool {pool} in the host record");
 
-            var listed = (await Run.RunCheckedAsync(["/usr/sbin/zpool", "list", "-H", "-p", "-o", "name,size,free", pool])).Stdout.Trim().Split('\t');
-            long size = long.Parse(listed[1]), free = long.Parse(listed[2]);
-            var reported = record!.Resources.Pools.Single(p => p.Name == pool);
-            Assert.True(record.Capabilities.Zfs);
-            Assert.Equal(size, reported.SizeBytes);
-            Assert.InRange(reported.SizeBytes, 200L << 20, 256L << 20);
-            // Free moves a little as the pool syncs its metadata; a few MiB either way is the same pool.
-            Assert.InRange(reported.FreeBytes, free - (8L << 20), free + (8L << 20));
-            Assert.InRange(reported.FreeBytes, 1, reported.SizeBytes);
-        }
-        finally
-        {
-            await Run.RunAsync(["/usr/sbin/zpool", "destroy", "-f", pool]);
-            File.Delete(vdev);
-        }
-    }
-
-    private static void RequireLane()
-    {
-        if (!(File.Exists("/proc/cmdline") && File.ReadAllText("/proc/cmdline").Split(' ', '\n').Contains("kraud.lane=1")))
-            throw new InvalidOperationException("This test needs the kernel lane (kraud.lane=1 is not on the kernel command line): " +
-                "run it with tests/lane/test-in-lane tests/Kraud.Agent.Tests, or filter it out with --filter \"lane!=kernel\".");
+        var listed = (await Run.RunCheckedAsync(["/usr/sbin/zpool", "list", "-H", "-p", "-o", "name,size,free", pool])).Stdout.Trim().Split('\t');
+        long size = long.Parse(listed[1]), free = long.Parse(listed[2]);
+        var reported = record!.Resources.Pools.Single(p => p.Name == pool);
+        Assert.True(record.Capabilities.Zfs);
+        Assert.Equal(size, reported.SizeBytes);
+        Assert.InRange(reported.SizeBytes, 200L << 20, 256L << 20);
+        // Free moves a little as the pool syncs its metadata; a few MiB either way is the same pool.
+        Assert.InRange(reported.FreeBytes, free - (8L << 20), free + (8L << 20));
+        Assert.InRange(reported.FreeBytes, 1, reported.SizeBytes);
     }
 }
