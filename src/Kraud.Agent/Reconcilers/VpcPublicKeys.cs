@@ -43,15 +43,9 @@ public sealed class VpcPublicKeys(string stateDir)
     private SortedDictionary<string, string> FromStateDir()
     {
         var found = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        var applied = new AppliedSpecs(stateDir);
-        string token = ResourceKinds.SubjectToken(ResourceKinds.Vpc);
-        foreach (string entry in applied.List())
-        {
-            int slash = entry.IndexOf('/');
-            if (entry[..slash] != token) continue;
-            string id = entry[(slash + 1)..];
-            if (PublicKeyOf(applied.Load(new ResourceKey("", token, id))) is { } key) found[id] = key;
-        }
+        var appliedSpecs = new AppliedSpecs(stateDir);
+        foreach (var applied in appliedSpecs.List(host: "").Where(k => k.Kind == ResourceKinds.Vpc))
+            if (PublicKeyOf(appliedSpecs.Load(applied)) is { } key) found[applied.Id] = key;
         return found;
     }
 

@@ -29,13 +29,13 @@ public sealed class AppliedSpecs(string stateDir)
 
     public void Remove(ResourceKey key) => File.Delete(PathOf(key));
 
-    /// <summary>Resources this host applied and has not deleted, as "kind/id".</summary>
-    public IEnumerable<string> List()
+    /// <summary>Resources this host (<paramref name="host"/>) applied and has not deleted.</summary>
+    public IEnumerable<ResourceKey> List(string host)
     {
         string root = Path.Combine(stateDir, "applied");
         if (!Directory.Exists(root)) yield break;
         foreach (string dir in Directory.EnumerateDirectories(root))
             foreach (string file in Directory.EnumerateFiles(dir, "*.json"))
-                yield return $"{Path.GetFileName(dir)}/{Path.GetFileNameWithoutExtension(file)}";
+                yield return new ResourceKey(host, Path.GetFileName(dir), Path.GetFileNameWithoutExtension(file));
     }
 }

@@ -5,14 +5,6 @@ public sealed class AppliedSpecsInventory(AppliedSpecs applied, string host) : I
 {
     public string Name => "state-dir records";
 
-    public Task<IReadOnlyList<ResourceKey>> ListAsync(CancellationToken ct)
-    {
-        var keys = new List<ResourceKey>();
-        foreach (string entry in applied.List())
-        {
-            int slash = entry.IndexOf('/');
-            keys.Add(new ResourceKey(host, entry[..slash], entry[(slash + 1)..]));
-        }
-        return Task.FromResult<IReadOnlyList<ResourceKey>>(keys);
-    }
+    public Task<IReadOnlyList<ResourceKey>> ListAsync(CancellationToken ct) =>
+        Task.FromResult<IReadOnlyList<ResourceKey>>(applied.List(host).ToList());
 }
