@@ -67,30 +67,33 @@ public sealed class SnapshotReconciler(ZfsApi zfs, VolumeReconciler volumes)
 
     private async Task<JsonObject> DeleteByIdAsync(string id, CancellationToken ct)
     {
-        var tagged = await FindByIdAsync(id, ct).ConfigureAwait(false);
-        foreach (var snap in tagged)
-        {
-            var p = await zfs.Cli.GetAsync(snap, ["userrefs"], ct).ConfigureAwait(false);
-            if (p["userrefs"].Value != "0")
-                throw new ZfsException("destroy", snap, ZfsProblem.Busy, Kraud.Libc.Errno.EBUSY, "the snapshot is held");
-        }
-        if (tagged.Count > 0) zfs.DestroySnapshots(tagged);
+        var tagged = await ListTaggedAsync(id, ct).ConfigureAwait(false);
+        if (tagged.FirstOrDefault(t => t.UserRefs != "0") is { Name: not null } held)
+            throw new ZfsException("destroy", held.Name, ZfsProblem.Busy, Kraud.Libc.Errno.EBUSY, "the snapshot is held");
+        if (tagged.Count > 0) zfs.DestroySnapshots(tagged.Select(t => t.Name).ToList());
         if ((await FindByIdAsync(id, ct).ConfigureAwait(false)).FirstOrDefault() is { } left)
             throw new ZfsException("destroy", left, ZfsProblem.Busy, Kraud.Libc.Errno.EBUSY, "the snapshot is still there after its destroy");
-        return new JsonObject { ["snapshot"] = tagged.FirstOrDefault(), ["deleted"] = true };
+        return new JsonObject { ["snapshot"] = tagged.Select(t => t.Name).FirstOrDefault(), ["deleted"] = true };
     }
 
     /// <summary>The user snapshots under every pool's `kraud` dataset whose kraud:id is <paramref name="id"/>.</summary>
-    public async Task<List<string>> FindByIdAsync(string id, CancellationToken ct = default)
+    public async Task<List<string>> FindByIdAsync(string id, CancellationToken ct = default) =>
+        (await ListTaggedAsync(id, ct).ConfigureAwait(false)).Select(t => t.Name).ToList();
+
+    /// <summary>One `zfs list` over all pools: the tagged user snapshots under &lt;pool&gt;/kraud/ with their hold counts.</summary>
+    private async Task<List<(string Name, string UserRefs)>> ListTaggedAsync(string id, CancellationToken ct)
     {
-        var found = new List<string>();
-        foreach (var pool in await zfs.Cli.ListPoolsAsync(ct).ConfigureAwait(false))
-        {
-            string root = pool + "/kraud";
-            if (!zfs.Exists(root)) continue;
-            var rows = await zfs.Cli.ListAsync(root, "snapshot", ["name", VolumeReconciler.IdProperty], ct: ct).ConfigureAwait(false);
-            found.AddRange(rows.Where(r => r[1] == id && r[0].Contains("@" + Prefix, StringComparison.Ordinal)).Select(r => r[0]));
-        }
-        return found;
+        var rows = await zfs.Cli.ListAsync(null, "snapshot", ["name", VolumeReconciler.IdProperty, "userrefs"], ct: ct).ConfigureAwait(false);
+        return rows
+            .Where(r => r[1] == id && r[0].Contains("@" + Prefix, StringComparison.Ordinal) && IsUnderKraud(r[0]))
+            .Select(r => (r[0], r[2]))
+            .ToList();
+    }
+
+    /// <summary>&lt;pool&gt;/kraud/&lt;volume&gt;@…: the agent's datasets, not a same-named property elsewhere.</summary>
+    private static bool IsUnderKraud(string snapshot)
+    {
+        int slash = snapshot.IndexOf('/');
+        return slash > 0 && snapshot.AsSpan(slash).StartsWith("/kraud/", StringComparison.Ordinal);
     }
 }
