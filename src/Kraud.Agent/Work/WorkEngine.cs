@@ -123,6 +123,9 @@ public sealed class WorkEngine
         ResourceEnvelope? envelope = null;
         ReadOnlyMemory<byte> desiredData = default;
         DelayedAction? progressing = null;
+        // An envelope too broken to parse still reports at its generation when that can be read, else at the
+        // stored one (0), so a Failed is never dropped as older than the resource's last status.
+        long FailedGeneration() => envelope?.Generation ?? EnvelopeParser.TryReadGeneration(desiredData.Span) ?? 0;
         async Task Quiet()
         {
             // No Progressing may land after the outcome, and no +WPI after the settle.
@@ -172,10 +175,7 @@ public sealed class WorkEngine
             await Quiet();
             if (hold.IsLost) return;
             _logger.LogError("permanent failure: {Error}", e.Message);
-            // An envelope too broken to parse still reports at its generation when that can be read, else at the
-            // stored one (0), so the Failed is never dropped as older than the resource's last status.
-            long generation = envelope?.Generation ?? EnvelopeParser.TryReadGeneration(desiredData.Span) ?? 0;
-            await WriteStatusAsync(key, generation, ResourceStatus.Failed, e.Message, attempt, null);
+            await WriteStatusAsync(key, FailedGeneration(), ResourceStatus.Failed, e.Message, attempt, null);
             await SettleAsync(() => msg.AckTerminateAsync().AsTask());
         }
         catch (OperationCanceledException) when (hold.IsLost)
@@ -195,7 +195,7 @@ public sealed class WorkEngine
             if (hold.IsLost) return;
             var delay = Backoff.Transient(attempt);
             _logger.LogWarning(e, "reconcile failed (attempt {Attempt}); retrying in {DelaySeconds} s", attempt, delay.TotalSeconds);
-            await WriteStatusAsync(key, envelope?.Generation ?? EnvelopeParser.TryReadGeneration(desiredData.Span) ?? 0, ResourceStatus.Failed,
+            await WriteStatusAsync(key, FailedGeneration(), ResourceStatus.Failed,
                 $"attempt {attempt}: {e.Message}; retrying in {delay.TotalSeconds:0.#} s", attempt, null);
             await SettleAsync(() => msg.NakAsync(delay).AsTask());
         }
