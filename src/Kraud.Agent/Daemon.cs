@@ -37,7 +37,7 @@ public static class Daemon
 
         var host = new AgentHost(services, notifier, status, TimeSpan.FromSeconds(config.ShutdownGraceSeconds), loggers.CreateLogger<AgentHost>());
         log.LogInformation("kraud-agent {Version} starting for host {Host}, NATS {Servers}, state {StateDir}",
-            AgentVersion.Value, config.Host, string.Join(",", config.Nats.Servers), config.StateDir);
+            AgentVersion.Value, config.Host, Redaction.Servers(config.Nats.Servers), config.StateDir);
         return await host.RunAsync();
     }
 }

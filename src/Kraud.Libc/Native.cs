@@ -52,6 +52,11 @@ public static unsafe partial class Native
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int fcntl(int fd, int cmd, int arg);
 
+    public const int LOCK_EX = 2, LOCK_NB = 4;
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int flock(int fd, int operation);
+
     [LibraryImport(Lib, SetLastError = true)]
     public static partial void* mmap(void* addr, nuint length, int prot, int flags, int fd, long offset);
 

@@ -35,7 +35,7 @@ public static class AgentBinary
     {
         if (File.Exists(path)) return path;
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = RepoPaths.Root, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "publish", project, "-f", "net9.0", "-r", "linux-x64", "-c", "Release", "-o", "artifacts/bin" }) psi.ArgumentList.Add(a);
+        foreach (string a in new[] { "publish", project, "-r", "linux-x64", "-c", "Release", "-o", "artifacts/bin" }) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
         p.WaitForExit();

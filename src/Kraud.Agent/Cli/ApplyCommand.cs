@@ -5,9 +5,9 @@ using Kraud.Agent.Config;
 using Kraud.Agent.Hosting;
 using Kraud.Agent.Status;
 using Kraud.Agent.Work;
-using Kraud.Nats;
-using Kraud.Nats.JetStream;
-using Kraud.Nats.KeyValue;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.KeyValueStore;
 
 namespace Kraud.Agent.Cli;
 
@@ -47,23 +47,25 @@ internal static class ApplyCommand
             {
                 await using var nats = await ClientSettings.ConnectAsync(config, ct);
                 var js = new NatsJSContext(nats);
-                NatsKVStore? status = null;
+                INatsKVStore? status = null;
+                var desired = new StreamMessageReader(nats, StreamLayout.Desired);
                 foreach (var envelope in envelopes)
                 {
                     var key = new ResourceKey(config.Host, ResourceKinds.SubjectToken((string)envelope["kind"]!), (string)envelope["id"]!);
                     if (envelope["generation"] is null)
                     {
                         status ??= await new NatsKVContext(js).GetStoreAsync(StreamLayout.StatusBucket, ct);
-                        envelope["generation"] = await NextGenerationAsync(js, status, key, ct);
+                        envelope["generation"] = await NextGenerationAsync(desired, status, key, ct);
                     }
-                    var ack = await js.PublishAsync(key.DesiredSubject, JsonSerializer.SerializeToUtf8Bytes(envelope, JsonContext.Default.JsonObject), cancellationToken: ct);
+                    var ack = await js.PublishAsync(key.DesiredSubject, JsonSerializer.SerializeToUtf8Bytes(envelope, JsonContext.Default.JsonObject), Serializers.Bytes, cancellationToken: ct);
+                    ack.EnsureSuccess();
                     Console.Out.WriteLine($"{key.Kind}/{key.Id} generation {envelope["generation"]} published (seq {ack.Seq})");
                 }
                 return ExitCodes.Ok;
             }
-            catch (NatsException e)
+            catch (Exception e) when (e is NatsException or TimeoutException)
             {
-                Console.Error.WriteLine($"kraud-agent apply: {e.Message} (is the agent running? it creates KRAUD_DESIRED)");
+                Console.Error.WriteLine($"kraud-agent apply: {Redaction.Urls(e.Message)} (is the agent running? it creates KRAUD_DESIRED)");
                 return ExitCodes.Unavailable;
             }
         });
@@ -112,13 +114,13 @@ internal static class ApplyCommand
     /// One more than the newest generation known: the desired state's, or, after a finished delete purged it,
     /// the status's, so a resource created again keeps counting up as the contract's generation does.
     /// </summary>
-    private static async Task<long> NextGenerationAsync(NatsJSContext js, NatsKVStore status, ResourceKey key, CancellationToken ct)
+    private static async Task<long> NextGenerationAsync(StreamMessageReader desired, INatsKVStore status, ResourceKey key, CancellationToken ct)
     {
         long newest = 0;
-        var last = await js.GetLastMsgBySubjectAsync(StreamLayout.Desired, key.DesiredSubject, ct);
+        var last = await desired.GetLastAsync(key.DesiredSubject, ct);
         if (last is not null) newest = EnvelopeParser.TryReadGeneration(last.Data.Span) ?? 0;
-        var entry = await status.TryGetEntryAsync(key.StatusKey, ct);
-        if (entry?.Deserialize(AgentJsonContext.Default.ResourceStatus) is { } s) newest = Math.Max(newest, s.Generation);
+        var entry = await status.GetOrNullAsync(key.StatusKey, Serializers.Status, ct);
+        if (entry?.Value is { } s) newest = Math.Max(newest, s.Generation);
         return newest + 1;
     }
 }

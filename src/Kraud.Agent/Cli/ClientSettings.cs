@@ -2,7 +2,7 @@ using System.Collections;
 using System.CommandLine;
 using Kraud.Agent.Config;
 using Kraud.Agent.Work;
-using Kraud.Nats;
+using NATS.Client.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Kraud.Agent.Cli;
@@ -43,7 +43,15 @@ internal static class ClientSettings
     public static async Task<NatsConnection> ConnectAsync(AgentConfig config, CancellationToken ct)
     {
         var connection = new NatsConnection(NatsOptsFactory.Create(config, "kraud-agent cli", NullLoggerFactory.Instance, retryOnInitialConnect: false));
-        await connection.ConnectAsync(ct);
+        try
+        {
+            await connection.ConnectAsync().AsTask().WaitAsync(ct);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
         return connection;
     }
 }

@@ -5,9 +5,9 @@ using Kraud.Agent.Config;
 using Kraud.Agent.Hosting;
 using Kraud.Agent.Status;
 using Kraud.Agent.Work;
-using Kraud.Nats;
-using Kraud.Nats.JetStream;
-using Kraud.Nats.KeyValue;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.KeyValueStore;
 
 namespace Kraud.Agent.Cli;
 
@@ -51,30 +51,30 @@ internal static class GetCommand
                 var store = await new NatsKVContext(new NatsJSContext(nats)).GetStoreAsync(StreamLayout.StatusBucket, ct);
                 if (phase is not null) return await WaitAsync(store, filter, phase, TimeSpan.FromSeconds(parse.GetValue(timeout)), ct);
                 var rows = new List<ResourceStatus>();
-                await foreach (var e in store.GetEntriesAsync(filter, ct))
-                    if (e.Deserialize(AgentJsonContext.Default.ResourceStatus) is { } s) rows.Add(s);
+                await foreach (var e in store.GetEntriesAsync(filter, Serializers.Status, ct))
+                    if (e.Value is { } s) rows.Add(s);
                 Print(rows.OrderBy(r => r.Kind).ThenBy(r => r.Id).ToList(), parse.GetValue(json));
                 return ExitCodes.Ok;
             }
-            catch (NatsException e)
+            catch (Exception e) when (e is NatsException or TimeoutException)
             {
-                Console.Error.WriteLine($"kraud-agent get: {e.Message} (is the agent running? it creates KRAUD_STATUS)");
+                Console.Error.WriteLine($"kraud-agent get: {Redaction.Urls(e.Message)} (is the agent running? it creates KRAUD_STATUS)");
                 return ExitCodes.Unavailable;
             }
         });
         return cmd;
     }
 
-    private static async Task<int> WaitAsync(NatsKVStore store, string key, string phase, TimeSpan timeout, CancellationToken ct)
+    private static async Task<int> WaitAsync(INatsKVStore store, string key, string phase, TimeSpan timeout, CancellationToken ct)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(timeout);
         ResourceStatus? last = null;
         try
         {
-            await foreach (var e in store.WatchAsync(key, cancellationToken: cts.Token))
+            await foreach (var e in store.FollowAsync(key, Serializers.Status, cts.Token))
             {
-                last = e.Deserialize(AgentJsonContext.Default.ResourceStatus);
+                last = e.Value;
                 if (last is not null && string.Equals(last.Phase, phase, StringComparison.OrdinalIgnoreCase))
                 {
                     Print([last], json: false);

@@ -24,6 +24,13 @@ public sealed class NatsConfig
     public string? Password { get; set; }
     public string? Token { get; set; }
     public string? CaFile { get; set; }
+    /// <summary>A NATS .creds file (user JWT and NKey seed), as outposts joining a central cluster use.</summary>
+    public string? CredsFile { get; set; }
+    /// <summary>A file holding an NKey seed (SU...), for servers that list users by NKey.</summary>
+    public string? NkeyFile { get; set; }
+    /// <summary>Client certificate and key (PEM) for servers that verify clients (mutual TLS).</summary>
+    public string? CertFile { get; set; }
+    public string? KeyFile { get; set; }
 }
 
 /// <summary>Our extension of the contract's file (docs/contract.md): where log lines go.</summary>

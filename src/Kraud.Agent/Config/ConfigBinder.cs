@@ -39,6 +39,10 @@ internal static class ConfigBinder
                 case "password": n.Password = ctx.NullableString(node, path); break;
                 case "token": n.Token = ctx.NullableString(node, path); break;
                 case "caFile": n.CaFile = ctx.NullableString(node, path); break;
+                case "credsFile": n.CredsFile = ctx.NullableString(node, path); break;
+                case "nkeyFile": n.NkeyFile = ctx.NullableString(node, path); break;
+                case "certFile": n.CertFile = ctx.NullableString(node, path); break;
+                case "keyFile": n.KeyFile = ctx.NullableString(node, path); break;
                 default: throw ctx.Unknown(path);
             }
         }
@@ -66,7 +70,23 @@ internal static class ConfigBinder
         public ConfigException Unknown(string path) => new(Source(path), path, "unknown key (see `kraud-agent --help` and README: Configuration)");
 
         private ConfigException Wrong(string path, string expected, JsonNode? node) =>
-            new(Source(path), path, $"expected {expected}, got {Describe(node)}");
+            new(Source(path), path, $"expected {expected}, got {(ConfigSchema.Secrets.Contains(path) ? DescribeType(node) : Redaction.Urls(Describe(node)))}");
+
+        /// <summary>The type only: for secrets (and server URLs, which may carry credentials).</summary>
+        private static string DescribeType(JsonNode? node) => node switch
+        {
+            null => "null",
+            JsonObject => "an object",
+            JsonArray => "a list",
+            JsonValue v => v.GetValueKind() switch
+            {
+                JsonValueKind.String => "a string",
+                JsonValueKind.Number => "a number",
+                JsonValueKind.True or JsonValueKind.False => "a boolean",
+                _ => "a value",
+            },
+            _ => "something else",
+        };
 
         public string String(JsonNode? node, string path) =>
             node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : throw Wrong(path, "a string", node);

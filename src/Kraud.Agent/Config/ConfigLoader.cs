@@ -31,7 +31,12 @@ public static class ConfigLoader
         {
             throw new ConfigException(path, "", "cannot read: " + e.Message);
         }
-        return Parse(text, path, environment);
+        var config = Parse(text, path, environment);
+        // A password or token in a file every user can read is no secret: refuse it (after parsing, so a broken
+        // file is reported as broken first). Secrets from the environment do not count against the file.
+        if (SecretFiles.ReadableByOthers(path) is { } mode && HoldsSecret(text))
+            throw new ConfigException(path, "", $"holds a secret (nats.password, nats.token or a URL with credentials) and is readable by others (mode {mode}); chmod o-rwx it");
+        return config;
     }
 
     /// <summary>Binds a JSON text (null: built-in defaults) plus the environment. Used by `dev` and by tests.</summary>
@@ -58,6 +63,15 @@ public static class ConfigLoader
         config.Source = source;
         ConfigValidator.Validate(config, source, origins);
         return config;
+    }
+
+    /// <summary>True when the file's own text sets nats.password or nats.token, or a server URL with credentials.</summary>
+    private static bool HoldsSecret(string text)
+    {
+        var nats = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })?["nats"] as JsonObject;
+        if (nats is null) return false;
+        if (nats["password"] is not null || nats["token"] is not null) return true;
+        return nats["servers"] is JsonArray servers && servers.Any(s => s is JsonValue v && v.TryGetValue(out string? url) && Redaction.Urls(url) != url);
     }
 
     private static string FirstSentence(string message)

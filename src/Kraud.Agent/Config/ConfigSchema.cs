@@ -23,7 +23,14 @@ internal static class ConfigSchema
         ["password"] = Shape.NullableString,
         ["token"] = Shape.NullableString,
         ["caFile"] = Shape.NullableString,
+        ["credsFile"] = Shape.NullableString,
+        ["nkeyFile"] = Shape.NullableString,
+        ["certFile"] = Shape.NullableString,
+        ["keyFile"] = Shape.NullableString,
     };
+
+    /// <summary>Keys whose values are secrets: an error about them names the key and the type, never the value.</summary>
+    internal static readonly HashSet<string> Secrets = new(StringComparer.Ordinal) { "nats.password", "nats.token" };
 
     internal static readonly Dictionary<string, Shape> Log = new(StringComparer.Ordinal)
     {

@@ -22,11 +22,21 @@ internal static partial class ConfigValidator
             string key = $"nats.servers[{i}]";
             string s = c.Nats.Servers[i];
             if (!Uri.TryCreate(s, UriKind.Absolute, out var uri) || uri.Scheme is not ("nats" or "tls") || uri.Host.Length == 0)
-                throw new ConfigException(origins.TryGetValue(key, out var o) ? o : Src("nats.servers"), key, $"\"{s}\" is not a nats:// or tls:// URL with a host");
+                throw new ConfigException(origins.TryGetValue(key, out var o) ? o : Src("nats.servers"), key, $"\"{Redaction.Urls(s)}\" is not a nats:// or tls:// URL with a host");
         }
         if (c.Nats.User is not null && c.Nats.Password is null) Fail("nats.password", "required when nats.user is set");
         if (c.Nats.Token is not null && c.Nats.User is not null) Fail("nats.token", "set either nats.token or nats.user/password, not both");
-        if (c.Nats.CaFile is not null && !File.Exists(c.Nats.CaFile)) Fail("nats.caFile", $"file \"{c.Nats.CaFile}\" does not exist");
+        int methods = (c.Nats.User is not null ? 1 : 0) + (c.Nats.Token is not null ? 1 : 0) + (c.Nats.CredsFile is not null ? 1 : 0) + (c.Nats.NkeyFile is not null ? 1 : 0);
+        if (methods > 1) Fail(c.Nats.CredsFile is not null ? "nats.credsFile" : "nats.nkeyFile", "set one way to authenticate: nats.user/password, nats.token, nats.credsFile or nats.nkeyFile");
+        if ((c.Nats.CertFile is null) != (c.Nats.KeyFile is null)) Fail(c.Nats.CertFile is null ? "nats.certFile" : "nats.keyFile", "nats.certFile and nats.keyFile go together (mutual TLS)");
+        foreach (var (key, path) in new[] { ("nats.caFile", c.Nats.CaFile), ("nats.certFile", c.Nats.CertFile), ("nats.keyFile", c.Nats.KeyFile), ("nats.credsFile", c.Nats.CredsFile), ("nats.nkeyFile", c.Nats.NkeyFile) })
+        {
+            if (path is null) continue;
+            if (!File.Exists(path)) Fail(key, $"file \"{path}\" does not exist");
+            // Files that hold a private key or a seed must not be readable by every user of the host.
+            if (key is "nats.keyFile" or "nats.credsFile" or "nats.nkeyFile" && SecretFiles.ReadableByOthers(path) is { } mode)
+                Fail(key, $"file \"{path}\" holds a secret and is readable by others (mode {mode}); chmod o-rwx it");
+        }
 
         if (!Path.IsPathRooted(c.StateDir)) Fail("stateDir", $"\"{c.StateDir}\" must be an absolute path");
         if (c.Concurrency is < 1 or > 1024) Fail("concurrency", $"{c.Concurrency} is out of range 1..1024");

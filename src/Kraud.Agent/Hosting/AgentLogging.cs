@@ -23,6 +23,9 @@ public static class AgentLogging
         ILoggerProvider provider = journal
             ? new JournaldLoggerProvider(new JournalSocket(log.JournalSocket), Identifier, fallback: new StderrLoggerProvider())
             : new StderrLoggerProvider();
-        return LoggerFactory.Create(b => b.SetMinimumLevel(level).AddProvider(provider));
+        // NATS.Net says every connect and every server INFO at information: its warnings and errors are what an
+        // operator needs (the agent logs connects and losses itself); at debug and below it says everything.
+        var natsLevel = level <= LogLevel.Debug ? level : LogLevel.Warning;
+        return LoggerFactory.Create(b => b.SetMinimumLevel(level).AddFilter("NATS", natsLevel).AddProvider(provider));
     }
 }

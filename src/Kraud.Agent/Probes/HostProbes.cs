@@ -32,11 +32,11 @@ public sealed class HostProbes(KernelModules modules)
     {
         try
         {
-            Directory.CreateDirectory(config.StateDir);
+            Work.StateDir.Prepare(config.StateDir);
             string probe = Path.Combine(config.StateDir, ".doctor-probe");
-            File.WriteAllText(probe, "");
+            Work.StateDir.WriteFile(probe, "");
             File.Delete(probe);
-            return new("state-dir", true, true, $"{config.StateDir} is writable");
+            return new("state-dir", true, true, $"{config.StateDir} is writable (owner only)");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

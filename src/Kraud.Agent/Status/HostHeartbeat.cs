@@ -1,13 +1,14 @@
 using System.Text.Json;
 using Kraud.Agent.Probes;
-using Kraud.Nats;
-using Kraud.Nats.KeyValue;
+using Kraud.Agent.Work;
+using NATS.Client.Core;
+using NATS.Client.KeyValueStore;
 using Microsoft.Extensions.Logging;
 
 namespace Kraud.Agent.Status;
 
 /// <summary>Writes this host's record to KRAUD_HOSTS at start and every 10 s (contract section 5).</summary>
-public sealed class HostHeartbeat(NatsKVStore bucket, string host, HostProbes probes, IReadOnlyList<IHostReport> parts,
+public sealed class HostHeartbeat(INatsKVStore bucket, string host, HostProbes probes, IReadOnlyList<IHostReport> parts,
     TimeProvider clock, ILogger<HostHeartbeat> logger)
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
@@ -42,7 +43,7 @@ public sealed class HostHeartbeat(NatsKVStore bucket, string host, HostProbes pr
         try
         {
             var record = await BuildAsync(ct);
-            await bucket.PutAsync(host, JsonSerializer.SerializeToUtf8Bytes(record, AgentJsonContext.Default.HostRecord), ct);
+            await bucket.PutAsync(host, record, Serializers.HostRecord, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -79,6 +80,7 @@ public sealed class HostHeartbeat(NatsKVStore bucket, string host, HostProbes pr
             Resources = new HostResources(Environment.ProcessorCount, MemTotalBytes(), report.Pools),
             Wireguard = new HostWireguard { PublicKey = report.WireguardPublicKey },
             Orphans = report.Orphans,
+            RejectedTokens = report.RejectedTokens,
         };
     }
 

@@ -14,6 +14,8 @@ public sealed record HostRecord
     public required HostResources Resources { get; init; }
     public HostWireguard Wireguard { get; init; } = new();
     public List<string> Orphans { get; init; } = [];
+    /// <summary>Work tokens terminated since the agent started because their subject names no resource a status can carry.</summary>
+    public long RejectedTokens { get; init; }
 }
 
 public sealed record HostCapabilities(bool Kvm, bool Zfs, string Wireguard, bool Ip6tnl, bool Nfs);

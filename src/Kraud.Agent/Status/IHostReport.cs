@@ -12,4 +12,5 @@ public sealed class HostReportBuilder
     public List<PoolResource> Pools { get; } = [];
     public List<string> Orphans { get; } = [];
     public string? WireguardPublicKey { get; set; }
+    public long RejectedTokens { get; set; }
 }

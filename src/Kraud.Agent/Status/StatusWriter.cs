@@ -1,4 +1,5 @@
-using Kraud.Nats.KeyValue;
+using Kraud.Agent.Work;
+using NATS.Client.KeyValueStore;
 using Microsoft.Extensions.Logging;
 
 namespace Kraud.Agent.Status;
@@ -10,7 +11,7 @@ namespace Kraud.Agent.Status;
 /// read its generation) is written at the stored generation, and a stored <c>Deleted</c> may be followed by any
 /// generation (a resource created again after its delete finished, whose numbering may start over).
 /// </summary>
-public sealed class StatusWriter(NatsKVStore bucket, TimeProvider clock, ILogger<StatusWriter> logger)
+public sealed class StatusWriter(INatsKVStore bucket, TimeProvider clock, ILogger<StatusWriter> logger)
 {
     /// <summary>What this agent wrote last per key: when nobody wrote since, one update by revision is enough.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ulong Revision, long Generation)> _written = new();
@@ -24,7 +25,7 @@ public sealed class StatusWriter(NatsKVStore bucket, TimeProvider clock, ILogger
         {
             try
             {
-                _written[key] = (await bucket.UpdateAsync(key, Serialize(status), mine.Revision, ct), status.Generation);
+                _written[key] = (await bucket.UpdateAsync(key, status, mine.Revision, Serializers.Status, ct), status.Generation);
                 return;
             }
             catch (NatsKVWrongLastRevisionException)
@@ -34,22 +35,22 @@ public sealed class StatusWriter(NatsKVStore bucket, TimeProvider clock, ILogger
         }
         for (int attempt = 0; attempt < 5; attempt++)
         {
-            var current = await bucket.TryGetEntryAsync(key, ct);
+            var current = await bucket.GetOrNullAsync(key, Serializers.Status, ct);
             try
             {
                 if (current is null)
                 {
-                    _written[key] = (await bucket.CreateAsync(key, Serialize(status), ct), status.Generation);
+                    _written[key] = (await bucket.CreateAsync(key, status, Serializers.Status, ct), status.Generation);
                     return;
                 }
-                var stored = current.Deserialize(AgentJsonContext.Default.ResourceStatus);
+                var stored = current.Value.Value;
                 var write = stored is not null && status.Generation == 0 ? status with { Generation = stored.Generation } : status;
                 if (stored is not null && stored.Generation > write.Generation && stored.Phase != ResourceStatus.Deleted)
                 {
                     logger.LogDebug("status {Phase} of generation {Generation} dropped: generation {Stored} is newer", status.Phase, status.Generation, stored.Generation);
                     return;
                 }
-                _written[key] = (await bucket.UpdateAsync(key, Serialize(write), current.Revision, ct), write.Generation);
+                _written[key] = (await bucket.UpdateAsync(key, write, current.Value.Revision, Serializers.Status, ct), write.Generation);
                 return;
             }
             catch (Exception e) when (e is NatsKVWrongLastRevisionException or NatsKVCreateException)
@@ -59,9 +60,6 @@ public sealed class StatusWriter(NatsKVStore bucket, TimeProvider clock, ILogger
         }
         logger.LogWarning("status {Phase} of generation {Generation} not written: the key kept changing", status.Phase, status.Generation);
     }
-
-    private static byte[] Serialize(ResourceStatus status) =>
-        System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(status, AgentJsonContext.Default.ResourceStatus);
 
     /// <summary>
     /// Changes the observed of <c>host.kind.id</c> when its stored status is Ready at <paramref name="generation"/>
@@ -73,18 +71,17 @@ public sealed class StatusWriter(NatsKVStore bucket, TimeProvider clock, ILogger
         string key = $"{host}.{kind.ToLowerInvariant()}.{id}";
         for (int attempt = 0; attempt < 5; attempt++)
         {
-            var current = await bucket.TryGetEntryAsync(key, ct);
-            var stored = current?.Deserialize(AgentJsonContext.Default.ResourceStatus);
+            var current = await bucket.GetOrNullAsync(key, Serializers.Status, ct);
+            var stored = current?.Value;
             if (current is null || stored is null) return AmendOutcome.NoStatus;
             if (stored.Generation != generation) return AmendOutcome.OtherGeneration;
             if (stored.Phase != ResourceStatus.Ready) return AmendOutcome.NotReady;
             var observed = (System.Text.Json.Nodes.JsonObject)stored.Observed.DeepClone();
             if (!change(observed)) return AmendOutcome.Unchanged;
-            byte[] value = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(stored with { Observed = observed, UpdatedAt = clock.GetUtcNow() },
-                AgentJsonContext.Default.ResourceStatus);
+            var value = stored with { Observed = observed, UpdatedAt = clock.GetUtcNow() };
             try
             {
-                _written[key] = (await bucket.UpdateAsync(key, value, current.Revision, ct), stored.Generation);
+                _written[key] = (await bucket.UpdateAsync(key, value, current.Value.Revision, Serializers.Status, ct), stored.Generation);
                 return AmendOutcome.Amended;
             }
             catch (NatsKVWrongLastRevisionException)

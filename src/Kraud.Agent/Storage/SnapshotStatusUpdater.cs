@@ -37,7 +37,7 @@ public sealed class SnapshotStatusUpdater(IStatusAmender amender, ILogger logger
             {
                 throw;
             }
-            catch (Exception e) when (e is Kraud.Nats.NatsException or TimeoutException or OperationCanceledException)
+            catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException or OperationCanceledException)
             {
                 logger.LogWarning("status after snapshot {Snapshot} not written: {Error}", taken.Snapshot, e.Message);
             }

@@ -13,10 +13,8 @@ public sealed class AppliedSpecs(string stateDir)
     public void Save(ResourceKey key, JsonElement spec)
     {
         string path = PathOf(key);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, spec.GetRawText());
-        File.Move(tmp, path, overwrite: true);
+        StateDir.CreateDirectory(Path.GetDirectoryName(path)!);
+        StateDir.WriteFile(path, spec.GetRawText());
     }
 
     public JsonElement? Load(ResourceKey key)

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Kraud.Agent.Status;
-using Kraud.Nats;
-using Kraud.Nats.JetStream;
 using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
 
 namespace Kraud.Agent.Work;
 
@@ -11,9 +11,9 @@ namespace Kraud.Agent.Work;
 /// consumer, publish <c>{"desiredSeq": N}</c> to the resource's work subject with <c>Nats-Msg-Id: d-N</c>.
 /// Stored or duplicate: ack. Refused with 10077 (a token for that resource is queued or held): -NAK with a
 /// growing delay, so other resources keep flowing. This replaces stream sources, which on 2.9.10 block every
-/// resource behind one held token (reference/nats.md section 4).
+/// resource behind one held token (reference/nats.md section 4). The envelope itself is never read here.
 /// </summary>
-public sealed class Dispatcher(NatsJSContext js, NatsJSConsumer consumer, ILogger<Dispatcher> logger)
+public sealed class Dispatcher(INatsJSContext js, INatsJSConsumer consumer, ILogger<Dispatcher> logger)
 {
     private const int Batch = 64;
     public const int Busy = 10077;
@@ -26,13 +26,13 @@ public sealed class Dispatcher(NatsJSContext js, NatsJSConsumer consumer, ILogge
             var inFlight = new List<Task>(Batch);
             try
             {
-                await foreach (var msg in consumer.FetchAsync(opts, ct))
+                await foreach (var msg in consumer.FetchAsync(opts, PayloadIgnored.Instance, ct))
                     inFlight.Add(DispatchOneAsync(msg, ct));
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
             }
-            catch (Exception e) when (e is NatsException)
+            catch (Exception e) when (e is NatsException or TimeoutException)
             {
                 logger.LogWarning("dispatch fetch failed: {Error}; retrying", e.Message);
                 await Pause.ForAsync(TimeSpan.FromSeconds(1), ct);
@@ -41,7 +41,7 @@ public sealed class Dispatcher(NatsJSContext js, NatsJSConsumer consumer, ILogge
         }
     }
 
-    private async Task DispatchOneAsync(NatsJSMsg msg, CancellationToken ct)
+    private async Task DispatchOneAsync(INatsJSMsg<PayloadIgnored> msg, CancellationToken ct)
     {
         var meta = msg.Metadata;
         ulong seq = meta?.Sequence.Stream ?? 0;
@@ -51,31 +51,31 @@ public sealed class Dispatcher(NatsJSContext js, NatsJSConsumer consumer, ILogge
             if (key is null || seq == 0)
             {
                 // Not a subject of the contract's shape: no resource to report on. Drop it loudly.
-                logger.LogError("desired message on {Subject} does not name kraud.desired.<host>.<kind>.<id>; dropped", msg.Subject);
-                await msg.AckTerminateAsync(cancellationToken: ct);
+                logger.LogError("desired message on {Subject} does not name kraud.desired.<host>.<kind>.<id>; dropped", WorkEngine.Escape(msg.Subject));
+                await msg.AckTerminateAsync(Settle.Terminate, ct);
                 return;
             }
             byte[] token = JsonSerializer.SerializeToUtf8Bytes(new WorkToken(seq), AgentJsonContext.Default.WorkToken);
-            var ack = await js.TryPublishAsync(key.WorkSubject, token, new NatsJSPubOpts { MsgId = $"d-{seq}" }, cancellationToken: ct);
+            var ack = await js.PublishAsync(key.WorkSubject, token, Serializers.Bytes, new NatsJSPubOpts { MsgId = $"d-{seq}" }, cancellationToken: ct);
             if (ack.Error is { ErrCode: Busy })
             {
                 var delay = Backoff.Busy(meta?.NumDelivered ?? 1);
                 logger.LogDebug("{Resource} busy; desired seq {Seq} retried in {DelayMs} ms", key, seq, (int)delay.TotalMilliseconds);
-                await msg.NakAsync(delay, cancellationToken: ct);
+                await msg.NakAsync(Settle.NakAfter(delay), ct);
                 return;
             }
             ack.EnsureSuccess();
             // Unconfirmed on purpose: if this ack is lost the message comes back, and the token's Nats-Msg-Id
             // makes the re-publish a duplicate. Saves a round trip per resource.
-            await msg.AckAsync(new NatsJSAckOpts { DoubleAck = false }, ct);
+            await msg.AckAsync(new AckOpts { DoubleAck = false }, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // Stopping: the message is redelivered after ack_wait, and the token's Nats-Msg-Id dedupes a re-publish.
         }
-        catch (Exception e) when (e is NatsException)
+        catch (Exception e) when (e is NatsException or TimeoutException)
         {
-            logger.LogWarning("dispatch of {Subject} (seq {Seq}) failed: {Error}; it comes back after ack_wait", msg.Subject, seq, e.Message);
+            logger.LogWarning("dispatch of {Subject} (seq {Seq}) failed: {Error}; it comes back after ack_wait", WorkEngine.Escape(msg.Subject), seq, e.Message);
         }
     }
 }

@@ -2,9 +2,9 @@ using Kraud.Agent.Config;
 using Kraud.Agent.Hosting;
 using Kraud.Agent.Probes;
 using Kraud.Agent.Status;
-using Kraud.Nats;
-using Kraud.Nats.JetStream;
 using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
 
 namespace Kraud.Agent.Work;
 
@@ -27,6 +27,8 @@ public sealed class EngineService(
     private volatile StatusWriter? _statusWriter;
     private Task _heartbeatTask = Task.CompletedTask;
     private volatile bool _serving;
+    private readonly RejectedTokens _rejected = new();
+    private HeldTokens? _held;
 
     public string Name => "work engine";
 
@@ -34,34 +36,59 @@ public sealed class EngineService(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _connection = new NatsConnection(NatsOptsFactory.Create(config, $"kraud-agent {config.Host}", loggers, retryOnInitialConnect: true));
-        _connection.ConnectionStateChanged += (_, e) => OnConnectionState(e);
-        _connection.LameDuckModeActivated += (_, _) => _logger.LogWarning("NATS server entered lame duck mode; moving to another server");
-        status.Set($"Connecting to NATS {string.Join(",", config.Nats.Servers)}");
-        await _connection.ConnectAsync(cancellationToken);
-        _run = Task.Run(RunAsync, CancellationToken.None);
-    }
-
-    private void OnConnectionState(NatsConnectionStateChangedEventArgs e)
-    {
-        switch (e.State)
+        try
         {
-            case NatsConnectionState.Open:
-                _logger.LogInformation("connected to NATS {Url}", e.Url);
-                if (_serving) status.Set(ServingStatus());
-                break;
-            case NatsConnectionState.Reconnecting:
-                _logger.LogWarning("NATS connection lost ({Error}); reconnecting", e.Error?.Message ?? "closed");
-                status.Set($"Reconnecting to NATS {string.Join(",", config.Nats.Servers)}: {e.Error?.Message ?? "connection lost"}");
-                break;
+            _held = HeldTokens.Open(config.StateDir);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning("cannot record held work tokens in {StateDir} ({Error}); after a crash they come back after ack_wait", config.StateDir, e.Message);
+        }
+        _connection = new NatsConnection(NatsOptsFactory.Create(config, $"kraud-agent {config.Host}", loggers, retryOnInitialConnect: true));
+        _connection.ConnectionOpened += (_, e) =>
+        {
+            _logger.LogInformation("connected to NATS {Url}", Redaction.Urls(e.Message));
+            if (_serving) status.Set(ServingStatus());
+            return ValueTask.CompletedTask;
+        };
+        _connection.ConnectionDisconnected += (_, e) =>
+        {
+            _logger.LogWarning("NATS connection lost ({Error}); reconnecting", Redaction.Urls(e.Message));
+            status.Set($"Reconnecting to NATS {Redaction.Servers(config.Nats.Servers)}");
+            return ValueTask.CompletedTask;
+        };
+        _connection.LameDuckModeActivated += (_, _) =>
+        {
+            _logger.LogWarning("NATS server entered lame duck mode; moving to another server");
+            return ValueTask.CompletedTask;
+        };
+        status.Set($"Connecting to NATS {Redaction.Servers(config.Nats.Servers)}");
+        _run = Task.Run(RunAsync, CancellationToken.None);
+        await Task.CompletedTask;
     }
 
     private string ServingStatus() => $"Ready: host {config.Host}, serving {string.Join(", ", registry.Kinds.Order())}";
 
     private async Task RunAsync()
     {
+        try
+        {
+            // Retries until a server answers (RetryOnInitialConnect): the agent is READY meanwhile and says so.
+            await _connection!.ConnectAsync().AsTask().WaitAsync(_stopTaking.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
         var js = new NatsJSContext(_connection!);
+        try
+        {
+            await HeldTokens.ReleaseDeadAsync(config.StateDir, _connection!, _logger, _stopTaking.Token);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NatsException)
+        {
+            _logger.LogWarning("could not hand back the tokens of a previous agent ({Error}); they come back after ack_wait", e.Message);
+        }
         var layout = new StreamLayout(config);
         var setup = new StreamSetup(js, layout, loggers.CreateLogger<StreamSetup>());
         StreamSetup.Handles handles;
@@ -76,20 +103,21 @@ public sealed class EngineService(
             {
                 return;
             }
-            catch (NatsException e)
+            catch (Exception e) when (e is NatsException or TimeoutException)
             {
-                status.Set($"Waiting for NATS JetStream at {string.Join(",", config.Nats.Servers)}: {e.Message}");
+                status.Set($"Waiting for NATS JetStream at {Redaction.Servers(config.Nats.Servers)}: {Redaction.Urls(e.Message)}");
                 if (!await Pause.ForAsync(TimeSpan.FromSeconds(2), _stopTaking.Token)) return;
             }
         }
 
         var statusWriter = new StatusWriter(handles.Status, TimeProvider.System, loggers.CreateLogger<StatusWriter>());
         _statusWriter = statusWriter;
-        var orphans = new OrphanReport(js, [new AppliedSpecsInventory(new AppliedSpecs(config.StateDir), config.Host), .. onHost],
+        var orphans = new OrphanReport(new StreamMessageReader(_connection!, StreamLayout.Desired), [new AppliedSpecsInventory(new AppliedSpecs(config.StateDir), config.Host), .. onHost],
             TimeProvider.System, loggers.CreateLogger<OrphanReport>());
-        _heartbeat = new HostHeartbeat(handles.Hosts, config.Host, new HostProbes(), [.. reports, orphans], TimeProvider.System, loggers.CreateLogger<HostHeartbeat>());
+        _heartbeat = new HostHeartbeat(handles.Hosts, config.Host, new HostProbes(), [.. reports, orphans, _rejected], TimeProvider.System, loggers.CreateLogger<HostHeartbeat>());
         _heartbeatTask = _heartbeat.RunAsync(_stopHeartbeat.Token);
-        _engine = new WorkEngine(js, handles.Work, registry, statusWriter, config.Host, config.StateDir, config.Concurrency, loggers.CreateLogger<WorkEngine>());
+        _engine = new WorkEngine(js, handles.Work, registry, statusWriter, config.Host, config.StateDir, config.Concurrency,
+            loggers.CreateLogger<WorkEngine>(), _held, _rejected);
         var dispatcher = new Dispatcher(js, handles.Dispatch, loggers.CreateLogger<Dispatcher>());
         _serving = true;
         status.Set(ServingStatus());
@@ -117,5 +145,6 @@ public sealed class EngineService(
         _stopHeartbeat.Cancel();
         await _heartbeatTask;
         if (_connection is not null) await _connection.DisposeAsync();
+        _held?.Dispose();
     }
 }

@@ -1,22 +1,45 @@
 using Kraud.Agent.Config;
-using Kraud.Nats;
 using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
 
 namespace Kraud.Agent.Work;
 
-/// <summary>Client options from the agent's configuration.</summary>
+/// <summary>NATS.Net client options from the agent's configuration.</summary>
 public static class NatsOptsFactory
 {
-    public static NatsOpts Create(AgentConfig config, string name, ILoggerFactory loggers, bool retryOnInitialConnect) => new()
+    public static NatsOpts Create(AgentConfig config, string name, ILoggerFactory loggers, bool retryOnInitialConnect)
     {
-        Url = string.Join(",", config.Nats.Servers),
-        Name = name,
-        AuthOpts = new NatsAuthOpts { Username = config.Nats.User, Password = config.Nats.Password, Token = config.Nats.Token },
-        TlsOpts = config.Nats.CaFile is null ? NatsTlsOpts.Default : new NatsTlsOpts { CaFile = config.Nats.CaFile },
-        RetryOnInitialConnect = retryOnInitialConnect,
-        // Short pings: a dead server must be noticed well inside ack_wait (30 s).
-        PingInterval = TimeSpan.FromSeconds(5),
-        MaxPingOut = 2,
-        LoggerFactory = loggers,
-    };
+        var nats = config.Nats;
+        return NatsOpts.Default with
+        {
+            Url = string.Join(",", nats.Servers),
+            Name = name,
+            AuthOpts = new NatsAuthOpts
+            {
+                Username = nats.User, Password = nats.Password, Token = nats.Token,
+                CredsFile = nats.CredsFile, NKeyFile = nats.NkeyFile,
+            },
+            TlsOpts = new NatsTlsOpts
+            {
+                CaFile = nats.CaFile, CertFile = nats.CertFile, KeyFile = nats.KeyFile,
+                // A CA or client certificate means the operator wants TLS: never fall back to plain text.
+                Mode = nats.CaFile is not null || nats.CertFile is not null ? TlsMode.Require : TlsMode.Auto,
+            },
+            RetryOnInitialConnect = retryOnInitialConnect,
+            // Short pings: a dead server must be noticed well inside ack_wait (30 s).
+            PingInterval = TimeSpan.FromSeconds(5),
+            MaxPingOut = 2,
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            RequestTimeout = TimeSpan.FromSeconds(5),
+            // Reconnect for ever, quickly at first: a host agent must come back on its own after any outage.
+            MaxReconnectRetry = -1,
+            ReconnectWaitMin = TimeSpan.FromMilliseconds(100),
+            ReconnectWaitMax = TimeSpan.FromSeconds(2),
+            ReconnectJitter = TimeSpan.FromMilliseconds(100),
+            SerializerRegistry = NatsDefaultSerializerRegistry.Default,
+            LoggerFactory = new RedactingLoggerFactory(loggers),
+            // A busy host must never drop a message of its own subscriptions silently: wait instead.
+            SubPendingChannelFullMode = System.Threading.Channels.BoundedChannelFullMode.Wait,
+        };
+    }
 }

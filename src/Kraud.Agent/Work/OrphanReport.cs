@@ -1,5 +1,4 @@
 using Kraud.Agent.Status;
-using Kraud.Nats.JetStream;
 using Microsoft.Extensions.Logging;
 
 namespace Kraud.Agent.Work;
@@ -11,7 +10,7 @@ namespace Kraud.Agent.Work;
 /// as "Kind/id", never deleted: what to do is the control plane's call. Checked at the first heartbeat and then at
 /// most once a minute (one direct get per resource). A source that fails is logged once per check and adds nothing.
 /// </summary>
-public sealed class OrphanReport(NatsJSContext js, IReadOnlyList<IResourceInventory> sources, TimeProvider clock, ILogger<OrphanReport> logger) : IHostReport
+public sealed class OrphanReport(StreamMessageReader desired, IReadOnlyList<IResourceInventory> sources, TimeProvider clock, ILogger<OrphanReport> logger) : IHostReport
 {
     public static readonly TimeSpan Refresh = TimeSpan.FromMinutes(1);
     private readonly SemaphoreSlim _checking = new(1, 1);
@@ -36,7 +35,7 @@ public sealed class OrphanReport(NatsJSContext js, IReadOnlyList<IResourceInvent
     {
         var found = new List<string>();
         foreach (var key in await ListAllAsync(ct))
-            if (await js.GetLastMsgBySubjectAsync(StreamLayout.Desired, key.DesiredSubject, ct) is null)
+            if (await desired.GetLastAsync(key.DesiredSubject, ct) is null)
                 found.Add(key.ToString());
         found.Sort(StringComparer.Ordinal);
         _orphans = found;

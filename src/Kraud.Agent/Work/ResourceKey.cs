@@ -18,6 +18,12 @@ public sealed partial record ResourceKey(string Host, string KindToken, string I
     public string WorkSubject => $"{WorkPrefix}{Host}.{KindToken}.{Id}";
     public string StatusKey => $"{Host}.{KindToken}.{Id}";
 
+    [GeneratedRegex(@"^[-/_=a-zA-Z0-9]+(\.[-/_=a-zA-Z0-9]+)*$")]
+    private static partial Regex KvKey();
+
+    /// <summary>Whether a KV key can carry <see cref="StatusKey"/> (ADR-8's key rule); a subject token can hold far more.</summary>
+    public bool StatusKeyIsValid => KvKey().IsMatch(StatusKey);
+
     /// <summary>The canonical kind ("Volume"), or the token itself when no reconciler kind matches.</summary>
     public string Kind => ResourceKinds.FromSubjectToken(KindToken) ?? KindToken;
 

@@ -1,6 +1,6 @@
 using Kraud.Agent.Config;
-using Kraud.Nats.JetStream.Models;
-using Kraud.Nats.KeyValue;
+using NATS.Client.JetStream.Models;
+using NATS.Client.KeyValueStore;
 
 namespace Kraud.Agent.Work;
 
@@ -14,10 +14,8 @@ public sealed class StreamLayout(AgentConfig config)
     public string DispatchConsumer => $"dispatch-{config.Host}";
     public string WorkConsumer => $"work-{config.Host}";
 
-    public StreamConfig DesiredStream => new()
+    public StreamConfig DesiredStream => new(Desired, ["kraud.desired.>"])
     {
-        Name = Desired,
-        Subjects = ["kraud.desired.>"],
         Retention = StreamConfigRetention.Limits,
         MaxMsgsPerSubject = 1,
         Discard = StreamConfigDiscard.Old,
@@ -26,10 +24,8 @@ public sealed class StreamLayout(AgentConfig config)
         DuplicateWindow = TimeSpan.FromMinutes(2),
     };
 
-    public StreamConfig WorkStream => new()
+    public StreamConfig WorkStream => new(Work, ["kraud.work.>"])
     {
-        Name = Work,
-        Subjects = ["kraud.work.>"],
         Retention = StreamConfigRetention.Workqueue,
         MaxMsgsPerSubject = 1,
         Discard = StreamConfigDiscard.New,
@@ -41,6 +37,7 @@ public sealed class StreamLayout(AgentConfig config)
 
     public ConsumerConfig DispatchConsumerConfig => new(DispatchConsumer)
     {
+        DurableName = DispatchConsumer,
         FilterSubject = $"kraud.desired.{config.Host}.>",
         AckPolicy = ConsumerConfigAckPolicy.Explicit,
         DeliverPolicy = ConsumerConfigDeliverPolicy.All,
@@ -51,6 +48,7 @@ public sealed class StreamLayout(AgentConfig config)
 
     public ConsumerConfig WorkConsumerConfig => new(WorkConsumer)
     {
+        DurableName = WorkConsumer,
         FilterSubject = $"kraud.work.{config.Host}.>",
         AckPolicy = ConsumerConfigAckPolicy.Explicit,
         DeliverPolicy = ConsumerConfigDeliverPolicy.All,
@@ -59,7 +57,7 @@ public sealed class StreamLayout(AgentConfig config)
         MaxAckPending = config.Concurrency,
     };
 
-    public NatsKVConfig Bucket(string name) => new(name) { History = 1, Storage = StreamConfigStorage.File, NumberOfReplicas = config.Replicas };
+    public NatsKVConfig Bucket(string name) => new(name) { History = 1, Storage = NatsKVStorageType.File, NumberOfReplicas = config.Replicas };
 
     /// <summary>The fields of a stream the contract fixes, for comparing with what the server has.</summary>
     public static IEnumerable<(string Field, string Value)> Fingerprint(StreamConfig c)

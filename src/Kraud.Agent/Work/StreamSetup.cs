@@ -1,6 +1,6 @@
-using Kraud.Nats.JetStream;
-using Kraud.Nats.JetStream.Models;
-using Kraud.Nats.KeyValue;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using NATS.Client.KeyValueStore;
 using Microsoft.Extensions.Logging;
 
 namespace Kraud.Agent.Work;
@@ -10,9 +10,9 @@ namespace Kraud.Agent.Work;
 /// agent logs each difference and keeps running on what is there (contract section 1): changing a shared stream
 /// is the control plane's decision, not one host's.
 /// </summary>
-public sealed class StreamSetup(NatsJSContext js, StreamLayout layout, ILogger<StreamSetup> logger)
+public sealed class StreamSetup(INatsJSContext js, StreamLayout layout, ILogger<StreamSetup> logger)
 {
-    public sealed record Handles(NatsJSConsumer Dispatch, NatsJSConsumer Work, NatsKVStore Status, NatsKVStore Hosts);
+    public sealed record Handles(INatsJSConsumer Dispatch, INatsJSConsumer Work, INatsKVStore Status, INatsKVStore Hosts);
 
     public async Task<Handles> EnsureAsync(CancellationToken ct)
     {
@@ -28,19 +28,19 @@ public sealed class StreamSetup(NatsJSContext js, StreamLayout layout, ILogger<S
 
     private async Task EnsureStreamAsync(StreamConfig wanted, CancellationToken ct)
     {
-        NatsJSStream existing;
+        INatsJSStream existing;
         try
         {
-            existing = await js.GetStreamAsync(wanted.Name, cancellationToken: ct);
+            existing = await js.GetStreamAsync(wanted.Name!, cancellationToken: ct);
         }
-        catch (NatsJSApiException e) when (e.ErrCode == 10059) // stream not found
+        catch (NatsJSApiException e) when (e.Error.ErrCode == 10059) // stream not found
         {
             try
             {
                 await js.CreateStreamAsync(wanted, ct);
                 logger.LogInformation("created stream {Stream}", wanted.Name);
             }
-            catch (NatsJSApiException c) when (c.ErrCode == 10058)
+            catch (NatsJSApiException c) when (c.Error.ErrCode == 10058)
             {
                 // Another agent created it a moment ago.
             }
@@ -53,7 +53,12 @@ public sealed class StreamSetup(NatsJSContext js, StreamLayout layout, ILogger<S
                     wanted.Name, field, actual ?? "(unset)", value);
     }
 
-    private async Task<NatsJSConsumer> EnsureConsumerAsync(string stream, ConsumerConfig wanted, CancellationToken ct)
+    /// <summary>
+    /// The consumer as the layout wants it: created, or updated when its configuration changed (say the
+    /// concurrency, its max_ack_pending). nats-server 2.9.10 ignores the create/update action NATS.Net sends, so
+    /// this is create-or-update on any server; a field the server will not change is logged and the consumer used as is.
+    /// </summary>
+    private async Task<INatsJSConsumer> EnsureConsumerAsync(string stream, ConsumerConfig wanted, CancellationToken ct)
     {
         try
         {
@@ -67,13 +72,13 @@ public sealed class StreamSetup(NatsJSContext js, StreamLayout layout, ILogger<S
         }
     }
 
-    private async Task<NatsKVStore> EnsureBucketAsync(NatsKVContext kv, string name, CancellationToken ct)
+    private async Task<INatsKVStore> EnsureBucketAsync(NatsKVContext kv, string name, CancellationToken ct)
     {
         try
         {
             return await kv.GetStoreAsync(name, ct);
         }
-        catch (NatsJSApiException e) when (e.ErrCode == 10059)
+        catch (NatsJSApiException e) when (e.Error.ErrCode == 10059)
         {
             try
             {
@@ -81,7 +86,7 @@ public sealed class StreamSetup(NatsJSContext js, StreamLayout layout, ILogger<S
                 logger.LogInformation("created bucket {Bucket}", name);
                 return store;
             }
-            catch (NatsJSApiException c) when (c.ErrCode == 10058)
+            catch (NatsJSApiException c) when (c.Error.ErrCode == 10058)
             {
                 return await kv.GetStoreAsync(name, ct);
             }

@@ -1,5 +1,5 @@
-using Kraud.Nats.JetStream;
 using Microsoft.Extensions.Logging;
+using NATS.Client.JetStream;
 
 namespace Kraud.Agent.Work;
 
@@ -10,14 +10,14 @@ namespace Kraud.Agent.Work;
 /// </summary>
 public sealed class TokenHold : IAsyncDisposable
 {
-    private readonly NatsJSMsg _msg;
+    private readonly INatsJSMsg<PayloadIgnored> _msg;
     private readonly TimeSpan _interval;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _lost = new();
     private readonly CancellationTokenSource _done = new();
     private readonly Task _loop;
 
-    public TokenHold(NatsJSMsg msg, TimeSpan ackWait, ILogger logger)
+    public TokenHold(INatsJSMsg<PayloadIgnored> msg, TimeSpan ackWait, ILogger logger)
     {
         _msg = msg;
         _interval = ackWait / 3;
@@ -43,26 +43,11 @@ public sealed class TokenHold : IAsyncDisposable
                 return;
             }
             // The confirmation must come well inside ack_wait; a frozen or unreachable server fails it.
-            bool confirmed;
-            try
-            {
-                confirmed = await _msg.TryAckProgressAsync(_interval / 2, _done.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                _logger.LogDebug("+WPI failed: {Error}", e.Message);
-                confirmed = false;
-            }
-            if (!confirmed)
-            {
-                _logger.LogWarning("work token hold not confirmed by the server; cancelling the reconcile, it will not be acked");
-                _lost.Cancel();
-                return;
-            }
+            if (await Settle.TryConfirmedAsync(_msg, Settle.Progress, _interval / 2, _done.Token)) continue;
+            if (_done.IsCancellationRequested) return;
+            _logger.LogWarning("work token hold not confirmed by the server; cancelling the reconcile, it will not be acked");
+            _lost.Cancel();
+            return;
         }
     }
 

@@ -1,20 +1,25 @@
 using System.Collections.Concurrent;
+using System.Text;
 using Kraud.Agent.Status;
-using Kraud.Nats;
-using Kraud.Nats.JetStream;
 using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using NATS.Client.KeyValueStore;
 
 namespace Kraud.Agent.Work;
 
 /// <summary>
 /// Takes this host's work tokens (contract section 3.2): pulls only as many as it has free slots (the configured
 /// concurrency), reconciles each against the latest desired state while holding it, and settles it: +ACK then
-/// Ready, -NAK with back-off on a transient failure, +TERM on a permanent one.
+/// Ready, -NAK with back-off on a transient failure, +TERM on a permanent one. Every token is settled whatever
+/// goes wrong: a token left unsettled would hold one of the host's max_ack_pending slots for ack_wait, over and over.
 /// </summary>
 public sealed class WorkEngine
 {
-    private readonly NatsJSContext _js;
-    private readonly NatsJSConsumer _consumer;
+    private readonly INatsJSContext _js;
+    private readonly StreamMessageReader _desired, _work;
+    private readonly INatsJSConsumer _consumer;
     private readonly ReconcilerRegistry _registry;
     private readonly StatusWriter _status;
     private readonly string _host, _stateDir;
@@ -24,17 +29,24 @@ public sealed class WorkEngine
     private readonly ConcurrentDictionary<Task, byte> _running = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly AppliedSpecs _applied;
+    private readonly HeldTokens? _held;
+    private readonly RejectedTokens _rejected;
     // Desired sequence each resource was last reconciled to by this process: a token dispatched again for a
     // desired state already served (a busy retry that lost the race) is acked without running it twice.
     private readonly ConcurrentDictionary<string, ulong> _served = new();
     private long _lastLoopTick = Environment.TickCount64;
 
-    public WorkEngine(NatsJSContext js, NatsJSConsumer consumer, ReconcilerRegistry registry, StatusWriter status,
-        string host, string stateDir, int concurrency, ILogger<WorkEngine> logger)
+    public WorkEngine(INatsJSContext js, INatsJSConsumer consumer, ReconcilerRegistry registry, StatusWriter status,
+        string host, string stateDir, int concurrency, ILogger<WorkEngine> logger, HeldTokens? held = null, RejectedTokens? rejected = null)
     {
-        (_js, _consumer, _registry, _status, _host, _stateDir, _concurrency, _logger) = (js, consumer, registry, status, host, stateDir, concurrency, logger);
+        (_consumer, _registry, _status, _host, _stateDir, _concurrency, _logger) = (consumer, registry, status, host, stateDir, concurrency, logger);
+        _js = js;
+        _desired = new StreamMessageReader(js.Connection, StreamLayout.Desired);
+        _work = new StreamMessageReader(js.Connection, StreamLayout.Work);
         _slots = new SemaphoreSlim(concurrency, concurrency);
         _applied = new AppliedSpecs(stateDir);
+        _held = held;
+        _rejected = rejected ?? new RejectedTokens();
     }
 
     public int Running => _running.Count;
@@ -62,8 +74,14 @@ public sealed class WorkEngine
             try
             {
                 var opts = new NatsJSFetchOpts { MaxMsgs = free, Expires = TimeSpan.FromSeconds(5), IdleHeartbeat = TimeSpan.FromSeconds(2) };
-                await foreach (var msg in _consumer.FetchAsync(opts, stopTaking))
+                await foreach (var msg in _consumer.FetchAsync(opts, PayloadIgnored.Instance, stopTaking))
                 {
+                    if (stopTaking.IsCancellationRequested)
+                    {
+                        // Taken after SIGTERM: hand it back at once rather than after ack_wait.
+                        await SettleAsync(() => msg.NakAsync(cancellationToken: CancellationToken.None));
+                        continue;
+                    }
                     started++;
                     Start(msg);
                 }
@@ -71,7 +89,7 @@ public sealed class WorkEngine
             catch (OperationCanceledException) when (stopTaking.IsCancellationRequested)
             {
             }
-            catch (NatsException e)
+            catch (Exception e) when (e is NatsException or TimeoutException)
             {
                 _logger.LogWarning("work fetch failed: {Error}; retrying", e.Message);
                 await Pause.ForAsync(TimeSpan.FromSeconds(1), stopTaking);
@@ -80,7 +98,7 @@ public sealed class WorkEngine
         }
     }
 
-    private void Start(NatsJSMsg msg)
+    private void Start(INatsJSMsg<PayloadIgnored> msg)
     {
         var task = Task.Run(() => WorkAsync(msg));
         _running[task] = 0;
@@ -107,14 +125,37 @@ public sealed class WorkEngine
         }
     }
 
-    private async Task WorkAsync(NatsJSMsg msg)
+    private async Task WorkAsync(INatsJSMsg<PayloadIgnored> msg)
+    {
+        ulong tokenSeq = msg.Metadata?.Sequence.Stream ?? 0;
+        if (msg.ReplyTo is { } replyTo && tokenSeq > 0) _held?.Add(tokenSeq, replyTo);
+        try
+        {
+            await WorkOnAsync(msg);
+        }
+        catch (Exception e)
+        {
+            // Nothing may leave a token unsettled: hand it back for a later attempt.
+            _logger.LogError(e, "work token on {Subject}: unexpected failure; handed back", Escape(msg.Subject));
+            await SettleAsync(() => msg.NakAsync(Settle.NakAfter(Backoff.Transient(msg.Metadata?.NumDelivered ?? 1)), CancellationToken.None));
+        }
+        finally
+        {
+            if (tokenSeq > 0) _held?.Remove(tokenSeq);
+        }
+    }
+
+    private async Task WorkOnAsync(INatsJSMsg<PayloadIgnored> msg)
     {
         var key = ResourceKey.FromSubject(msg.Subject);
         ulong attempt = msg.Metadata?.NumDelivered ?? 1;
-        if (key is null || key.Host != _host)
+        if (key is null || key.Host != _host || !key.StatusKeyIsValid)
         {
-            _logger.LogError("work token on {Subject} does not name a resource of host {Host}; terminated", msg.Subject, _host);
-            await SettleAsync(() => msg.AckTerminateAsync().AsTask());
+            // No status can be written for it: terminate once (not every ack_wait for ever, which with the
+            // concurrency's worth of them would stop the host) and count it in the host record.
+            _rejected.Add();
+            _logger.LogError("work token on {Subject} names no resource of host {Host} a status can be written for; terminated", Escape(msg.Subject), _host);
+            await SettleAsync(() => msg.AckTerminateAsync(Settle.Terminate, CancellationToken.None));
             return;
         }
         using var scope = _logger.BeginScope(new Dictionary<string, object?> { ["Kind"] = key.Kind, ["Id"] = key.Id, ["Attempt"] = attempt });
@@ -126,31 +167,32 @@ public sealed class WorkEngine
         // An envelope too broken to parse still reports at its generation when that can be read, else at the
         // stored one (0), so a Failed is never dropped as older than the resource's last status.
         long FailedGeneration() => envelope?.Generation ?? EnvelopeParser.TryReadGeneration(desiredData.Span) ?? 0;
-        async Task Quiet()
+        async Task StopProgressing()
         {
-            // No Progressing may land after the outcome, and no +WPI after the settle.
+            // No Progressing may land after the outcome.
             if (progressing is not null) await progressing.Cancel();
             progressing = null;
-            await hold.StopAsync();
         }
         try
         {
-            var desired = await _js.GetLastMsgBySubjectAsync(StreamLayout.Desired, key.DesiredSubject, cancel.Token);
+            var desired = await _desired.GetLastAsync(key.DesiredSubject, cancel.Token);
             if (desired is null)
             {
                 // Purged after a finished delete: nothing is wanted any more.
-                await Quiet();
-                await msg.AckAsync(cancellationToken: cancel.Token);
+                await hold.StopAsync();
+                await msg.AckAsync(Settle.Confirmed, cancel.Token);
                 _logger.LogInformation("no desired state left; token acked");
                 return;
             }
             if (_served.TryGetValue(key.DesiredSubject, out ulong served) && served == desired.Sequence)
             {
-                await Quiet();
-                await msg.AckAsync(cancellationToken: cancel.Token);
+                await hold.StopAsync();
+                await msg.AckAsync(Settle.Confirmed, cancel.Token);
                 _logger.LogDebug("desired seq {Seq} already reconciled; token acked", desired.Sequence);
                 return;
             }
+            if (desired.TooLarge)
+                throw new PermanentReconcileException($"envelope is {desired.Size} bytes, over the limit of {ResourceEnvelope.MaxBytes} (256 KiB); not read");
             desiredData = desired.Data;
             envelope = EnvelopeParser.Parse(desired.Data.Span, key);
             var reconciler = _registry.Get(key);
@@ -161,44 +203,82 @@ public sealed class WorkEngine
 
             progressing = ReportProgressingLater(key, envelope, attempt, cancel.Token);
             var observed = await reconciler.ReconcileAsync(envelope, context, cancel.Token);
-            await Quiet();
+            await StopProgressing();
+            await hold.StopAsync();
             if (hold.IsLost) return;
-            if (!await msg.TryAckAsync(cancellationToken: _abort.Token))
-            {
-                _logger.LogWarning("ack not confirmed; the token comes back after ack_wait and is reconciled again");
+            if (!await Settle.TryConfirmedAsync(msg, Settle.Confirmed, AckTimeout, _abort.Token, ack: true) && !await AckTakenAsync(msg))
                 return;
-            }
             await FinishAsync(key, envelope, desired.Sequence, attempt, observed);
         }
         catch (PermanentReconcileException e)
         {
-            await Quiet();
+            await StopProgressing();
             if (hold.IsLost) return;
             _logger.LogError("permanent failure: {Error}", e.Message);
+            // Written while the hold still runs: a status write stuck in retries must not let the token expire.
             await WriteStatusAsync(key, FailedGeneration(), ResourceStatus.Failed, e.Message, attempt, null);
-            await SettleAsync(() => msg.AckTerminateAsync().AsTask());
+            await hold.StopAsync();
+            if (hold.IsLost) return;
+            await SettleAsync(() => msg.AckTerminateAsync(Settle.Terminate, CancellationToken.None));
         }
         catch (OperationCanceledException) when (hold.IsLost)
         {
-            await Quiet();
+            await StopProgressing();
             _logger.LogWarning("reconcile cancelled: the token hold was lost; not acking");
         }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {
-            await Quiet();
+            await StopProgressing();
+            await hold.StopAsync();
             _logger.LogWarning("reconcile cancelled at shutdown; token handed back");
-            await SettleAsync(() => msg.NakAsync().AsTask());
+            await SettleAsync(() => msg.NakAsync(cancellationToken: CancellationToken.None));
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            await Quiet();
+            await StopProgressing();
             if (hold.IsLost) return;
             var delay = Backoff.Transient(attempt);
             _logger.LogWarning(e, "reconcile failed (attempt {Attempt}); retrying in {DelaySeconds} s", attempt, delay.TotalSeconds);
             await WriteStatusAsync(key, FailedGeneration(), ResourceStatus.Failed,
                 $"attempt {attempt}: {e.Message}; retrying in {delay.TotalSeconds:0.#} s", attempt, null);
-            await SettleAsync(() => msg.NakAsync(delay).AsTask());
+            await hold.StopAsync();
+            if (hold.IsLost) return;
+            await SettleAsync(() => msg.NakAsync(Settle.NakAfter(delay), CancellationToken.None));
         }
+    }
+
+    private static readonly TimeSpan AckTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// After an +ACK whose confirmation did not come: the server may have taken it and lost only the answer (a
+    /// frozen or restarting server), and then no token ever comes back. So learn the token's fate from KRAUD_WORK
+    /// (a work queue drops an acked message): gone means the ack was taken and the outcome must be reported now;
+    /// still there means it comes back after ack_wait and is reconciled again. Asked until the server answers.
+    /// </summary>
+    private async Task<bool> AckTakenAsync(INatsJSMsg<PayloadIgnored> msg)
+    {
+        ulong seq = msg.Metadata?.Sequence.Stream ?? 0;
+        if (seq == 0) return false;
+        _logger.LogWarning("ack not confirmed; asking KRAUD_WORK whether the server took it");
+        for (ulong tries = 1; !_abort.IsCancellationRequested; tries++)
+        {
+            try
+            {
+                bool queued = await _work.GetAsync(seq, _abort.Token) is not null;
+                if (queued) _logger.LogWarning("the token is still queued: it comes back after ack_wait and is reconciled again");
+                else _logger.LogInformation("the server took the ack; reporting the outcome");
+                return !queued;
+            }
+            catch (Exception e) when (e is NatsException or TimeoutException)
+            {
+                await Pause.ForAsync(Backoff.StatusWrite(tries), _abort.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+        return false;
     }
 
     /// <summary>
@@ -224,9 +304,9 @@ public sealed class WorkEngine
         try
         {
             // Only up to the delete we served: a re-create published meanwhile must survive.
-            await _js.PurgeStreamAsync(StreamLayout.Desired, new() { Filter = key.DesiredSubject, Seq = desiredSeq + 1 });
+            await _js.PurgeStreamAsync(StreamLayout.Desired, new StreamPurgeRequest { Filter = key.DesiredSubject, Seq = desiredSeq + 1 });
         }
-        catch (NatsException e)
+        catch (Exception e) when (e is NatsException or TimeoutException)
         {
             // The delete stays desired; served again later, it finds nothing left to remove.
             _logger.LogWarning("could not purge the finished delete from {Stream}: {Error}", StreamLayout.Desired, e.Message);
@@ -257,12 +337,12 @@ public sealed class WorkEngine
                 await _status.WriteAsync(status, CancellationToken.None, key.StatusKey);
                 return;
             }
-            catch (NatsException e) when (DateTime.UtcNow + delay < giveUpAt)
+            catch (Exception e) when (e is NatsException or TimeoutException && DateTime.UtcNow + delay < giveUpAt)
             {
                 _logger.LogWarning("status {Phase} not written yet: {Error}; retrying in {DelayMs} ms", phase, e.Message, (int)delay.TotalMilliseconds);
                 await Task.Delay(delay);
             }
-            catch (NatsException e)
+            catch (Exception e) when (e is NatsException or TimeoutException)
             {
                 _logger.LogWarning("status {Phase} not written: {Error}", phase, e.Message);
                 return;
@@ -272,15 +352,25 @@ public sealed class WorkEngine
 
     private static readonly TimeSpan StatusRetryLimit = TimeSpan.FromSeconds(30);
 
-    private async Task SettleAsync(Func<Task> settle)
+    private async Task SettleAsync(Func<ValueTask> settle)
     {
         try
         {
             await settle();
         }
-        catch (Exception e) when (e is NatsException)
+        catch (Exception e) when (e is NatsException or TimeoutException or OperationCanceledException)
         {
             _logger.LogWarning("could not settle the token ({Error}); it comes back after ack_wait", e.Message);
         }
+    }
+
+    /// <summary>A subject as it may be logged: anything but printable ASCII as \uXXXX, so raw bytes never reach the journal.</summary>
+    internal static string Escape(string subject)
+    {
+        var sb = new StringBuilder(subject.Length);
+        foreach (char c in subject)
+            if (c is >= ' ' and < (char)0x7f && c != '\\') sb.Append(c);
+            else sb.Append($"\\u{(int)c:x4}");
+        return sb.ToString();
     }
 }

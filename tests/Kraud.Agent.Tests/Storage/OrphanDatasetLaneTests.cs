@@ -4,7 +4,7 @@ using Kraud.Agent.Tests.Work;
 using Kraud.Agent.Work;
 using Kraud.Agent.Zfs;
 using Kraud.Agent.Zfs.Commands;
-using Kraud.Nats.JetStream.Models;
+using NATS.Client.JetStream.Models;
 using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.Storage;
@@ -31,14 +31,14 @@ public sealed class OrphanDatasetLaneTests : NatsTestBase
         await Run.RunCheckedAsync(["/usr/sbin/zfs", "create", "-o", "kraud:host=other", "-o", "kraud:id=theirs", $"{pool}/kraud/theirs"]);
         await Run.RunCheckedAsync(["/usr/sbin/zfs", "create", "-V", "8M", "-o", $"kraud:host={Host}", $"{pool}/kraud/zvol"]);
         await Run.RunCheckedAsync(["/usr/sbin/zfs", "create", "-o", $"kraud:host={Host}", $"{pool}/elsewhere"]);
-        await Cp.JetStream.CreateStreamAsync(new StreamConfig
+        await Cp.JetStream.CreateStreamAsync(new StreamConfig(StreamLayout.Desired, ["kraud.desired.>"])
         {
-            Name = StreamLayout.Desired, Subjects = ["kraud.desired.>"], MaxMsgsPerSubject = 1, Storage = StreamConfigStorage.Memory,
+            MaxMsgsPerSubject = 1, Storage = StreamConfigStorage.Memory,
         });
         await Cp.PublishAsync(Host, "Volume", "kept", 1);
 
         var source = new VolumeDatasetInventory(new ZfsCli(), () => true, Host);
-        var report = new OrphanReport(Cp.JetStream, [new AppliedSpecsInventory(new AppliedSpecs(Dir.Path), Host), source],
+        var report = new OrphanReport(new StreamMessageReader(Cp.Connection, StreamLayout.Desired), [new AppliedSpecsInventory(new AppliedSpecs(Dir.Path), Host), source],
             TimeProvider.System, new ListLogger<OrphanReport>());
         var builder = new HostReportBuilder();
         await report.ContributeAsync(builder, default);
@@ -52,7 +52,7 @@ public sealed class OrphanDatasetLaneTests : NatsTestBase
         await Deadline.WaitUntilAsync(async () =>
         {
             try { record = await Cp.GetHostAsync(Host); }
-            catch (Kraud.Nats.NatsException) { record = null; }
+            catch (NATS.Client.Core.NatsException) { record = null; }
             return record is { Orphans.Count: > 0 };
         }, TimeSpan.FromSeconds(120), "orphans in the host record");
         Assert.Equal(["Volume/mine", "Volume/zvol"], record!.Orphans.Where(o => o.StartsWith("Volume/", StringComparison.Ordinal)));

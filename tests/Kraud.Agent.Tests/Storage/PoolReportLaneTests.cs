@@ -23,7 +23,7 @@ public sealed class PoolReportLaneTests : NatsTestBase
         await Deadline.WaitUntilAsync(async () =>
         {
             try { record = await Cp.GetHostAsync("hp1"); }
-            catch (Kraud.Nats.NatsException) { record = null; }
+            catch (NATS.Client.Core.NatsException) { record = null; }
             return record is not null && record.Resources.Pools.Any(p => p.Name == pool);
         }, TimeSpan.FromSeconds(120), $"pool {pool} in the host record");
 

@@ -2,9 +2,10 @@ using System.Text.Json.Nodes;
 using Kraud.Agent.Status;
 using Kraud.Agent.Storage;
 using Kraud.Agent.Zfs.Schedule;
-using Kraud.Nats;
-using Kraud.Nats.JetStream;
-using Kraud.Nats.KeyValue;
+using Kraud.Agent.Work;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.KeyValueStore;
 using Kraud.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -18,12 +19,12 @@ public sealed class SnapshotStatusTests : IAsyncLifetime
 {
     private NatsServer _nats = null!;
     private NatsConnection _connection = null!;
-    private NatsKVStore _bucket = null!;
+    private INatsKVStore _bucket = null!;
 
     public async Task InitializeAsync()
     {
         _nats = await NatsServer.StartAsync();
-        _connection = new NatsConnection(new NatsOpts { Url = _nats.Url, RetryOnInitialConnect = false });
+        _connection = new NatsConnection(NatsOpts.Default with { Url = _nats.Url, RetryOnInitialConnect = false });
         await _connection.ConnectAsync();
         _bucket = await new NatsKVContext(new NatsJSContext(_connection)).CreateStoreAsync(new NatsKVConfig("KRAUD_STATUS"));
     }
@@ -44,8 +45,8 @@ public sealed class SnapshotStatusTests : IAsyncLifetime
 
     private async Task<(ResourceStatus Status, ulong Revision)> ReadAsync(string id)
     {
-        var e = await _bucket.GetEntryAsync($"h1.volume.{id}");
-        return (e.Deserialize(Kraud.Agent.Status.AgentJsonContext.Default.ResourceStatus)!, e.Revision);
+        var e = await _bucket.GetEntryAsync($"h1.volume.{id}", serializer: Serializers.Status);
+        return (e.Value!, e.Revision);
     }
 
     /// <summary>The engine's side of the seam, as EngineService gives it: the host's own status writer.</summary>
@@ -87,7 +88,7 @@ public sealed class SnapshotStatusTests : IAsyncLifetime
         Assert.Equal(newerRev, (await ReadAsync("newer")).Revision);
         Assert.Equal(newerBefore.Generation, (await ReadAsync("newer")).Status.Generation);
         Assert.Equal(failedRev, (await ReadAsync("failed")).Revision);
-        Assert.Null(await _bucket.TryGetEntryAsync("h1.volume.absent"));
+        Assert.Null(await _bucket.GetOrNullAsync("h1.volume.absent", Serializers.Status));
 
         // The same pass again changes nothing (no write), and the engine's next write after an amend still lands.
         var (_, aRev) = await ReadAsync("a");

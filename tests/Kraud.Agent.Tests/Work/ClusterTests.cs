@@ -53,7 +53,7 @@ public sealed class ClusterTests : IAsyncLifetime
                 await cp.PublishAsync("h1", "Probe", id, 1);
                 return;
             }
-            catch (Kraud.Nats.NatsException) when (attempt < 20)
+            catch (NATS.Client.Core.NatsException) when (attempt < 20)
             {
                 await Task.Delay(250);
             }

@@ -1,16 +1,17 @@
 using System.Text;
 using System.Text.Json;
 using Kraud.Agent.Status;
-using Kraud.Nats;
-using Kraud.Nats.JetStream;
-using Kraud.Nats.KeyValue;
+using Kraud.Agent.Work;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.KeyValueStore;
 
 namespace Kraud.Agent.Tests.Work;
 
-/// <summary>The test's side of the contract: publishes envelopes, reads statuses and host records.</summary>
+/// <summary>The test's side of the contract (through NATS.Net, as a control plane would): publishes envelopes, reads statuses and host records.</summary>
 public sealed class ControlPlane : IAsyncDisposable
 {
-    private NatsKVStore? _status, _hosts;
+    private INatsKVStore? _status, _hosts;
 
     private ControlPlane(NatsConnection connection)
     {
@@ -23,7 +24,7 @@ public sealed class ControlPlane : IAsyncDisposable
 
     public static async Task<ControlPlane> ConnectAsync(string urls)
     {
-        var c = new NatsConnection(new NatsOpts { Url = urls, Name = "test control plane", RetryOnInitialConnect = false });
+        var c = new NatsConnection(NatsOpts.Default with { Url = urls, Name = "test control plane", RetryOnInitialConnect = false });
         await c.ConnectAsync();
         return new ControlPlane(c);
     }
@@ -31,33 +32,31 @@ public sealed class ControlPlane : IAsyncDisposable
     public static string Envelope(string kind, string id, long generation, string spec = "{}", bool deleted = false) =>
         $$"""{"apiVersion":"kraud.cloud/v1","kind":"{{kind}}","id":"{{id}}","generation":{{generation}},"deleted":{{(deleted ? "true" : "false")}},"spec":{{spec}}}""";
 
-    public async Task PublishAsync(string subject, string payload) =>
-        (await JetStream.PublishAsync(subject, Encoding.UTF8.GetBytes(payload))).EnsureSuccess();
+    public async Task PublishAsync(string subject, string payload) => await PublishAsync(subject, Encoding.UTF8.GetBytes(payload));
+
+    public async Task PublishAsync(string subject, byte[] payload) =>
+        (await JetStream.PublishAsync(subject, payload, Serializers.Bytes)).EnsureSuccess();
 
     public Task PublishAsync(string host, string kind, string id, long generation, string spec = "{}", bool deleted = false) =>
         PublishAsync($"kraud.desired.{host}.{kind.ToLowerInvariant()}.{id}", Envelope(kind, id, generation, spec, deleted));
 
-    private async Task<NatsKVStore> StatusAsync() => _status ??= await new NatsKVContext(JetStream).GetStoreAsync("KRAUD_STATUS");
+    private async Task<INatsKVStore> StatusAsync() => _status ??= await new NatsKVContext(JetStream).GetStoreAsync("KRAUD_STATUS");
 
-    public async Task<ResourceStatus?> GetStatusAsync(string host, string kindToken, string id)
-    {
-        var e = await (await StatusAsync()).TryGetEntryAsync($"{host}.{kindToken}.{id}");
-        return e?.Deserialize(AgentJsonContext.Default.ResourceStatus);
-    }
+    public async Task<ResourceStatus?> GetStatusAsync(string host, string kindToken, string id) =>
+        (await (await StatusAsync()).GetOrNullAsync($"{host}.{kindToken}.{id}", Serializers.Status))?.Value;
 
     public async Task<Dictionary<string, ResourceStatus>> AllStatusesAsync()
     {
         var all = new Dictionary<string, ResourceStatus>();
-        await foreach (var e in (await StatusAsync()).GetEntriesAsync())
-            if (e.Deserialize(AgentJsonContext.Default.ResourceStatus) is { } s) all[e.Key] = s;
+        await foreach (var e in (await StatusAsync()).GetEntriesAsync(">", Serializers.Status))
+            if (e.Value is { } s) all[e.Key] = s;
         return all;
     }
 
     public async Task<HostRecord?> GetHostAsync(string host)
     {
         _hosts ??= await new NatsKVContext(JetStream).GetStoreAsync("KRAUD_HOSTS");
-        var e = await _hosts.TryGetEntryAsync(host);
-        return e?.Deserialize(AgentJsonContext.Default.HostRecord);
+        return (await _hosts.GetOrNullAsync(host, Serializers.HostRecord))?.Value;
     }
 
     /// <summary>Polls until the resource's status satisfies <paramref name="condition"/>.</summary>
@@ -84,8 +83,11 @@ public sealed class ControlPlane : IAsyncDisposable
     public async Task<ulong> WorkMessagesAsync(string subjectFilter)
     {
         var s = await JetStream.GetStreamAsync("KRAUD_WORK", new() { SubjectsFilter = subjectFilter });
-        return s.Info.State.Messages;
+        return (ulong)s.Info.State.Messages;
     }
+
+    /// <summary>The newest desired state of a subject, or null (purged).</summary>
+    public Task<StreamMessage?> LastDesiredAsync(string subject) => new StreamMessageReader(Connection, StreamLayout.Desired).GetLastAsync(subject, default);
 
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
 }

@@ -60,7 +60,7 @@ public sealed class HostRecordWireguardTests : NatsTestBase
         await Deadline.WaitUntilAsync(async () =>
         {
             try { r = await Cp.GetHostAsync(host); }
-            catch (Kraud.Nats.NatsException) { r = null; }
+            catch (NATS.Client.Core.NatsException) { r = null; }
             return r is not null;
         }, TimeSpan.FromSeconds(30), "the host record");
         return r!;

@@ -5,7 +5,7 @@ using Kraud.Agent.Storage;
 using Kraud.Agent.Tests.Storage;
 using Kraud.Agent.Work;
 using Kraud.Agent.Zfs;
-using Kraud.Nats.JetStream.Models;
+using NATS.Client.JetStream.Models;
 using Microsoft.Extensions.Logging;
 
 namespace Kraud.Agent.Tests.Work;
@@ -53,7 +53,7 @@ public sealed class OrphanInventoryTests : NatsTestBase
             applied.Save(new ResourceKey(Host, "probe", "gone"), spec.RootElement);
         }
         var clock = new ManualClock(DateTimeOffset.UnixEpoch);
-        var report = new OrphanReport(Cp.JetStream,
+        var report = new OrphanReport(new StreamMessageReader(Cp.Connection, StreamLayout.Desired),
             [new AppliedSpecsInventory(applied, Host), new VpcLinkInventory(Host, ns.Ns)], clock, new ListLogger<OrphanReport>());
 
         Assert.Equal(["Probe/gone", "Vpc/both", "Vpc/lost"], await OrphansAsync(report));
@@ -75,7 +75,7 @@ public sealed class OrphanInventoryTests : NatsTestBase
         var failingZfs = new VolumeDatasetInventory(new ZfsCli { ZfsPath = "/bin/false" }, () => true, Host);
         var clock = new ManualClock(DateTimeOffset.UnixEpoch);
         var log = new ListLogger<OrphanReport>();
-        var report = new OrphanReport(Cp.JetStream, [failingZfs, new VpcLinkInventory(Host, ns.Ns)], clock, log);
+        var report = new OrphanReport(new StreamMessageReader(Cp.Connection, StreamLayout.Desired), [failingZfs, new VpcLinkInventory(Host, ns.Ns)], clock, log);
 
         Assert.Equal(["Vpc/lost"], await OrphansAsync(report));
         Assert.Equal(["Vpc/lost"], await OrphansAsync(report));
@@ -95,9 +95,9 @@ public sealed class OrphanInventoryTests : NatsTestBase
         await Assert.ThrowsAnyAsync<Exception>(() => present.ListAsync(default));
     }
 
-    private Task CreateDesiredStreamAsync() => Cp.JetStream.CreateStreamAsync(new StreamConfig
+    private Task CreateDesiredStreamAsync() => Cp.JetStream.CreateStreamAsync(new StreamConfig(StreamLayout.Desired, ["kraud.desired.>"])
     {
-        Name = StreamLayout.Desired, Subjects = ["kraud.desired.>"], MaxMsgsPerSubject = 1, Storage = StreamConfigStorage.Memory,
+        MaxMsgsPerSubject = 1, Storage = StreamConfigStorage.Memory,
     }, default).AsTask();
 
     private static async Task<List<string>> OrphansAsync(OrphanReport report)

@@ -12,7 +12,7 @@ public sealed class RecreateTests : ServingAgentTestBase
         await Cp.WaitForStatusAsync("h1", "probe", "again", s => s.Phase == "Ready", TimeSpan.FromSeconds(20));
         await Cp.PublishAsync("h1", "Probe", "again", 2, deleted: true);
         await Cp.WaitForStatusAsync("h1", "probe", "again", s => s.Phase == "Deleted" && s.Generation == 2, TimeSpan.FromSeconds(20));
-        await Deadline.WaitUntilAsync(async () => await Cp.JetStream.GetLastMsgBySubjectAsync("KRAUD_DESIRED", "kraud.desired.h1.probe.again") is null,
+        await Deadline.WaitUntilAsync(async () => await Cp.LastDesiredAsync("kraud.desired.h1.probe.again") is null,
             TimeSpan.FromSeconds(10), "the finished delete to be purged");
 
         await Cp.PublishAsync("h1", "Probe", "again", 1);
@@ -30,7 +30,7 @@ public sealed class RecreateTests : ServingAgentTestBase
         File.WriteAllText(file, """{"kind":"Probe","id":"by-hand","deleted":true}""");
         await ApplyAsync(file);
         await Cp.WaitForStatusAsync("h1", "probe", "by-hand", s => s.Phase == "Deleted" && s.Generation == 2, TimeSpan.FromSeconds(20));
-        await Deadline.WaitUntilAsync(async () => await Cp.JetStream.GetLastMsgBySubjectAsync("KRAUD_DESIRED", "kraud.desired.h1.probe.by-hand") is null,
+        await Deadline.WaitUntilAsync(async () => await Cp.LastDesiredAsync("kraud.desired.h1.probe.by-hand") is null,
             TimeSpan.FromSeconds(10), "the finished delete to be purged");
 
         File.WriteAllText(file, """{"kind":"Probe","id":"by-hand","spec":{}}""");

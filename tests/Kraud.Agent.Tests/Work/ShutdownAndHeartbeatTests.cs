@@ -90,7 +90,7 @@ public sealed class ShutdownAndHeartbeatTests : NatsTestBase
         {
             return await Cp.GetHostAsync(host);
         }
-        catch (Kraud.Nats.NatsException)
+        catch (NATS.Client.Core.NatsException)
         {
             return null;
         }

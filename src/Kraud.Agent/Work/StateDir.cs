@@ -1,0 +1,30 @@
+namespace Kraud.Agent.Work;
+
+/// <summary>
+/// Files and directories of the agent's state dir: owner only (0700 directories, 0600 files) whatever the umask,
+/// since they hold keys and what the host runs. Writes replace a file whole (temp file, then rename).
+/// </summary>
+public static class StateDir
+{
+    public const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>Creates the state dir (or makes an existing one owner-only) at start.</summary>
+    public static void Prepare(string stateDir)
+    {
+        CreateDirectory(stateDir);
+        if ((File.GetUnixFileMode(stateDir) & ~DirectoryMode) != 0) File.SetUnixFileMode(stateDir, DirectoryMode);
+    }
+
+    public static void CreateDirectory(string path) => Directory.CreateDirectory(path, DirectoryMode);
+
+    public static void WriteFile(string path, string text) => WriteFile(path, System.Text.Encoding.UTF8.GetBytes(text));
+
+    public static void WriteFile(string path, ReadOnlySpan<byte> bytes)
+    {
+        string tmp = path + ".tmp";
+        using (var fs = new FileStream(tmp, new FileStreamOptions { Mode = System.IO.FileMode.Create, Access = FileAccess.Write, UnixCreateMode = FileMode }))
+            fs.Write(bytes);
+        File.Move(tmp, path, overwrite: true);
+    }
+}
