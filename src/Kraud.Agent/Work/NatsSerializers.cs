@@ -51,5 +51,6 @@ public static class Serializers
 {
     public static readonly INatsSerializer<byte[]> Bytes = NatsRawSerializer<byte[]>.Default;
     public static readonly JsonValueSerializer<Status.ResourceStatus> Status = new(Kraud.Agent.Status.AgentJsonContext.Default.ResourceStatus);
+    public static readonly JsonValueSerializer<WorkToken> WorkToken = new(Kraud.Agent.Status.AgentJsonContext.Default.WorkToken);
     public static readonly JsonValueSerializer<Status.HostRecord> HostRecord = new(Kraud.Agent.Status.AgentJsonContext.Default.HostRecord);
 }

@@ -10,14 +10,14 @@ namespace Kraud.Agent.Work;
 /// </summary>
 public sealed class TokenHold : IAsyncDisposable
 {
-    private readonly INatsJSMsg<PayloadIgnored> _msg;
+    private readonly INatsJSMsg<WorkToken> _msg;
     private readonly TimeSpan _interval;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _lost = new();
     private readonly CancellationTokenSource _done = new();
     private readonly Task _loop;
 
-    public TokenHold(INatsJSMsg<PayloadIgnored> msg, TimeSpan ackWait, ILogger logger)
+    public TokenHold(INatsJSMsg<WorkToken> msg, TimeSpan ackWait, ILogger logger)
     {
         _msg = msg;
         _interval = ackWait / 3;

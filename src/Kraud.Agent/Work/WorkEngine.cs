@@ -74,7 +74,7 @@ public sealed class WorkEngine
             try
             {
                 var opts = new NatsJSFetchOpts { MaxMsgs = free, Expires = TimeSpan.FromSeconds(5), IdleHeartbeat = TimeSpan.FromSeconds(2) };
-                await foreach (var msg in _consumer.FetchAsync(opts, PayloadIgnored.Instance, stopTaking))
+                await foreach (var msg in _consumer.FetchAsync(opts, Serializers.WorkToken, stopTaking))
                 {
                     if (stopTaking.IsCancellationRequested)
                     {
@@ -98,7 +98,7 @@ public sealed class WorkEngine
         }
     }
 
-    private void Start(INatsJSMsg<PayloadIgnored> msg)
+    private void Start(INatsJSMsg<WorkToken> msg)
     {
         var task = Task.Run(() => WorkAsync(msg));
         _running[task] = 0;
@@ -125,7 +125,7 @@ public sealed class WorkEngine
         }
     }
 
-    private async Task WorkAsync(INatsJSMsg<PayloadIgnored> msg)
+    private async Task WorkAsync(INatsJSMsg<WorkToken> msg)
     {
         ulong tokenSeq = msg.Metadata?.Sequence.Stream ?? 0;
         if (msg.ReplyTo is { } replyTo && tokenSeq > 0) _held?.Add(tokenSeq, replyTo);
@@ -145,7 +145,7 @@ public sealed class WorkEngine
         }
     }
 
-    private async Task WorkOnAsync(INatsJSMsg<PayloadIgnored> msg)
+    private async Task WorkOnAsync(INatsJSMsg<WorkToken> msg)
     {
         var key = ResourceKey.FromSubject(msg.Subject);
         ulong attempt = msg.Metadata?.NumDelivered ?? 1;
@@ -175,7 +175,7 @@ public sealed class WorkEngine
         }
         try
         {
-            var desired = await _desired.GetLastAsync(key.DesiredSubject, cancel.Token);
+            var desired = await ReadDesiredAsync(key, msg.Data?.DesiredSeq ?? 0, cancel.Token);
             if (desired is null)
             {
                 // Purged after a finished delete: nothing is wanted any more.
@@ -250,12 +250,36 @@ public sealed class WorkEngine
     private static readonly TimeSpan AckTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// The newest desired state, at least as new as the one that made the token. A server that just rejoined a
+    /// cluster and took the stream's leadership can answer from behind: "no message" for a desired state the
+    /// dispatcher read a moment ago (seen in ClusterTests: a resource acked as "nothing wanted" and never reported).
+    /// Such an answer is asked again for a few seconds, then treated as a transient failure; only when the stream
+    /// has seen the token's desired message is a missing one a finished delete's purge.
+    /// </summary>
+    private async Task<StreamMessage?> ReadDesiredAsync(ResourceKey key, ulong tokenSeq, CancellationToken ct)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (true)
+        {
+            var desired = await _desired.GetLastAsync(key.DesiredSubject, ct);
+            if (desired is not null && desired.Sequence >= tokenSeq) return desired;
+            if (desired is null && (tokenSeq == 0 || await DesiredLastSequenceAsync(ct) >= tokenSeq)) return null;
+            if (DateTime.UtcNow > until)
+                throw new TimeoutException($"{StreamLayout.Desired} does not yet show desired seq {tokenSeq} (the answering server is behind)");
+            await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
+        }
+    }
+
+    private async Task<ulong> DesiredLastSequenceAsync(CancellationToken ct) =>
+        (ulong)(await _js.GetStreamAsync(StreamLayout.Desired, cancellationToken: ct)).Info.State.LastSeq;
+
+    /// <summary>
     /// After an +ACK whose confirmation did not come: the server may have taken it and lost only the answer (a
     /// frozen or restarting server), and then no token ever comes back. So learn the token's fate from KRAUD_WORK
     /// (a work queue drops an acked message): gone means the ack was taken and the outcome must be reported now;
     /// still there means it comes back after ack_wait and is reconciled again. Asked until the server answers.
     /// </summary>
-    private async Task<bool> AckTakenAsync(INatsJSMsg<PayloadIgnored> msg)
+    private async Task<bool> AckTakenAsync(INatsJSMsg<WorkToken> msg)
     {
         ulong seq = msg.Metadata?.Sequence.Stream ?? 0;
         if (seq == 0) return false;
