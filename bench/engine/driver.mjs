@@ -2,6 +2,10 @@
 // (host "peer", npm nats) side by side; publishes N Probe envelopes per round to each, watches KRAUD_STATUS for
 // Ready of that round's generation, and prints throughput and publish->Ready latency with the ratios.
 //   node driver.mjs --bin ../../artifacts/bin/kraud-agent [--n 2000] [--concurrency 16] [--rounds 3]
+//     [--sides ours,peer,peer-applied] [--profile 'strace -c -f -o {out} -p {pid}']
+// Sides: "ours" is kraud-agent; "peer" is peer.mjs; "peer-applied" is peer.mjs --applied (it also records the
+// applied spec per resource, as the agent does). --profile runs the command around every measured burst round of
+// every side ({pid}: that side's process, {out}: <work>/profile-<side>-<gen>.txt, kept with --keep or printed).
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
@@ -22,7 +26,9 @@ const { values: args } = parseArgs({
     "paced-n": { type: "string", default: "1000" },
     port: { type: "string", default: "14333" },
     "log-level": { type: "string", default: "warning" },
-    sides: { type: "string", default: "ours,peer" },
+    sides: { type: "string", default: "ours,peer,peer-applied" },
+    profile: { type: "string", default: "" },
+    "profile-dir": { type: "string", default: "" },
     keep: { type: "boolean", default: false },
   },
 });
@@ -76,15 +82,16 @@ function cpuSeconds(pid) {
 }
 
 // Messages the side's own connection(s) sent to and received from the server so far (nats-server /connz).
-const connName = { ours: "kraud-agent ours", peer: "kraud-peer peer" };
+const connName = (side) => (side === "ours" ? "kraud-agent ours" : `kraud-peer ${side}`);
 async function connMsgs(side) {
   const r = await fetch(`http://127.0.0.1:${PORT + 1}/connz?limit=1024`);
   const z = await r.json();
   let sent = 0, recv = 0;
-  for (const c of z.connections ?? []) if (c.name === connName[side]) { sent += c.in_msgs; recv += c.out_msgs; }
+  for (const c of z.connections ?? []) if (c.name === connName(side)) { sent += c.in_msgs; recv += c.out_msgs; }
   return { sent, recv };
 }
 
+console.log(`load average at the start: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
 // ---- setup --------------------------------------------------------------------------------------------------
 const server = start("nats-server", "nats-server", ["-js", "-a", "127.0.0.1", "-p", String(PORT), "-m", String(PORT + 1), "-sd", join(work, "js")]);
 await until("nats-server", portOpen);
@@ -101,12 +108,26 @@ for (const side of sides) {
     writeFileSync(cfg, JSON.stringify({ host: "ours", stateDir, concurrency: C, nats: { servers: [url] }, log: { level: args["log-level"] } }));
     procs.ours = start("kraud-agent", args.bin, ["run", "--config", cfg]);
   } else {
-    procs.peer = start("peer.mjs", process.execPath, [join(here, "peer.mjs"), "--host", "peer", "--concurrency", String(C), "--server", url, "--state-dir", stateDir]);
+    if (!/^peer(-applied)?$/.test(side)) throw new Error(`unknown side ${side}: ours, peer or peer-applied`);
+    const flags = side === "peer-applied" ? ["--applied"] : [];
+    procs[side] = start(side, process.execPath, [join(here, "peer.mjs"), "--host", side, "--concurrency", String(C), "--server", url, "--state-dir", stateDir, ...flags]);
   }
   // Serving once its work consumer exists (both create it after the streams, before pulling).
   await until(`${side} serving`, async () => (await jsm.consumers.info("KRAUD_WORK", `work-${side}`)) !== null);
 }
 const kv = await js.views.kv("KRAUD_STATUS");
+
+// ---- optional profiler around a round (the same for every side): started on the side's pid, stopped with SIGINT --
+const profileDir = args["profile-dir"] || work;
+async function startProfile(side, gen) {
+  if (!args.profile) return null;
+  const out = join(profileDir, `profile-${side}-${gen}.txt`);
+  const argv = args.profile.replaceAll("{pid}", String(procs[side].pid)).replaceAll("{out}", out).split(/\s+/);
+  const p = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "ignore", "inherit"] });
+  const exited = new Promise((r) => p.once("exit", r));
+  await sleep(1000); // attached to every thread before the round starts
+  return { out, stop: async () => { p.kill("SIGINT"); await Promise.race([exited, sleep(30_000)]); } };
+}
 
 // ---- one round: N resources of one side, all at generation gen; published at once (rate 0) or paced at rate/s --
 async function round(side, gen, N, rate) {
@@ -169,11 +190,13 @@ try {
       const order = r % 2 === 0 ? sides : [...sides].reverse();
       for (const side of order) {
         await sleep(1000); // let the previous round's stragglers (heartbeats, fetch expiries) settle
+        const profiling = r > 0 && mode.rate === 0 ? await startProfile(side, gens[side] + 1) : null;
         const res = await round(side, ++gens[side], mode.n, mode.rate);
+        if (profiling) { await profiling.stop(); console.log(`profile of ${side} burst round ${r}: ${profiling.out}`); }
         res.mode = mode.name;
         res.warmup = r === 0;
         results.push(res);
-        console.log(`${mode.name.padEnd(12)} ${res.warmup ? "warm-up" : `round ${r}  `} ${side.padEnd(4)}  ${res.rps.toFixed(0).padStart(6)} res/s  (published in ${res.pubMs.toFixed(0)} ms)  p50 ${res.p50.toFixed(1).padStart(7)} ms  p99 ${res.p99.toFixed(1).padStart(7)} ms  max ${res.max.toFixed(1).padStart(7)} ms  cpu/res: agent ${res.agentCpuMs.toFixed(0)} us, server ${res.serverCpuMs.toFixed(0)} us  msgs/res: sent ${res.sentPerRes.toFixed(2)} recv ${res.recvPerRes.toFixed(2)}`);
+        console.log(`${mode.name.padEnd(12)} ${res.warmup ? "warm-up" : `round ${r}  `} ${side.padEnd(12)}  ${res.rps.toFixed(0).padStart(6)} res/s  (published in ${res.pubMs.toFixed(0)} ms)  p50 ${res.p50.toFixed(1).padStart(7)} ms  p99 ${res.p99.toFixed(1).padStart(7)} ms  max ${res.max.toFixed(1).padStart(7)} ms  cpu/res: agent ${res.agentCpuMs.toFixed(0)} us, server ${res.serverCpuMs.toFixed(0)} us  msgs/res: sent ${res.sentPerRes.toFixed(2)} recv ${res.recvPerRes.toFixed(2)}`);
       }
     }
   }
@@ -184,7 +207,8 @@ try {
 
 // ---- table --------------------------------------------------------------------------------------------------
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-const both = sides.includes("ours") && sides.includes("peer");
+const peers = sides.includes("ours") ? sides.filter((s) => s !== "ours") : [];
+const label = (s) => (s === "ours" ? "ours (kraud-agent AOT)" : s === "peer" ? "peer (npm nats)" : "peer + applied files (npm nats)");
 const rows = [
   ["driver: all N published and acked after (ms)", "pubMs", 0], ["throughput (resources/s)", "rps", 0], ["p50 publish->Ready (ms)", "p50", 1], ["p99 publish->Ready (ms)", "p99", 1],
   ["max publish->Ready (ms)", "max", 1], ["agent CPU per resource (us)", "agentCpuMs", 0], ["nats-server CPU per resource (us)", "serverCpuMs", 0],
@@ -198,25 +222,24 @@ for (const mode of modes) {
     summary[side] = Object.fromEntries(rows.map(([, k]) => [k, median(rs.map((r) => r[k]))]));
   }
   console.log(`\n${mode.name}: ${mode.n} Probe resources per round${mode.rate ? ` published at ${mode.rate}/s` : " published at once"}, concurrency ${C}, median of ${ROUNDS} rounds per side (warm-up excluded, order alternating)`);
-  const head = ["", ...sides.map((s) => (s === "ours" ? "ours (kraud-agent AOT)" : "peer (npm nats)"))];
-  if (both) head.push("ours/peer");
+  const head = ["", ...sides.map(label), ...peers.map((p) => `ours/${p}`)];
   console.log(`| ${head.join(" | ")} |`);
   console.log(`|${head.map(() => "---").join("|")}|`);
-  for (const [label, k, d] of rows) {
+  for (const [name, k, d] of rows) {
     if (mode.rate && (k === "rps" || k === "pubMs")) continue; // paced: throughput is the offered rate
-    const cells = [label, ...sides.map((s) => summary[s][k].toFixed(d))];
-    if (both) cells.push((summary.ours[k] / summary.peer[k]).toFixed(2));
+    const cells = [name, ...sides.map((s) => summary[s][k].toFixed(d)), ...peers.map((p) => (summary.ours[k] / summary[p][k]).toFixed(2))];
     console.log(`| ${cells.join(" | ")} |`);
   }
 }
-if (both) {
+for (const peer of peers) {
   const b = summaries.burst;
-  const tput = b.ours.rps / b.peer.rps, p99 = b.ours.p99 / b.peer.p99;
-  console.log(`\nburst: throughput ratio ours/peer = ${tput.toFixed(2)} (goal >= 1.5: ${tput >= 1.5 ? "met" : "MISSED"}); p99 ratio ours/peer = ${p99.toFixed(2)} (goal <= 0.5: ${p99 <= 0.5 ? "met" : "MISSED"})`);
+  const tput = b.ours.rps / b[peer].rps, p99 = b.ours.p99 / b[peer].p99;
+  console.log(`\nburst vs ${peer}: throughput ratio ours/${peer} = ${tput.toFixed(2)} (goal >= 1.5: ${tput >= 1.5 ? "met" : "MISSED"}); p99 ratio = ${p99.toFixed(2)} (goal <= 0.5: ${p99 <= 0.5 ? "met" : "MISSED"})`);
   if (modes[1]) {
     const p = summaries[modes[1].name];
-    const r = p.ours.p99 / p.peer.p99;
-    console.log(`${modes[1].name}: p99 ratio ours/peer = ${r.toFixed(2)} (goal <= 0.5: ${r <= 0.5 ? "met" : "MISSED"})`);
+    const r = p.ours.p99 / p[peer].p99;
+    console.log(`${modes[1].name} vs ${peer}: p99 ratio ours/${peer} = ${r.toFixed(2)} (goal <= 0.5: ${r <= 0.5 ? "met" : "MISSED"})`);
   }
 }
+console.log(`load average at the end: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
 process.exit(0);

@@ -1,7 +1,8 @@
 // The peer of the benchmark: kraud-agent's work loop (contract sections 1-4) written with the official NATS
 // JavaScript client, step for step as src/Kraud.Agent/Work does it, so the driver can compare the two engines.
-//   node peer.mjs --host peer --concurrency 16 --server nats://127.0.0.1:4222 --state-dir DIR
-import { appendFileSync, mkdirSync } from "node:fs";
+//   node peer.mjs --host peer --concurrency 16 --server nats://127.0.0.1:4222 --state-dir DIR [--applied]
+// --applied: also record the applied spec per resource as the agent does (AppliedSpecs: temp file + rename).
+import { closeSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -14,6 +15,7 @@ const { values: args } = parseArgs({
     concurrency: { type: "string", default: "16" },
     server: { type: "string", default: "nats://127.0.0.1:4222" },
     "state-dir": { type: "string", default: "/tmp/kraud-bench-peer" },
+    applied: { type: "boolean", default: false },
   },
 });
 const host = args.host;
@@ -22,7 +24,7 @@ const stateDir = args["state-dir"];
 mkdirSync(stateDir, { recursive: true });
 
 const DESIRED = "KRAUD_DESIRED", WORK = "KRAUD_WORK";
-const ACK_WAIT_MS = 30_000, BUSY = 10077, NS = 1_000_000_000;
+const ACK_WAIT_MS = 30_000, BUSY = 10077, WRONG_LAST = 10071, NS = 1_000_000_000;
 const jc = JSONCodec();
 
 const nc = await connect({ servers: args.server, name: `kraud-peer ${host}` });
@@ -71,28 +73,35 @@ async function dispatchOne(m) {
   }
 }
 
+// One consume() (a standing pull, topped up once a quarter of it has arrived) instead of a fetch per batch: no per-batch SUB/UNSUB and
+// no waiting for a whole batch to settle before the next pull. Each message is dispatched as it arrives.
 async function dispatchLoop() {
   for (;;) {
-    const inFlight = [];
     try {
-      const iter = await dispatchConsumer.fetch({ max_messages: 64, expires: 5000, idle_heartbeat: 2000 });
-      for await (const m of iter) inFlight.push(dispatchOne(m));
+      const iter = await dispatchConsumer.consume({ max_messages: 64, expires: 5000, idle_heartbeat: 2000 });
+      for await (const m of iter) dispatchOne(m);
     } catch (e) {
-      console.error(`dispatch fetch failed: ${e.message}`);
+      console.error(`dispatch consume failed: ${e.message}`);
       await new Promise((r) => setTimeout(r, 1000));
     }
-    await Promise.all(inFlight);
   }
 }
 
-// Work engine: pull only as many tokens as there are free slots.
-let free = concurrency;
-let wake = null;
-const slotFreed = () => { free++; if (wake) { const w = wake; wake = null; w(); } };
-
+// probe.log: opened once, one write(2) per line (the agent's ProbeReconciler opens, appends and closes per line).
+const probeFd = openSync(join(stateDir, "probe.log"), "a");
 function probeLog(what, env, attempt) {
   const ns = process.hrtime.bigint();
-  appendFileSync(join(stateDir, "probe.log"), `${what} ${env.id} ${env.generation} ${attempt} ${process.pid} ${ns}\n`);
+  writeSync(probeFd, `${what} ${env.id} ${env.generation} ${attempt} ${process.pid} ${ns}\n`);
+}
+
+// AppliedSpecs.Save: <stateDir>/applied/<kind>/<id>.json replaced whole (temp file, then rename), no fsync.
+const appliedDirs = new Set();
+function saveApplied(kindToken, id, spec) {
+  const dir = join(stateDir, "applied", kindToken);
+  if (!appliedDirs.has(dir)) { mkdirSync(dir, { recursive: true, mode: 0o700 }); appliedDirs.add(dir); }
+  const path = join(dir, `${id}.json`), tmp = `${path}.tmp`;
+  writeFileSync(tmp, JSON.stringify(spec), { mode: 0o600 });
+  renameSync(tmp, path);
 }
 
 function parseEnvelope(data, kindToken, id) {
@@ -106,19 +115,31 @@ function parseEnvelope(data, kindToken, id) {
   return env;
 }
 
-// StatusWriter: compare-and-set so a status never goes back a generation.
+// StatusWriter: compare-and-set so a status never goes back a generation. The revision this peer wrote last per key
+// is kept: when nobody wrote since, one update by that revision is enough; on 10071 (wrong last sequence) it
+// reads and decides again, as src/Kraud.Agent/Status/StatusWriter.cs does.
+const written = new Map(); // key -> { rev, gen }
 async function writeStatus(kindToken, id, env, phase, attempt, observed) {
   const key = `${host}.${kindToken}.${id}`;
   const value = jc.encode({
     host, kind: env.kind, id, generation: env.generation, phase, message: "", attempts: attempt,
     observed: observed ?? {}, updatedAt: new Date().toISOString(),
   });
+  const mine = written.get(key);
+  if (mine && env.generation >= mine.gen) {
+    try {
+      written.set(key, { rev: await kv.update(key, value, mine.rev), gen: env.generation });
+      return;
+    } catch (e) {
+      if (e.api_error?.err_code !== WRONG_LAST) throw e;
+    }
+  }
   for (let i = 0; i < 5; i++) {
     const current = await kv.get(key);
     try {
-      if (!current || current.operation !== "PUT") { await kv.create(key, value); return; }
+      if (!current || current.operation !== "PUT") { written.set(key, { rev: await kv.create(key, value), gen: env.generation }); return; }
       if (current.json().generation > env.generation) return;
-      await kv.update(key, value, current.revision);
+      written.set(key, { rev: await kv.update(key, value, current.revision), gen: env.generation });
       return;
     } catch {
       // Someone wrote in between: read again and decide again.
@@ -151,6 +172,9 @@ async function work(m) {
     const t2 = performance.now();
     if (!(await m.ackAck())) return;
     const t3 = performance.now();
+    if (args.applied) {
+      try { saveApplied(kindToken, id, env.spec); } catch (e) { console.error(`applied ${id}: ${e.message}`); }
+    }
     await writeStatus(kindToken, id, env, "Ready", attempt, observed);
     if (trace) {
       trace.n++; trace.get += t1 - t0; trace.ack += t3 - t2; trace.status += performance.now() - t3;
@@ -164,26 +188,29 @@ async function work(m) {
   }
 }
 
+// Work engine: one consume() with max_messages = concurrency; the server's max_ack_pending (= concurrency) bounds
+// what is delivered, so at most `concurrency` tokens are worked on at once. Each token is started as it arrives.
+let running = 0, maxRunning = 0;
 async function workLoop() {
   for (;;) {
-    if (free === 0) await new Promise((r) => { wake = r; });
-    const want = free;
-    free = 0;
-    let started = 0;
     try {
-      const iter = await workConsumer.fetch({ max_messages: want, expires: 5000, idle_heartbeat: 2000 });
+      const iter = await workConsumer.consume({ max_messages: concurrency, expires: 5000, idle_heartbeat: 2000 });
       for await (const m of iter) {
-        started++;
-        work(m).finally(slotFreed);
+        if (++running > maxRunning) maxRunning = running;
+        work(m).finally(() => { running--; });
       }
     } catch (e) {
-      console.error(`work fetch failed: ${e.message}`);
+      console.error(`work consume failed: ${e.message}`);
       await new Promise((r) => setTimeout(r, 1000));
     }
-    free += want - started;
   }
 }
 
-console.log(`peer ${host} serving (concurrency ${concurrency})`);
-process.on("SIGTERM", async () => { await nc.drain().catch(() => {}); process.exit(0); });
+console.log(`peer ${host} serving (concurrency ${concurrency}${args.applied ? ", applied specs recorded" : ""})`);
+process.on("SIGTERM", async () => {
+  if (trace) console.error(`trace: at most ${maxRunning} tokens worked on at once (concurrency ${concurrency})`);
+  await nc.drain().catch(() => {});
+  closeSync(probeFd);
+  process.exit(0);
+});
 await Promise.all([dispatchLoop(), workLoop()]);
