@@ -30,6 +30,7 @@ const { values: args } = parseArgs({
     profile: { type: "string", default: "" },
     "profile-dir": { type: "string", default: "" },
     keep: { type: "boolean", default: false },
+    spec: { type: "string", default: "alternate" },
   },
 });
 const RATE = Number(args.rate), PACED_N = Number(args["paced-n"]);
@@ -129,6 +130,11 @@ async function startProfile(side, gen) {
   return { out, stop: async () => { p.kill("SIGINT"); await Promise.race([exited, sleep(30_000)]); } };
 }
 
+// The spec of generation gen: the same every round (--spec same), or (--spec alternate, the default) changing each
+// generation as a control plane's new generation does: {"holdMs":0} and {"holdMs":0,"fail":null} (the same no-op).
+if (!["same", "alternate"].includes(args.spec)) throw new Error("--spec: same or alternate");
+const specOf = (gen) => (args.spec === "alternate" && gen % 2 === 0 ? { holdMs: 0, fail: null } : { holdMs: 0 });
+
 // ---- one round: N resources of one side, all at generation gen; published at once (rate 0) or paced at rate/s --
 async function round(side, gen, N, rate) {
   const sent = new Float64Array(N), ready = new Float64Array(N);
@@ -158,7 +164,7 @@ async function round(side, gen, N, rate) {
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait);
     }
-    const envelope = { apiVersion: "kraud.cloud/v1", kind: "Probe", id: `r${i}`, generation: gen, spec: { holdMs: 0 } };
+    const envelope = { apiVersion: "kraud.cloud/v1", kind: "Probe", id: `r${i}`, generation: gen, spec: specOf(gen) };
     sent[i] = performance.now();
     acks.push(js.publish(`kraud.desired.${side}.probe.r${i}`, jc.encode(envelope)));
   }
@@ -221,7 +227,7 @@ for (const mode of modes) {
     const rs = results.filter((r) => !r.warmup && r.mode === mode.name && r.side === side);
     summary[side] = Object.fromEntries(rows.map(([, k]) => [k, median(rs.map((r) => r[k]))]));
   }
-  console.log(`\n${mode.name}: ${mode.n} Probe resources per round${mode.rate ? ` published at ${mode.rate}/s` : " published at once"}, concurrency ${C}, median of ${ROUNDS} rounds per side (warm-up excluded, order alternating)`);
+  console.log(`\n${mode.name}: ${mode.n} Probe resources per round${mode.rate ? ` published at ${mode.rate}/s` : " published at once"}, spec ${args.spec === "same" ? "the same every round" : "changing every round"}, concurrency ${C}, median of ${ROUNDS} rounds per side (warm-up excluded, order alternating)`);
   const head = ["", ...sides.map(label), ...peers.map((p) => `ours/${p}`)];
   console.log(`| ${head.join(" | ")} |`);
   console.log(`|${head.map(() => "---").join("|")}|`);

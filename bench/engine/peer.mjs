@@ -2,7 +2,7 @@
 // JavaScript client, step for step as src/Kraud.Agent/Work does it, so the driver can compare the two engines.
 //   node peer.mjs --host peer --concurrency 16 --server nats://127.0.0.1:4222 --state-dir DIR [--applied]
 // --applied: also record the applied spec per resource as the agent does (AppliedSpecs: temp file + rename).
-import { closeSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -94,14 +94,19 @@ function probeLog(what, env, attempt) {
   writeSync(probeFd, `${what} ${env.id} ${env.generation} ${attempt} ${process.pid} ${ns}\n`);
 }
 
-// AppliedSpecs.Save: <stateDir>/applied/<kind>/<id>.json replaced whole (temp file, then rename), no fsync.
+// AppliedSpecs.Save: <stateDir>/applied/<kind>/<id>.json replaced whole (temp file, then rename), no fsync; as the
+// agent does, a spec this process last wrote unchanged to a file that still exists is not written again.
 const appliedDirs = new Set();
+const appliedKnown = new Map(); // path -> the spec text last written
 function saveApplied(kindToken, id, spec) {
   const dir = join(stateDir, "applied", kindToken);
+  const path = join(dir, `${id}.json`), text = JSON.stringify(spec);
+  if (appliedKnown.get(path) === text && existsSync(path)) return;
   if (!appliedDirs.has(dir)) { mkdirSync(dir, { recursive: true, mode: 0o700 }); appliedDirs.add(dir); }
-  const path = join(dir, `${id}.json`), tmp = `${path}.tmp`;
-  writeFileSync(tmp, JSON.stringify(spec), { mode: 0o600 });
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o600 });
   renameSync(tmp, path);
+  appliedKnown.set(path, text);
 }
 
 function parseEnvelope(data, kindToken, id) {
