@@ -57,6 +57,24 @@ public sealed class ProbeReconciler : IReconciler
         // One line per event: event, id, generation, attempt, pid, monotonic ns (comparable across processes).
         long ns = (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
         string line = string.Create(CultureInfo.InvariantCulture, $"{what} {e.Id} {e.Generation} {c.Attempt} {Environment.ProcessId} {ns}\n");
-        lock (s_logGate) File.AppendAllText(path, line);
+        byte[] bytes = System.Text.Encoding.ASCII.GetBytes(line);
+        lock (s_logGate)
+        {
+            // One open O_APPEND file per path, one write(2) per line: atomic beside other agents' appends.
+            if (s_log is null || s_logPath != path)
+            {
+                s_log?.Dispose();
+                s_log = new FileStream(path, new FileStreamOptions
+                {
+                    Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete, BufferSize = 0,
+                    UnixCreateMode = Work.StateDir.FileMode,
+                });
+                s_logPath = path;
+            }
+            s_log.Write(bytes);
+        }
     }
+
+    private static FileStream? s_log;
+    private static string? s_logPath;
 }

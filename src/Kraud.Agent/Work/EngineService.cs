@@ -85,7 +85,7 @@ public sealed class EngineService(
         {
             await HeldTokens.ReleaseDeadAsync(config.StateDir, _connection!, _logger, _stopTaking.Token);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NatsException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             _logger.LogWarning("could not hand back the tokens of a previous agent ({Error}); they come back after ack_wait", e.Message);
         }

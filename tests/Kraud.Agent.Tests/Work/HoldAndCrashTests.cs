@@ -62,9 +62,8 @@ public sealed class HoldAndCrashTests : NatsTestBase
         // second attempt begins within 2 s, not after ack_wait (30 s) as it did without the record.
         double startedAfterMs = (events[1].Ns - restartedAt) / 1e6;
         Assert.True(startedAfterMs < 2000, $"the second attempt started {startedAfterMs:0} ms after the restart");
-        // The dead agent's records are gone; only the running agent's own directory is left.
-        Assert.Equal([agent.Process.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)],
-            Directory.GetDirectories(Path.Combine(agent.StateDir, "tokens")).Select(Path.GetFileName));
+        // The dead agent's journal is gone; only the running agent's own is left.
+        Assert.Equal([$"{agent.Process.Pid}.log"], Directory.GetFiles(Path.Combine(agent.StateDir, "tokens")).Select(Path.GetFileName));
     }
 
     private static long MonotonicNs() => (long)(System.Diagnostics.Stopwatch.GetTimestamp() * (1_000_000_000.0 / System.Diagnostics.Stopwatch.Frequency));
