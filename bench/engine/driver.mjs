@@ -31,12 +31,15 @@ const { values: args } = parseArgs({
     "profile-dir": { type: "string", default: "" },
     keep: { type: "boolean", default: false },
     spec: { type: "string", default: "alternate" },
+    "work-root": { type: "string", default: "" },
   },
 });
 const RATE = Number(args.rate), PACED_N = Number(args["paced-n"]);
 const N = Number(args.n), C = Number(args.concurrency), ROUNDS = Number(args.rounds), PORT = Number(args.port);
 const url = `nats://127.0.0.1:${PORT}`;
-const work = mkdtempSync(join(tmpdir(), "kraud-bench-engine-"));
+// The temp dir of the run (nats-server's store, each side's state dir): under --work-root (e.g. /dev/shm, a tmpfs)
+// or the system's temp dir. The state dirs' file system matters: see README, "file system".
+const work = mkdtempSync(join(args["work-root"] || tmpdir(), "kraud-bench-engine-"));
 const children = [];
 const jc = JSONCodec();
 
@@ -92,7 +95,7 @@ async function connMsgs(side) {
   return { sent, recv };
 }
 
-console.log(`load average at the start: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+console.log(`load average at the start: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}; work dir ${work}`);
 // ---- setup --------------------------------------------------------------------------------------------------
 const server = start("nats-server", "nats-server", ["-js", "-a", "127.0.0.1", "-p", String(PORT), "-m", String(PORT + 1), "-sd", join(work, "js")]);
 await until("nats-server", portOpen);
