@@ -39,6 +39,133 @@ public class NetNsTests
     }
 
     [Fact]
+    public async Task ARunCompletesOnlyAfterItsThreadIsBackHome()
+    {
+        // Completing a run queues its continuation on the completing thread; a scheduler (like the thread pool when
+        // it injects a worker) may start a thread right there, and that thread inherits the completer's namespace.
+        using var ns = new TestNetns();
+        ulong home = NetNs.CurrentThreadInode();
+        var scheduler = new ThreadPerTaskScheduler();
+        using var go = new ManualResetEventSlim();
+        var run = ns.Ns.RunAsync(() =>
+        {
+            go.Wait(); // completes only once the continuation is registered
+            return NetNs.CurrentThreadInode();
+        });
+        var continued = run.ContinueWith(_ => NetNs.CurrentThreadInode(), CancellationToken.None, TaskContinuationOptions.None, scheduler);
+        go.Set();
+        ulong continuedIn = await continued;
+        Assert.Equal(ns.Ns.Inode, await run);
+        Assert.Equal(home, scheduler.QueuedFromInode);
+        Assert.Equal(home, continuedIn);
+
+        using var goFail = new ManualResetEventSlim();
+        var failed = ns.Ns.RunAsync<ulong>(() =>
+        {
+            goFail.Wait();
+            throw new InvalidOperationException("boom");
+        });
+        var failureContinued = failed.ContinueWith(_ => NetNs.CurrentThreadInode(), CancellationToken.None, TaskContinuationOptions.None, scheduler);
+        goFail.Set();
+        ulong failureContinuedIn = await failureContinued;
+        Assert.Equal("boom", (await Assert.ThrowsAsync<InvalidOperationException>(() => failed)).Message);
+        Assert.Equal(home, failureContinuedIn);
+    }
+
+    /// <summary>Runs each task on a new thread started by whichever thread queues it (as a pool injecting a worker does).</summary>
+    private sealed class ThreadPerTaskScheduler : TaskScheduler
+    {
+        public ulong QueuedFromInode { get; private set; }
+
+        protected override void QueueTask(Task task)
+        {
+            QueuedFromInode = NetNs.CurrentThreadInode();
+            new Thread(() => TryExecuteTask(task)) { IsBackground = true }.Start();
+        }
+
+        protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) => false;
+
+        protected override IEnumerable<Task> GetScheduledTasks() => [];
+    }
+
+    [Fact]
+    public void RunsCompletingWhileThePoolStarvesNeverPutAPoolThreadInside()
+    {
+        // The thread pool creates a worker on the thread that asks for one, and a thread inherits its creator's
+        // namespace: a run that completes (and so queues its continuation) from inside would grow the pool there.
+        using var ns = new TestNetns();
+        string home = NamespaceOf("thread-self");
+        ulong homeInode = NetNs.CurrentThreadInode();
+        ulong target = ns.Ns.Inode;
+        const int Runs = 1000;
+        var timeout = TimeSpan.FromSeconds(30);
+        using var release = new ManualResetEventSlim();
+        using var continued = new SemaphoreSlim(0);
+        int continuationsElsewhere = 0, runsElsewhere = 0;
+        ThreadPool.GetMinThreads(out int minWorkers, out int minIo);
+        try
+        {
+            // Every continuation blocks a pool thread until the end, and the goal is far above the pool's size: each
+            // completion finds no idle worker, so the pool creates one at once, on the thread that completes the run.
+            ThreadPool.SetMinThreads(ThreadPool.ThreadCount + Runs + 64, minIo);
+            for (int i = 0; i < Runs; i++)
+            {
+                using var go = new ManualResetEventSlim();
+                var run = ns.Ns.RunAsync(() =>
+                {
+                    go.Wait(); // completes only after its continuation is registered
+                    return NetNs.CurrentThreadInode();
+                });
+                run.ContinueWith(t =>
+                {
+                    if (t.Result != target) Interlocked.Increment(ref runsElsewhere);
+                    if (NetNs.CurrentThreadInode() != homeInode) Interlocked.Increment(ref continuationsElsewhere);
+                    continued.Release();
+                    release.Wait();
+                }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                go.Set();
+                Assert.True(continued.Wait(timeout), $"run {i}'s continuation did not start within {timeout.TotalSeconds} s");
+            }
+
+            // Every pool thread, the ones blocked above and any other, lives in the original namespace.
+            var poolThreads = PoolThreadNamespaces();
+            Assert.True(poolThreads.Count >= Runs, $"expected at least {Runs} pool threads, found {poolThreads.Count}");
+            Assert.Empty(poolThreads.Where(t => t.Namespace != home).Select(t => $"{t.Tid} {t.Name}: {t.Namespace}"));
+            Assert.Equal(0, runsElsewhere);
+            Assert.Equal(0, continuationsElsewhere);
+        }
+        finally
+        {
+            release.Set();
+            ThreadPool.SetMinThreads(minWorkers, minIo);
+        }
+    }
+
+    private static string NamespaceOf(string task) => new FileInfo($"/proc/{task}/ns/net").LinkTarget ?? throw new IOException($"no ns link for {task}");
+
+    /// <summary>The network namespace of every live thread-pool thread (named ".NET TP Worker", ".NET TP Gate", ...).</summary>
+    private static List<(string Tid, string Name, string Namespace)> PoolThreadNamespaces()
+    {
+        var found = new List<(string, string, string)>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            string tid = System.IO.Path.GetFileName(dir);
+            string name, link;
+            try
+            {
+                name = File.ReadAllText($"{dir}/comm").TrimEnd('\n');
+                link = NamespaceOf($"self/task/{tid}");
+            }
+            catch (IOException)
+            {
+                continue; // the thread ended while we looked
+            }
+            if (name.StartsWith(".NET TP", StringComparison.Ordinal)) found.Add((tid, name, link));
+        }
+        return found;
+    }
+
+    [Fact]
     public void OpenByProcessAndCurrentAgree()
     {
         using var byPid = NetNs.OpenProcess(Environment.ProcessId);
