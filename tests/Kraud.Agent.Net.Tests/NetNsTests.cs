@@ -91,78 +91,21 @@ public class NetNsTests
     [Fact]
     public void RunsCompletingWhileThePoolStarvesNeverPutAPoolThreadInside()
     {
-        // The thread pool creates a worker on the thread that asks for one, and a thread inherits its creator's
-        // namespace: a run that completes (and so queues its continuation) from inside would grow the pool there.
+        // In a fresh process (as the agent is after a start), the first run to complete is the first to ask the
+        // thread pool for a worker: the pool creates that worker, and its gate thread, which injects workers under
+        // starvation for the rest of the process's life, on the asking thread. Created inside, they and every
+        // worker they create would live in the namespace. So the 1,000 runs happen in a process of their own.
         using var ns = new TestNetns();
-        string home = NamespaceOf("thread-self");
-        ulong homeInode = NetNs.CurrentThreadInode();
-        ulong target = ns.Ns.Inode;
-        const int Runs = 1000;
-        var timeout = TimeSpan.FromSeconds(30);
-        using var release = new ManualResetEventSlim();
-        using var continued = new SemaphoreSlim(0);
-        int continuationsElsewhere = 0, runsElsewhere = 0;
-        ThreadPool.GetMinThreads(out int minWorkers, out int minIo);
-        try
-        {
-            // Every continuation blocks a pool thread until the end, and the goal is far above the pool's size: each
-            // completion finds no idle worker, so the pool creates one at once, on the thread that completes the run.
-            ThreadPool.SetMinThreads(ThreadPool.ThreadCount + Runs + 64, minIo);
-            for (int i = 0; i < Runs; i++)
-            {
-                using var go = new ManualResetEventSlim();
-                var run = ns.Ns.RunAsync(() =>
-                {
-                    go.Wait(); // completes only after its continuation is registered
-                    return NetNs.CurrentThreadInode();
-                });
-                run.ContinueWith(t =>
-                {
-                    if (t.Result != target) Interlocked.Increment(ref runsElsewhere);
-                    if (NetNs.CurrentThreadInode() != homeInode) Interlocked.Increment(ref continuationsElsewhere);
-                    continued.Release();
-                    release.Wait();
-                }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-                go.Set();
-                Assert.True(continued.Wait(timeout), $"run {i}'s continuation did not start within {timeout.TotalSeconds} s");
-            }
-
-            // Every pool thread, the ones blocked above and any other, lives in the original namespace.
-            var poolThreads = PoolThreadNamespaces();
-            Assert.True(poolThreads.Count >= Runs, $"expected at least {Runs} pool threads, found {poolThreads.Count}");
-            Assert.Empty(poolThreads.Where(t => t.Namespace != home).Select(t => $"{t.Tid} {t.Name}: {t.Namespace}"));
-            Assert.Equal(0, runsElsewhere);
-            Assert.Equal(0, continuationsElsewhere);
-        }
-        finally
-        {
-            release.Set();
-            ThreadPool.SetMinThreads(minWorkers, minIo);
-        }
-    }
-
-    private static string NamespaceOf(string task) => new FileInfo($"/proc/{task}/ns/net").LinkTarget ?? throw new IOException($"no ns link for {task}");
-
-    /// <summary>The network namespace of every live thread-pool thread (named ".NET TP Worker", ".NET TP Gate", ...).</summary>
-    private static List<(string Tid, string Name, string Namespace)> PoolThreadNamespaces()
-    {
-        var found = new List<(string, string, string)>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc/self/task"))
-        {
-            string tid = System.IO.Path.GetFileName(dir);
-            string name, link;
-            try
-            {
-                name = File.ReadAllText($"{dir}/comm").TrimEnd('\n');
-                link = NamespaceOf($"self/task/{tid}");
-            }
-            catch (IOException)
-            {
-                continue; // the thread ended while we looked
-            }
-            if (name.StartsWith(".NET TP", StringComparison.Ordinal)) found.Add((tid, name, link));
-        }
-        return found;
+        var (code, output) = Cmd.TryRun("dotnet", "exec", Path.Combine(AppContext.BaseDirectory, "Kraud.Agent.Net.Tests.dll"), PoolStarvationProbe.Command, ns.Ns.Path);
+        Assert.True(code == 0, $"the probe exited {code}:\n{output}");
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var report = lines.Where(l => l.Contains('=')).Select(l => l.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
+        var elsewhere = lines.Where(l => l.StartsWith("elsewhere ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(PoolStarvationProbe.Runs.ToString(System.Globalization.CultureInfo.InvariantCulture), report["runs-inside"]);
+        Assert.True(int.Parse(report["pool-threads"], System.Globalization.CultureInfo.InvariantCulture) >= PoolStarvationProbe.Runs,
+            $"expected at least {PoolStarvationProbe.Runs} pool threads (one per blocked continuation): {output}");
+        Assert.Empty(elsewhere);
+        Assert.Equal("0", report["continuations-elsewhere"]);
     }
 
     [Fact]
