@@ -134,3 +134,46 @@ public class KernelLaneTests
         Assert.Contains("t6b", e.Message);
     }
 }
+
+/// <summary>ip6tnl links the agent did not make (no alias <see cref="OverlayReconciler.TunnelAlias"/>): never adopted, never collected.</summary>
+[Trait("lane", "kernel"), Trait("marks", "kernel")]
+public class ForeignTunnelLaneTests
+{
+    [Fact]
+    public async Task AnIp6tnlWithoutTheMarkIsNeitherAdoptedNorCollected()
+    {
+        using var ns = new TestNetns("kft");
+        ns.Exec("ip", "link", "add", "kfu0", "type", "dummy");
+        ns.Rtnl.LinkSetUp("kfu0");
+        ns.Exec("ip", "-6", "addr", "add", "fd42:75::1/64", "dev", "kfu0", "nodad");
+        var underlay = ns.Rtnl.LinkGet("kfu0");
+        var local6 = IPAddress.Parse("fd42:75::1");
+        OverlaySpec Spec(string member6, string member4) => new()
+        {
+            Namespace = "n", Name = "default", Net4 = "10.75.0.0/24", Underlay = "kfu0",
+            Local = new OverlayEndpoint { Ip6 = local6.ToString(), Ip4 = "10.75.0.1" },
+            Members = [new OverlayEndpoint { Ip6 = member6, Ip4 = member4 }],
+        };
+        // Someone else's tunnel with exactly the name the agent would give its tunnel to fd42:75::2, and one more
+        // whose name merely starts like the agent's tunnels.
+        string clash = OverlayReconciler.TunnelName("kfu0", local6, IPAddress.Parse("fd42:75::2"));
+        ns.Rtnl.LinkAdd(new Ip6TnlSpec(clash, local6, IPAddress.Parse("fd42:75::2")) { UnderlayIndex = underlay.Index });
+        ns.Rtnl.LinkAdd(new Ip6TnlSpec(OverlayReconciler.TunnelPrefix + "theirs", local6, IPAddress.Parse("fd42:75::9")) { UnderlayIndex = underlay.Index });
+        int clashIndex = ns.Rtnl.LinkGet(clash).Index, theirsIndex = ns.Rtnl.LinkGet(OverlayReconciler.TunnelPrefix + "theirs").Index;
+        var rec = new OverlayReconciler(ns.Ns);
+
+        var e = await Assert.ThrowsAsync<ForeignObjectException>(() => rec.ReconcileAsync("ov-f2", Spec("fd42:75::2", "10.75.0.2")));
+        Assert.Equal($"link {clash} exists and is not kraud's (ip6tnl link without alias {OverlayReconciler.TunnelAlias}); left untouched", e.Message);
+        Assert.Empty(ns.Rtnl.AddrList(clashIndex, 2));
+        Assert.DoesNotContain(ns.Rtnl.RouteList(2), r => r.Protocol == RouteProtocols.Kraud);
+
+        // An overlay to another member makes (and marks) its own tunnel; its delete collects that one only.
+        var obs = await rec.ReconcileAsync("ov-f3", Spec("fd42:75::3", "10.75.0.3"));
+        string ours = (string)obs["tunnels"]![0]!["name"]!;
+        Assert.Equal(OverlayReconciler.TunnelAlias, ns.Rtnl.LinkGet(ours).Alias);
+        Assert.Equal(1, await rec.DeleteAsync("ov-f3"));
+        Assert.Null(ns.Rtnl.LinkFind(ours));
+        Assert.Equal(clashIndex, ns.Rtnl.LinkGet(clash).Index);
+        Assert.Equal(theirsIndex, ns.Rtnl.LinkGet(OverlayReconciler.TunnelPrefix + "theirs").Index);
+    }
+}

@@ -25,6 +25,9 @@ namespace Kraud.Agent.Net.Reconcile;
 public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
 {
     public const string TunnelPrefix = "k6";
+
+    /// <summary>The alias that marks a tunnel as the agent's (tunnels are shared by overlays, so it names no overlay).</summary>
+    public const string TunnelAlias = "kraud:overlay-tunnel";
     private const int EncapOverhead = 40 + 8; // IPv6 header + the encapsulation-limit destination option
     private readonly ILogger _log = logger ?? NullLogger.Instance;
 

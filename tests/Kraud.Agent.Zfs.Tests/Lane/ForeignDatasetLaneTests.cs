@@ -1,0 +1,82 @@
+using Kraud.Agent.Zfs.Reconcile;
+
+namespace Kraud.Agent.Zfs.Tests.Lane;
+
+/// <summary>
+/// The agent changes or destroys only datasets and snapshots that carry its mark (kraud:id of the resource and
+/// kraud:host of this host): one with the name but without the mark is refused (permanent, the message names it)
+/// and left exactly as it was, however the agent came to it (Volume create or delete, Snapshot create or delete).
+/// </summary>
+[Collection("zfs-lane"), Trait("lane", "kernel"), Trait("marks", "kernel")]
+public class ForeignDatasetLaneTests
+{
+    private static VolumeSpec Nfs(string pool) => new() { Pool = pool, Class = "nfs", SizeBytes = 32 << 20 };
+
+    [Fact]
+    public async Task AVolumeOverADatasetWithoutTheMarkIsRefusedAndLeftAlone()
+    {
+        await using var pool = await LanePool.CreateAsync("kf");
+        var (_, _, volumes, _) = LanePool.Reconcilers($"/etc/exports.d/kraud-{pool.Name}.exports");
+        string ds = $"{pool.Name}/kraud/v";
+        await LanePool.Zfs("create", "-p", ds);
+        string before = await LanePool.GetAll(ds);
+
+        var e = await Assert.ThrowsAsync<PermanentReconcileException>(() => volumes.ReconcileAsync("v", 1, "h1", Nfs(pool.Name)));
+        Assert.Equal($"dataset {ds} exists and is not kraud's (no kraud:id=v); left untouched", e.Message);
+        Assert.Equal(before, await LanePool.GetAll(ds));
+
+        var d = await Assert.ThrowsAsync<PermanentReconcileException>(() => volumes.DeleteAsync("v", "h1", null));
+        Assert.Equal(e.Message, d.Message);
+        Assert.Equal(before, await LanePool.GetAll(ds));
+    }
+
+    [Fact]
+    public async Task ASnapshotOfADatasetWithoutTheVolumesMarkIsRefused()
+    {
+        await using var pool = await LanePool.CreateAsync("kf");
+        var (zfs, _, _, snapshots) = LanePool.Reconcilers($"/etc/exports.d/kraud-{pool.Name}.exports");
+        string ds = $"{pool.Name}/kraud/v";
+        await LanePool.Zfs("create", "-p", ds);
+
+        var e = await Assert.ThrowsAsync<PermanentReconcileException>(() => snapshots.ReconcileAsync("s1", 1, "h1", new SnapshotSpec { Volume = "v", Name = "x" }));
+        Assert.Equal($"dataset {ds} exists and is not kraud's (no kraud:id=v); left untouched", e.Message);
+        Assert.False(zfs.Exists(ds + "@user-x"));
+        Assert.Equal("", (await LanePool.Zfs("list", "-H", "-t", "snapshot", "-o", "name", "-r", ds)).Trim());
+    }
+
+    [Fact]
+    public async Task AnotherHostsVolumeIsNeitherTakenOverNorDestroyed()
+    {
+        await using var pool = await LanePool.CreateAsync("kf");
+        var (_, _, volumes, _) = LanePool.Reconcilers($"/etc/exports.d/kraud-{pool.Name}.exports");
+        string ds = $"{pool.Name}/kraud/w";
+        await LanePool.Zfs("create", "-p", "-o", "kraud:id=w", "-o", "kraud:host=h2", "-o", "kraud:generation=4", ds);
+        string before = await LanePool.GetAll(ds);
+
+        var e = await Assert.ThrowsAsync<PermanentReconcileException>(() => volumes.ReconcileAsync("w", 5, "h1", Nfs(pool.Name)));
+        Assert.Equal($"dataset {ds} exists and is not kraud's on this host (kraud:host is 'h2', not 'h1'); left untouched", e.Message);
+        Assert.Equal(before, await LanePool.GetAll(ds));
+
+        var d = await Assert.ThrowsAsync<PermanentReconcileException>(() => volumes.DeleteAsync("w", "h1", Nfs(pool.Name)));
+        Assert.Equal(e.Message, d.Message);
+        Assert.Equal(before, await LanePool.GetAll(ds));
+    }
+
+    [Fact]
+    public async Task ASnapshotWithoutTheMarkOnTheAgentsVolumeIsRefusedAndKept()
+    {
+        await using var pool = await LanePool.CreateAsync("kf");
+        var (zfs, _, volumes, snapshots) = LanePool.Reconcilers($"/etc/exports.d/kraud-{pool.Name}.exports");
+        await volumes.ReconcileAsync("v", 1, "h1", Nfs(pool.Name));
+        string snap = $"{pool.Name}/kraud/v@user-x";
+        await LanePool.Zfs("snapshot", snap);
+        var spec = new SnapshotSpec { Volume = "v", Name = "x" };
+
+        var e = await Assert.ThrowsAsync<PermanentReconcileException>(() => snapshots.ReconcileAsync("s1", 1, "h1", spec));
+        Assert.Equal($"snapshot {snap} exists and is not kraud's (no kraud:id=s1); left untouched", e.Message);
+        var d = await Assert.ThrowsAsync<PermanentReconcileException>(() => snapshots.DeleteAsync("s1", spec));
+        Assert.Equal(e.Message, d.Message);
+        Assert.True(zfs.Exists(snap));
+        Assert.Equal("-", (await LanePool.Zfs("get", "-H", "-o", "value", "kraud:id", snap)).Trim());
+    }
+}
