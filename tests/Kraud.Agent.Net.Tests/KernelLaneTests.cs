@@ -25,12 +25,12 @@ public class KernelLaneTests
         using var hosts = new TwoHosts();
         var recA = new VpcReconciler(hosts.A.Ns, WgBackendKind.Kernel);
         var recB = new VpcReconciler(hosts.B.Ns, WgBackendKind.Kernel);
-        string pubA = (string)(await recA.ReconcileAsync(VpcScenario.Spec(hosts.IfA, 51820, "fd42:1::1/64"), hosts.StateA))["publicKey"]!;
-        string pubB = (string)(await recB.ReconcileAsync(VpcScenario.Spec(hosts.IfB, 51821, "fd42:1::2/64"), hosts.StateB))["publicKey"]!;
+        string pubA = (string)(await recA.ReconcileAsync(VpcScenario.Spec(hosts.IfA, 51820, "fd42:1::1/64"), hosts.StateA, "vpc-a"))["publicKey"]!;
+        string pubB = (string)(await recB.ReconcileAsync(VpcScenario.Spec(hosts.IfB, 51821, "fd42:1::2/64"), hosts.StateB, "vpc-b"))["publicKey"]!;
         await recA.ReconcileAsync(VpcScenario.Spec(hosts.IfA, 51820, "fd42:1::1/64",
-            new VpcPeerSpec { PublicKey = pubB, Endpoint = "[fd00:99::2]:51821", AllowedIps = ["fd42:1::2/128"] }), hosts.StateA);
+            new VpcPeerSpec { PublicKey = pubB, Endpoint = "[fd00:99::2]:51821", AllowedIps = ["fd42:1::2/128"] }), hosts.StateA, "vpc-a");
         await recB.ReconcileAsync(VpcScenario.Spec(hosts.IfB, 51821, "fd42:1::2/64",
-            new VpcPeerSpec { PublicKey = pubA, Endpoint = "[fd00:99::1]:51820", AllowedIps = ["fd42:1::1/128"] }), hosts.StateB);
+            new VpcPeerSpec { PublicKey = pubA, Endpoint = "[fd00:99::1]:51820", AllowedIps = ["fd42:1::1/128"] }), hosts.StateB, "vpc-b");
         await TwoHosts.PingAsync(hosts.A, "fd42:1::2", TimeSpan.FromSeconds(30));
 
         OverlaySpec Overlay(string nsName, string iface, string net, string local6, string local4, string member6, string member4) => new()
@@ -69,8 +69,8 @@ public class KernelLaneTests
 
         await ovA.DeleteAsync("ov-other");
         await ovB.DeleteAsync("ov-other");
-        await recA.DeleteAsync(hosts.IfA);
-        await recB.DeleteAsync(hosts.IfB);
+        await recA.DeleteOwnedAsync("vpc-a", hosts.IfA);
+        await recB.DeleteOwnedAsync("vpc-b", hosts.IfB);
         foreach (var ns in new[] { hosts.A, hosts.B })
         {
             Assert.DoesNotContain(ns.Rtnl.LinkList(), l => l.Name.StartsWith(OverlayReconciler.TunnelPrefix, StringComparison.Ordinal) || l.Kind == "wireguard");

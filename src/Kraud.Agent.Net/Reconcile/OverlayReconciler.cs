@@ -21,6 +21,10 @@ namespace Kraud.Agent.Net.Reconcile;
 ///   delete find them from the id alone (no spec needed);
 /// - local.ip4/32 on every tunnel the overlay uses, so replies are delivered and the source is right.
 /// A tunnel with no kraud route left is deleted; an address no route of ours uses as source is removed.
+///
+/// The tunnels carry the alias <see cref="TunnelAlias"/> from their creation: only an ip6tnl link with it is the agent's
+/// to configure or delete. A link with a tunnel's name without it is refused (<see cref="ForeignObjectException"/>), and
+/// the garbage collection passes over it. Routes are the agent's by protocol and metric; others are never touched.
 /// </summary>
 public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
 {
@@ -91,10 +95,20 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
             {
                 rt.LinkAdd(new Ip6TnlSpec(name, local6, remote6) { UnderlayIndex = underlay.Index, Mtu = Math.Max(1280, underlay.Mtu - EncapOverhead) });
                 link = rt.LinkGet(name);
+                try
+                {
+                    // At once, before anything else: a tunnel without the mark would be refused on the next attempt.
+                    rt.LinkSetAlias(link.Index, TunnelAlias);
+                }
+                catch
+                {
+                    rt.LinkDel(link.Index);
+                    throw;
+                }
                 _log.LogInformation("created tunnel {Tunnel} to {Remote}", name, remote6);
             }
-            else if (link.Kind != "ip6tnl")
-                throw new InvalidOperationException($"link \"{name}\" exists but is {link.Kind ?? "a plain link"}, not ip6tnl");
+            else if (!IsOurs(link))
+                throw new ForeignObjectException($"link {name} exists and is not kraud's ({link.Kind ?? "plain"} link without alias {TunnelAlias}); left untouched");
             if (!link.IsUp) rt.LinkSetUp(link.Index);
             if (!rt.AddrList(link.Index, 2).Any(a => a.Prefix.Address.Equals(local4))) rt.AddrReplace(link.Index, source);
             wanted.Add(new Route(IpPrefix.Host(IPAddress.Parse(member.Ip4)))
@@ -105,6 +119,10 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
         }
 
         var have = OwnRoutes(rt, metric);
+        // A route the kernel would take for the same one (destination and metric) that is not the agent's: refused, not replaced.
+        foreach (var w in wanted)
+            if (rt.RouteList(2).FirstOrDefault(r => r.Destination == w.Destination && r.Priority == metric && r.Protocol != RouteProtocols.Kraud) is { } theirs)
+                throw new ForeignObjectException($"route {w.Destination} exists and is not kraud's (protocol {theirs.Protocol}, not {RouteProtocols.Kraud}); left untouched");
         foreach (var r in have)
             if (!wanted.Any(w => w.Destination == r.Destination && w.OutputIndex == r.OutputIndex)) rt.RouteDel(r);
         foreach (var w in wanted)
@@ -124,13 +142,16 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
     private static List<Route> OwnRoutes(RtNetlink rt, uint metric) =>
         rt.RouteList(2).Where(r => r.Protocol == RouteProtocols.Kraud && r.Priority == metric).ToList();
 
+    /// <summary>A tunnel the agent made: an ip6tnl link that carries <see cref="TunnelAlias"/>. Only those it changes or deletes.</summary>
+    private static bool IsOurs(Link link) => link.Kind == "ip6tnl" && link.Alias == TunnelAlias;
+
     /// <summary>Deletes our tunnels no kraud route uses, and from the others every IPv4 address no kraud route on them uses as source.</summary>
     private void CollectGarbage(RtNetlink rt)
     {
         var routes = rt.RouteList(2).Where(r => r.Protocol == RouteProtocols.Kraud).ToList();
         foreach (var link in rt.LinkList())
         {
-            if (link.Kind != "ip6tnl" || !link.Name.StartsWith(TunnelPrefix, StringComparison.Ordinal)) continue;
+            if (!IsOurs(link)) continue;
             var onLink = routes.Where(r => r.OutputIndex == link.Index).ToList();
             if (onLink.Count == 0)
             {

@@ -23,13 +23,17 @@ public sealed class VpcKind(string stateDir, ILogger logger) : IReconciler, IHos
         var spec = SpecReader.Read(envelope, NetSpecJsonContext.Default.VpcSpec);
         try
         {
-            var observed = await _vpc.ReconcileAsync(spec, context.StateDir, ct, owner: envelope.Id);
+            var observed = await _vpc.ReconcileAsync(spec, context.StateDir, envelope.Id, ct);
             if (observed["publicKey"]?.GetValue<string>() is { } publicKey) _publicKeys.Set(envelope.Id, publicKey);
             return observed;
         }
         catch (SpecValidationException e)
         {
             throw new PermanentReconcileException("spec." + e.Message, e);
+        }
+        catch (ForeignObjectException e)
+        {
+            throw new PermanentReconcileException(e.Message, e);
         }
     }
 
@@ -39,7 +43,9 @@ public sealed class VpcKind(string stateDir, ILogger logger) : IReconciler, IHos
         var spec = SpecReader.ReadForDelete(envelope, NetSpecJsonContext.Default.VpcSpec);
         try { spec?.Validate(); }
         catch (SpecValidationException e) { throw new PermanentReconcileException("spec." + e.Message, e); }
-        var deleted = await _vpc.DeleteOwnedAsync(envelope.Id, spec?.Interface, ct);
+        List<string> deleted;
+        try { deleted = await _vpc.DeleteOwnedAsync(envelope.Id, spec?.Interface, ct); }
+        catch (ForeignObjectException e) { throw new PermanentReconcileException(e.Message, e); }
         _publicKeys.Remove(envelope.Id);
         return new JsonObject
         {
@@ -76,6 +82,10 @@ public sealed class OverlayKind(ILogger logger) : IReconciler
         catch (SpecValidationException e)
         {
             throw new PermanentReconcileException("spec." + e.Message, e);
+        }
+        catch (ForeignObjectException e)
+        {
+            throw new PermanentReconcileException(e.Message, e);
         }
     }
 }
