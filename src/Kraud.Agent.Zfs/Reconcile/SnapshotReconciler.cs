@@ -31,7 +31,7 @@ public sealed class SnapshotReconciler(ZfsApi zfs, VolumeReconciler volumes)
             });
         }
         var p = await zfs.Cli.GetAsync(snap, ["creation", "createtxg", "referenced", "userrefs", VolumeReconciler.IdProperty], ct).ConfigureAwait(false);
-        CheckOwned(snap, p[VolumeReconciler.IdProperty].Value, id);
+        CheckOwned(snap, VolumeReconciler.MarkOf(p[VolumeReconciler.IdProperty]), id);
         return new JsonObject
         {
             ["snapshot"] = snap,
@@ -57,7 +57,7 @@ public sealed class SnapshotReconciler(ZfsApi zfs, VolumeReconciler volumes)
         if (snap is not null && zfs.Exists(snap))
         {
             var p = await zfs.Cli.GetAsync(snap, ["userrefs", VolumeReconciler.IdProperty], ct).ConfigureAwait(false);
-            CheckOwned(snap, p[VolumeReconciler.IdProperty].Value, id);
+            CheckOwned(snap, VolumeReconciler.MarkOf(p[VolumeReconciler.IdProperty]), id);
             if (p["userrefs"].Value != "0")
                 throw new ZfsException("destroy", snap, ZfsProblem.Busy, Kraud.Libc.Errno.EBUSY, "the snapshot is held");
             zfs.DestroySnapshots([snap]);
@@ -93,10 +93,17 @@ public sealed class SnapshotReconciler(ZfsApi zfs, VolumeReconciler volumes)
     private async Task<List<(string Name, string UserRefs)>> ListTaggedAsync(string id, CancellationToken ct)
     {
         var rows = await zfs.Cli.ListAsync(null, "snapshot", ["name", VolumeReconciler.IdProperty, "userrefs"], ct: ct).ConfigureAwait(false);
-        return rows
+        var candidates = rows
             .Where(r => r[1] == id && r[0].Contains("@" + Prefix, StringComparison.Ordinal) && IsUnderKraud(r[0]))
             .Select(r => (r[0], r[2]))
             .ToList();
+        // A snapshot shows its dataset's kraud:id as inherited: only one set on the snapshot itself marks it as this
+        // resource's (a Volume and a Snapshot may share an id). Rarely more than one candidate, so one get each.
+        var tagged = new List<(string Name, string UserRefs)>();
+        foreach (var c in candidates)
+            if (VolumeReconciler.MarkOf((await zfs.Cli.GetAsync(c.Item1, [VolumeReconciler.IdProperty], ct).ConfigureAwait(false))[VolumeReconciler.IdProperty]) == id)
+                tagged.Add(c);
+        return tagged;
     }
 
     /// <summary>&lt;pool&gt;/kraud/&lt;volume&gt;@…: the agent's datasets, not a same-named property elsewhere.</summary>

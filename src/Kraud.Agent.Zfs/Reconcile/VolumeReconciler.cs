@@ -146,17 +146,23 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
     /// </summary>
     public static void CheckOwned(string ds, IReadOnlyDictionary<string, ZfsProperty> have, string id, string hostId)
     {
-        string owner = have.TryGetValue(IdProperty, out var o) ? o.Value : "-";
+        string owner = MarkOf(have.GetValueOrDefault(IdProperty));
         if (owner != id)
             throw new PermanentReconcileException(owner == "-"
                 ? $"dataset {ds} exists and is not kraud's (no kraud:id={id}); left untouched"
                 : $"dataset {ds} exists and is not kraud's (kraud:id is '{owner}', not '{id}'); left untouched", "id");
-        string host = have.TryGetValue(HostProperty, out var h) ? h.Value : "-";
+        string host = MarkOf(have.GetValueOrDefault(HostProperty));
         if (host != hostId)
             throw new PermanentReconcileException(host == "-"
                 ? $"dataset {ds} exists and is not kraud's on this host (no kraud:host={hostId}); left untouched"
                 : $"dataset {ds} exists and is not kraud's on this host (kraud:host is '{host}', not '{hostId}'); left untouched", "id");
     }
+
+    /// <summary>
+    /// A kraud:* property's value when it is set on the dataset or snapshot itself, else "-": user properties inherit
+    /// (a snapshot shows its dataset's kraud:id, a child its parent's), and an inherited value marks nothing.
+    /// </summary>
+    public static string MarkOf(ZfsProperty? p) => p is { Source: "local" or "received" } ? p.Value : "-";
 
     /// <summary><see cref="CheckOwned(string, IReadOnlyDictionary{string, ZfsProperty}, string, string)"/>, reading the two properties.</summary>
     public async Task CheckOwnedAsync(string ds, string id, string hostId, CancellationToken ct) =>
