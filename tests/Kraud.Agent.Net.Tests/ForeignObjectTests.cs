@@ -11,7 +11,7 @@ namespace Kraud.Agent.Net.Tests;
 /// interface name but without the alias kraud:vpc:&lt;id&gt;, or with it on a link that is no WireGuard (kernel
 /// wireguard or wireguard-go's tun), is refused (<see cref="ForeignObjectException"/>, permanent) and left as it
 /// was; so is a route with a spec's destination that is not the agent's (protocol 75). Routes on a Vpc link that
-/// the agent did not add stay. Userspace WireGuard here (the kernel lane covers kernel WireGuard and ip6tnl).
+/// the agent did not add stay; addresses on it are the spec's. Userspace WireGuard here (the kernel lane covers kernel WireGuard and ip6tnl).
 /// </summary>
 public class ForeignObjectTests
 {
@@ -151,7 +151,15 @@ public class ForeignObjectTests
             await rec.ReconcileAsync(spec with { Routes = [new VpcRouteSpec { Destination = "fd42:73::/48" }] }, state.Path, owner: "vpc-f5");
             RouteProtocolsOf(ns, index, out var added);
             Assert.Equal(RouteProtocols.Kraud, added["fd42:73::/48"]);
+            // Addresses on the agent's link are the spec's (the kernel keeps no mark on an address before 6.1):
+            // one the spec does not list goes, link-local ones stay.
+            ns.Exec("ip", "-6", "addr", "add", "fd42:78::5/64", "dev", name, "nodad");
+            ns.Exec("ip", "-6", "addr", "add", "fe80::5/64", "dev", name, "nodad");
             await rec.ReconcileAsync(spec with { Routes = [] }, state.Path, owner: "vpc-f5");
+            var addresses = ns.Rtnl.AddrList(index).Select(a => a.Prefix.ToString()).ToList();
+            Assert.Contains("fd42:70::1/64", addresses);
+            Assert.Contains("fe80::5/64", addresses);
+            Assert.DoesNotContain("fd42:78::5/64", addresses);
             RouteProtocolsOf(ns, index, out var after);
             Assert.False(after.ContainsKey("fd42:73::/48"));
             Assert.Equal((RouteProtocols.Static, RouteProtocols.Static), (after["fd42:71::/48"], after["fd42:72::/48"]));

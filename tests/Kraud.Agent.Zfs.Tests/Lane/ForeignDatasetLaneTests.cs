@@ -86,3 +86,31 @@ public class ForeignDatasetLaneTests
         }
     }
 }
+
+/// <summary>The snapshot timer snapshots and prunes only the agent's volumes, not datasets that merely carry (or inherit) a schedule.</summary>
+[Collection("zfs-lane"), Trait("lane", "kernel"), Trait("marks", "kernel")]
+public class ForeignScheduleLaneTests
+{
+    [Fact]
+    public async Task ADatasetWithAScheduleButWithoutAVolumesMarkIsNotSnapshotted()
+    {
+        await using var pool = await LanePool.CreateAsync("kf");
+        var (zfs, _, volumes, _) = LanePool.Reconcilers($"/etc/exports.d/kraud-{pool.Name}.exports");
+        var schedule = new SnapshotsSpec { Schedule = [new() { Every = "1h", Keep = 3 }] };
+        await volumes.ReconcileAsync("a", 1, "h1", new VolumeSpec { Pool = pool.Name, Class = "nfs", SizeBytes = 16 << 20, Snapshots = schedule });
+        string a = $"{pool.Name}/kraud/a";
+        string property = (await LanePool.Zfs("get", "-H", "-o", "value", Schedule.SnapshotSchedule.Property, a)).Trim();
+        // A child of the volume inherits its schedule and kraud:id; a dataset made by hand got the schedule set.
+        await LanePool.Zfs("create", a + "/child");
+        await LanePool.Zfs("create", "-o", $"{Schedule.SnapshotSchedule.Property}={property}", $"{pool.Name}/kraud/x");
+
+        var clock = new ManualClock(new DateTimeOffset(2026, 11, 21, 0, 0, 30, TimeSpan.Zero));
+        var scheduler = new Schedule.SnapshotScheduler(zfs, clock, _ => Task.FromResult<IReadOnlyList<string>>([pool.Root]));
+        var r = await scheduler.RunOnceAsync();
+        Assert.Empty(r.Errors);
+        Assert.Equal((1, 1), (r.Volumes, r.Created));
+        Assert.Single(await zfs.ListSnapshotsAsync(a));
+        Assert.Empty(await zfs.ListSnapshotsAsync(a + "/child"));
+        Assert.Empty(await zfs.ListSnapshotsAsync($"{pool.Name}/kraud/x"));
+    }
+}
