@@ -176,4 +176,29 @@ public class ForeignTunnelLaneTests
         Assert.Equal(clashIndex, ns.Rtnl.LinkGet(clash).Index);
         Assert.Equal(theirsIndex, ns.Rtnl.LinkGet(OverlayReconciler.TunnelPrefix + "theirs").Index);
     }
+
+    [Fact]
+    public async Task AnUnmarkedTunnelOfAnEarlierAgentThatCarriesKraudRoutesIsMarkedAndCollected()
+    {
+        using var ns = new TestNetns("kft");
+        ns.Exec("ip", "link", "add", "kfu0", "type", "dummy");
+        ns.Rtnl.LinkSetUp("kfu0");
+        ns.Exec("ip", "-6", "addr", "add", "fd42:79::1/64", "dev", "kfu0", "nodad");
+        var local6 = IPAddress.Parse("fd42:79::1");
+        var remote6 = IPAddress.Parse("fd42:79::2");
+        // What an agent before the tunnel alias left: its tunnel, unmarked, with the overlay's route (protocol 75, the id's metric).
+        string tunnel = OverlayReconciler.TunnelName("kfu0", local6, remote6);
+        ns.Rtnl.LinkAdd(new Ip6TnlSpec(tunnel, local6, remote6) { UnderlayIndex = ns.Rtnl.LinkGet("kfu0").Index });
+        int index = ns.Rtnl.LinkGet(tunnel).Index;
+        ns.Rtnl.LinkSetUp(index);
+        ns.Rtnl.AddrReplace(index, IpPrefix.Parse("10.79.0.1/32"));
+        ns.Rtnl.RouteReplace(new Route(IpPrefix.Parse("10.79.0.2/32"))
+        {
+            OutputIndex = index, PreferredSource = IPAddress.Parse("10.79.0.1"), Protocol = RouteProtocols.Kraud, Priority = OverlayReconciler.Metric("ov-old"),
+        });
+        var rec = new OverlayReconciler(ns.Ns);
+
+        Assert.Equal(1, await rec.DeleteAsync("ov-old"));
+        Assert.Null(ns.Rtnl.LinkFind(tunnel));
+    }
 }

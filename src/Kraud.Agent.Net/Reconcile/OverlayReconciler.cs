@@ -51,6 +51,7 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
     {
         using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = "Overlay", ["Id"] = id });
         using var rt = RtNetlink.Open(ns);
+        MarkTunnelsOfEarlierVersions(rt);
         uint metric = Metric(id);
         var routes = OwnRoutes(rt, metric);
         foreach (var r in routes) rt.RouteDel(r);
@@ -77,6 +78,7 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
     {
         using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = "Overlay", ["Id"] = id });
         using var rt = RtNetlink.Open(ns);
+        MarkTunnelsOfEarlierVersions(rt);
         var underlay = rt.LinkGet(spec.Underlay);
         var local6 = IPAddress.Parse(spec.Local!.Ip6);
         var local4 = IPAddress.Parse(spec.Local.Ip4);
@@ -120,8 +122,9 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
 
         var have = OwnRoutes(rt, metric);
         // A route the kernel would take for the same one (destination and metric) that is not the agent's: refused, not replaced.
+        var all = rt.RouteList(2);
         foreach (var w in wanted)
-            if (rt.RouteList(2).FirstOrDefault(r => r.Destination == w.Destination && r.Priority == metric && r.Protocol != RouteProtocols.Kraud) is { } theirs)
+            if (all.FirstOrDefault(r => r.Destination == w.Destination && r.Priority == metric && r.Protocol != RouteProtocols.Kraud) is { } theirs)
                 throw new ForeignObjectException($"route {w.Destination} exists and is not kraud's (protocol {theirs.Protocol}, not {RouteProtocols.Kraud}); left untouched");
         foreach (var r in have)
             if (!wanted.Any(w => w.Destination == r.Destination && w.OutputIndex == r.OutputIndex)) rt.RouteDel(r);
@@ -141,6 +144,25 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
 
     private static List<Route> OwnRoutes(RtNetlink rt, uint metric) =>
         rt.RouteList(2).Where(r => r.Protocol == RouteProtocols.Kraud && r.Priority == metric).ToList();
+
+    /// <summary>
+    /// Agents before the tunnel alias left their tunnels unmarked. Such a tunnel still carries the agent's other mark:
+    /// routes of protocol <see cref="RouteProtocols.Kraud"/>, which only the agent adds. An unmarked ip6tnl named like the
+    /// agent's tunnels that such a route uses is marked, so an upgrade neither refuses nor leaks it; one without such a
+    /// route is someone else's.
+    /// </summary>
+    private void MarkTunnelsOfEarlierVersions(RtNetlink rt)
+    {
+        List<Route>? routes = null;
+        foreach (var link in rt.LinkList())
+        {
+            if (link.Kind != "ip6tnl" || link.Alias is not null || !link.Name.StartsWith(TunnelPrefix, StringComparison.Ordinal)) continue;
+            routes ??= rt.RouteList(2).Where(r => r.Protocol == RouteProtocols.Kraud).ToList();
+            if (!routes.Any(r => r.OutputIndex == link.Index)) continue;
+            rt.LinkSetAlias(link.Index, TunnelAlias);
+            _log.LogInformation("marked tunnel {Tunnel} of an earlier agent version ({Alias})", link.Name, TunnelAlias);
+        }
+    }
 
     /// <summary>A tunnel the agent made: an ip6tnl link that carries <see cref="TunnelAlias"/>. Only those it changes or deletes.</summary>
     private static bool IsOurs(Link link) => link.Kind == "ip6tnl" && link.Alias == TunnelAlias;
