@@ -2,4 +2,5 @@
 # The KVM tests build their freestanding guests with gcc and make (tests/guests/Makefile; objcopy from binutils),
 # create taps with iproute2, loop devices with losetup (mount), and need /dev/kvm and /dev/net/tun on the host.
 set -euo pipefail
-apt-get install -y --no-install-recommends gcc make binutils libc6-dev iproute2 mount
+source "$(dirname "$0")/apt-need.bash"
+apt_need gcc make binutils libc6-dev iproute2 mount

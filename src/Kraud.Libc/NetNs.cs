@@ -4,8 +4,9 @@ namespace Kraud.Libc;
 
 /// <summary>
 /// An open network namespace (a /run/netns/NAME or /proc/PID/ns/net file). Work "inside" it runs on a
-/// fresh dedicated thread that calls setns and then exits, so no other thread, and never a thread-pool
-/// thread, ever changes namespace. Sockets and fds made there keep the namespace and work from any thread.
+/// fresh dedicated thread that calls setns, runs the work, calls setns back to the namespace it was born in and
+/// only then hands over the result and exits, so no other thread, and never a thread-pool thread, ever changes
+/// namespace or is created inside one. Sockets and fds made there keep the namespace and work from any thread.
 /// </summary>
 public sealed class NetNs : IDisposable
 {
@@ -68,9 +69,7 @@ public sealed class NetNs : IDisposable
         {
             try
             {
-                // The thread dies right after: the namespace switch can never reach another piece of work.
-                Native.Check(Native.setns(Fd, CLONE_NEWNET), $"setns {Path}");
-                result = work();
+                result = InsideThenBack(work);
             }
             catch (Exception e)
             {
@@ -96,15 +95,20 @@ public sealed class NetNs : IDisposable
         var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
+            T result = default!;
+            Exception? failure = null;
             try
             {
-                Native.Check(Native.setns(Fd, CLONE_NEWNET), $"setns {Path}");
-                tcs.SetResult(work());
+                result = InsideThenBack(work);
             }
             catch (Exception e)
             {
-                tcs.SetException(e);
+                failure = e;
             }
+            // Only now, back in the original namespace: completing queues continuations, and whatever thread that
+            // makes (the thread pool injects workers from the thread that asks) inherits this thread's namespace.
+            if (failure is null) tcs.SetResult(result);
+            else tcs.SetException(failure);
         })
         {
             IsBackground = true,
@@ -112,6 +116,28 @@ public sealed class NetNs : IDisposable
         };
         thread.Start();
         return tcs.Task;
+    }
+
+    /// <summary>
+    /// On the dedicated thread: joins this namespace, runs <paramref name="work"/>, and returns to the namespace the
+    /// thread was born in (its creator's) before anything else happens, whether the work returned or threw.
+    /// </summary>
+    private T InsideThenBack<T>(Func<T> work)
+    {
+        using var origin = OpenCurrent();
+        Native.Check(Native.setns(Fd, CLONE_NEWNET), $"setns {Path}");
+        try
+        {
+            return work();
+        }
+        finally
+        {
+            // A thread that cannot leave must not complete, signal or start anything: whatever it touched next
+            // could carry the namespace into the rest of the process. Returning to a namespace we left cannot
+            // fail short of a broken kernel, so stop here rather than run on somewhere unknown.
+            if (Native.setns(origin.Fd, CLONE_NEWNET) != 0)
+                Environment.FailFast($"netns: could not return from {Path} to the original network namespace (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
+        }
     }
 
     public void Dispose() => _fd.Dispose();

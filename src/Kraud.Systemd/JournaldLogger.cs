@@ -19,7 +19,9 @@ internal sealed class JournaldLogger(JournaldLoggerProvider provider, string cat
         entry.Clear();
 
         string message = formatter(state, exception);
-        entry.Add("MESSAGE", exception is null ? message : $"{message}\n{exception}");
+        // Escaped: text from outside must not forge a field or a line (LogText); newlines stay, in the binary-safe form.
+        message = LogText.Escape(message, keepNewlines: true);
+        entry.Add("MESSAGE", exception is null ? message : $"{message}\n{LogText.Escape(exception.ToString(), keepNewlines: true)}");
         entry.Add("PRIORITY", Priority(logLevel));
         entry.Add("SYSLOG_IDENTIFIER", provider.Identifier);
         entry.Add("KRAUD_CATEGORY", category);
@@ -44,7 +46,7 @@ internal sealed class JournaldLogger(JournaldLoggerProvider provider, string cat
             if (value is null || key == "{OriginalFormat}") continue;
             string? field = JournalEntry.FieldName(key);
             if (field is null) continue;
-            entry.Add(field, Convert.ToString(value, CultureInfo.InvariantCulture));
+            entry.Add(field, LogText.Escape(Convert.ToString(value, CultureInfo.InvariantCulture) ?? "", keepNewlines: true));
         }
     }
 

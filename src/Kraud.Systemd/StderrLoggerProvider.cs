@@ -8,7 +8,8 @@ namespace Kraud.Systemd;
 /// <summary>
 /// Readable one-line-per-entry logs on stderr for a terminal or a test:
 /// <c>21:04:05.123 info  Kraud.Agent.Work: reconciled  kind=Volume id=vol-7f3a</c>.
-/// Scope values follow the message as key=value pairs; an exception follows on indented lines.
+/// Scope values follow the message as key=value pairs; an exception follows on indented lines. Text from outside
+/// is escaped (<see cref="LogText"/>): one entry is one line, whatever a message or value contains.
 /// Without a writer, each entry is one write(2) to fd 2 (no System.Console: kraud-vmm stays small).
 /// </summary>
 public sealed class StderrLoggerProvider(TextWriter? writer = null) : ILoggerProvider, ISupportExternalScope
@@ -34,7 +35,7 @@ public sealed class StderrLoggerProvider(TextWriter? writer = null) : ILoggerPro
             var sb = new StringBuilder(128);
             AppendTime(sb, DateTime.UtcNow).Append(' ')
               .Append(Level(logLevel)).Append(' ').Append(category).Append(": ")
-              .Append(formatter(state, exception).ReplaceLineEndings(" | "));
+              .Append(OneLine(formatter(state, exception)));
             bool first = true;
             provider._scopes.ForEachScope((scope, b) =>
             {
@@ -42,12 +43,13 @@ public sealed class StderrLoggerProvider(TextWriter? writer = null) : ILoggerPro
                 foreach (var (k, v) in pairs)
                 {
                     if (k == "{OriginalFormat}" || v is null) continue;
-                    b.Append(first ? "  " : " ").Append(char.ToLowerInvariant(k[0])).Append(k, 1, k.Length - 1).Append('=')
-                     .Append(Convert.ToString(v, CultureInfo.InvariantCulture));
+                    b.Append(first ? "  " : " ").Append(OneLine(char.ToLowerInvariant(k[0]) + k[1..])).Append('=')
+                     .Append(OneLine(Convert.ToString(v, CultureInfo.InvariantCulture) ?? ""));
                     first = false;
                 }
             }, sb);
-            if (exception is not null) sb.Append('\n').Append("    ").Append(exception.ToString().ReplaceLineEndings("\n    "));
+            if (exception is not null)
+                sb.Append('\n').Append("    ").Append(LogText.Escape(exception.ToString().ReplaceLineEndings("\n"), keepNewlines: true).Replace("\n", "\n    "));
             sb.Append('\n');
             lock (provider._gate)
             {
@@ -59,6 +61,9 @@ public sealed class StderrLoggerProvider(TextWriter? writer = null) : ILoggerPro
                 }
             }
         }
+
+        /// <summary>Text from outside as part of one line: line breaks become " | ", other controls are escaped (LogText).</summary>
+        private static string OneLine(string text) => LogText.Escape(text.ReplaceLineEndings(" | "), keepNewlines: false);
 
         // HH:mm:ss.fff by hand: DateTime's format strings bring the whole formatting and parsing engine along.
         private static StringBuilder AppendTime(StringBuilder sb, DateTime t) =>

@@ -25,12 +25,12 @@ public class KernelLaneTests
         using var hosts = new TwoHosts();
         var recA = new VpcReconciler(hosts.A.Ns, WgBackendKind.Kernel);
         var recB = new VpcReconciler(hosts.B.Ns, WgBackendKind.Kernel);
-        string pubA = (string)(await recA.ReconcileAsync(VpcScenario.Spec(hosts.IfA, 51820, "fd42:1::1/64"), hosts.StateA))["publicKey"]!;
-        string pubB = (string)(await recB.ReconcileAsync(VpcScenario.Spec(hosts.IfB, 51821, "fd42:1::2/64"), hosts.StateB))["publicKey"]!;
+        string pubA = (string)(await recA.ReconcileAsync(VpcScenario.Spec(hosts.IfA, 51820, "fd42:1::1/64"), hosts.StateA, "vpc-a"))["publicKey"]!;
+        string pubB = (string)(await recB.ReconcileAsync(VpcScenario.Spec(hosts.IfB, 51821, "fd42:1::2/64"), hosts.StateB, "vpc-b"))["publicKey"]!;
         await recA.ReconcileAsync(VpcScenario.Spec(hosts.IfA, 51820, "fd42:1::1/64",
-            new VpcPeerSpec { PublicKey = pubB, Endpoint = "[fd00:99::2]:51821", AllowedIps = ["fd42:1::2/128"] }), hosts.StateA);
+            new VpcPeerSpec { PublicKey = pubB, Endpoint = "[fd00:99::2]:51821", AllowedIps = ["fd42:1::2/128"] }), hosts.StateA, "vpc-a");
         await recB.ReconcileAsync(VpcScenario.Spec(hosts.IfB, 51821, "fd42:1::2/64",
-            new VpcPeerSpec { PublicKey = pubA, Endpoint = "[fd00:99::1]:51820", AllowedIps = ["fd42:1::1/128"] }), hosts.StateB);
+            new VpcPeerSpec { PublicKey = pubA, Endpoint = "[fd00:99::1]:51820", AllowedIps = ["fd42:1::1/128"] }), hosts.StateB, "vpc-b");
         await TwoHosts.PingAsync(hosts.A, "fd42:1::2", TimeSpan.FromSeconds(30));
 
         OverlaySpec Overlay(string nsName, string iface, string net, string local6, string local4, string member6, string member4) => new()
@@ -69,8 +69,8 @@ public class KernelLaneTests
 
         await ovA.DeleteAsync("ov-other");
         await ovB.DeleteAsync("ov-other");
-        await recA.DeleteAsync(hosts.IfA);
-        await recB.DeleteAsync(hosts.IfB);
+        await recA.DeleteOwnedAsync("vpc-a", hosts.IfA);
+        await recB.DeleteOwnedAsync("vpc-b", hosts.IfB);
         foreach (var ns in new[] { hosts.A, hosts.B })
         {
             Assert.DoesNotContain(ns.Rtnl.LinkList(), l => l.Name.StartsWith(OverlayReconciler.TunnelPrefix, StringComparison.Ordinal) || l.Kind == "wireguard");
@@ -132,5 +132,73 @@ public class KernelLaneTests
         var e = Assert.Throws<NetlinkException>(() => ns.Rtnl.LinkAdd(new Ip6TnlSpec("t6b", a, b)));
         Assert.Equal(Errno.EEXIST, e.Errno);
         Assert.Contains("t6b", e.Message);
+    }
+}
+
+/// <summary>ip6tnl links the agent did not make (no alias <see cref="OverlayReconciler.TunnelAlias"/>): never adopted, never collected.</summary>
+[Trait("lane", "kernel"), Trait("marks", "kernel")]
+public class ForeignTunnelLaneTests
+{
+    [Fact]
+    public async Task AnIp6tnlWithoutTheMarkIsNeitherAdoptedNorCollected()
+    {
+        using var ns = new TestNetns("kft");
+        ns.Exec("ip", "link", "add", "kfu0", "type", "dummy");
+        ns.Rtnl.LinkSetUp("kfu0");
+        ns.Exec("ip", "-6", "addr", "add", "fd42:75::1/64", "dev", "kfu0", "nodad");
+        var underlay = ns.Rtnl.LinkGet("kfu0");
+        var local6 = IPAddress.Parse("fd42:75::1");
+        OverlaySpec Spec(string member6, string member4) => new()
+        {
+            Namespace = "n", Name = "default", Net4 = "10.75.0.0/24", Underlay = "kfu0",
+            Local = new OverlayEndpoint { Ip6 = local6.ToString(), Ip4 = "10.75.0.1" },
+            Members = [new OverlayEndpoint { Ip6 = member6, Ip4 = member4 }],
+        };
+        // Someone else's tunnel with exactly the name the agent would give its tunnel to fd42:75::2, and one more
+        // whose name merely starts like the agent's tunnels.
+        string clash = OverlayReconciler.TunnelName("kfu0", local6, IPAddress.Parse("fd42:75::2"));
+        ns.Rtnl.LinkAdd(new Ip6TnlSpec(clash, local6, IPAddress.Parse("fd42:75::2")) { UnderlayIndex = underlay.Index });
+        ns.Rtnl.LinkAdd(new Ip6TnlSpec(OverlayReconciler.TunnelPrefix + "theirs", local6, IPAddress.Parse("fd42:75::9")) { UnderlayIndex = underlay.Index });
+        int clashIndex = ns.Rtnl.LinkGet(clash).Index, theirsIndex = ns.Rtnl.LinkGet(OverlayReconciler.TunnelPrefix + "theirs").Index;
+        var rec = new OverlayReconciler(ns.Ns);
+
+        var e = await Assert.ThrowsAsync<ForeignObjectException>(() => rec.ReconcileAsync("ov-f2", Spec("fd42:75::2", "10.75.0.2")));
+        Assert.Equal($"link {clash} exists and is not kraud's (ip6tnl link without alias {OverlayReconciler.TunnelAlias}); left untouched", e.Message);
+        Assert.Empty(ns.Rtnl.AddrList(clashIndex, 2));
+        Assert.DoesNotContain(ns.Rtnl.RouteList(2), r => r.Protocol == RouteProtocols.Kraud);
+
+        // An overlay to another member makes (and marks) its own tunnel; its delete collects that one only.
+        var obs = await rec.ReconcileAsync("ov-f3", Spec("fd42:75::3", "10.75.0.3"));
+        string ours = (string)obs["tunnels"]![0]!["name"]!;
+        Assert.Equal(OverlayReconciler.TunnelAlias, ns.Rtnl.LinkGet(ours).Alias);
+        Assert.Equal(1, await rec.DeleteAsync("ov-f3"));
+        Assert.Null(ns.Rtnl.LinkFind(ours));
+        Assert.Equal(clashIndex, ns.Rtnl.LinkGet(clash).Index);
+        Assert.Equal(theirsIndex, ns.Rtnl.LinkGet(OverlayReconciler.TunnelPrefix + "theirs").Index);
+    }
+
+    [Fact]
+    public async Task AnUnmarkedTunnelOfAnEarlierAgentThatCarriesKraudRoutesIsMarkedAndCollected()
+    {
+        using var ns = new TestNetns("kft");
+        ns.Exec("ip", "link", "add", "kfu0", "type", "dummy");
+        ns.Rtnl.LinkSetUp("kfu0");
+        ns.Exec("ip", "-6", "addr", "add", "fd42:79::1/64", "dev", "kfu0", "nodad");
+        var local6 = IPAddress.Parse("fd42:79::1");
+        var remote6 = IPAddress.Parse("fd42:79::2");
+        // What an agent before the tunnel alias left: its tunnel, unmarked, with the overlay's route (protocol 75, the id's metric).
+        string tunnel = OverlayReconciler.TunnelName("kfu0", local6, remote6);
+        ns.Rtnl.LinkAdd(new Ip6TnlSpec(tunnel, local6, remote6) { UnderlayIndex = ns.Rtnl.LinkGet("kfu0").Index });
+        int index = ns.Rtnl.LinkGet(tunnel).Index;
+        ns.Rtnl.LinkSetUp(index);
+        ns.Rtnl.AddrReplace(index, IpPrefix.Parse("10.79.0.1/32"));
+        ns.Rtnl.RouteReplace(new Route(IpPrefix.Parse("10.79.0.2/32"))
+        {
+            OutputIndex = index, PreferredSource = IPAddress.Parse("10.79.0.1"), Protocol = RouteProtocols.Kraud, Priority = OverlayReconciler.Metric("ov-old"),
+        });
+        var rec = new OverlayReconciler(ns.Ns);
+
+        Assert.Equal(1, await rec.DeleteAsync("ov-old"));
+        Assert.Null(ns.Rtnl.LinkFind(tunnel));
     }
 }

@@ -39,6 +39,76 @@ public class NetNsTests
     }
 
     [Fact]
+    public async Task ARunCompletesOnlyAfterItsThreadIsBackHome()
+    {
+        // Completing a run queues its continuation on the completing thread; a scheduler (like the thread pool when
+        // it injects a worker) may start a thread right there, and that thread inherits the completer's namespace.
+        using var ns = new TestNetns();
+        ulong home = NetNs.CurrentThreadInode();
+        var scheduler = new ThreadPerTaskScheduler();
+        using var go = new ManualResetEventSlim();
+        var run = ns.Ns.RunAsync(() =>
+        {
+            go.Wait(); // completes only once the continuation is registered
+            return NetNs.CurrentThreadInode();
+        });
+        var continued = run.ContinueWith(_ => NetNs.CurrentThreadInode(), CancellationToken.None, TaskContinuationOptions.None, scheduler);
+        go.Set();
+        ulong continuedIn = await continued;
+        Assert.Equal(ns.Ns.Inode, await run);
+        Assert.Equal(home, scheduler.QueuedFromInode);
+        Assert.Equal(home, continuedIn);
+
+        using var goFail = new ManualResetEventSlim();
+        var failed = ns.Ns.RunAsync<ulong>(() =>
+        {
+            goFail.Wait();
+            throw new InvalidOperationException("boom");
+        });
+        var failureContinued = failed.ContinueWith(_ => NetNs.CurrentThreadInode(), CancellationToken.None, TaskContinuationOptions.None, scheduler);
+        goFail.Set();
+        ulong failureContinuedIn = await failureContinued;
+        Assert.Equal("boom", (await Assert.ThrowsAsync<InvalidOperationException>(() => failed)).Message);
+        Assert.Equal(home, failureContinuedIn);
+    }
+
+    /// <summary>Runs each task on a new thread started by whichever thread queues it (as a pool injecting a worker does).</summary>
+    private sealed class ThreadPerTaskScheduler : TaskScheduler
+    {
+        public ulong QueuedFromInode { get; private set; }
+
+        protected override void QueueTask(Task task)
+        {
+            QueuedFromInode = NetNs.CurrentThreadInode();
+            new Thread(() => TryExecuteTask(task)) { IsBackground = true }.Start();
+        }
+
+        protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) => false;
+
+        protected override IEnumerable<Task> GetScheduledTasks() => [];
+    }
+
+    [Fact]
+    public void RunsCompletingWhileThePoolStarvesNeverPutAPoolThreadInside()
+    {
+        // In a fresh process (as the agent is after a start), the first run to complete is the first to ask the
+        // thread pool for a worker: the pool creates that worker, and its gate thread, which injects workers under
+        // starvation for the rest of the process's life, on the asking thread. Created inside, they and every
+        // worker they create would live in the namespace. So the 1,000 runs happen in a process of their own.
+        using var ns = new TestNetns();
+        var (code, output) = Cmd.TryRun("dotnet", "exec", Path.Combine(AppContext.BaseDirectory, "Kraud.Agent.Net.Tests.dll"), PoolStarvationProbe.Command, ns.Ns.Path);
+        Assert.True(code == 0, $"the probe exited {code}:\n{output}");
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var report = lines.Where(l => l.Contains('=')).Select(l => l.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
+        var elsewhere = lines.Where(l => l.StartsWith("elsewhere ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(PoolStarvationProbe.Runs.ToString(System.Globalization.CultureInfo.InvariantCulture), report["runs-inside"]);
+        Assert.True(int.Parse(report["pool-threads"], System.Globalization.CultureInfo.InvariantCulture) >= PoolStarvationProbe.Runs,
+            $"expected at least {PoolStarvationProbe.Runs} pool threads (one per blocked continuation): {output}");
+        Assert.Empty(elsewhere);
+        Assert.Equal("0", report["continuations-elsewhere"]);
+    }
+
+    [Fact]
     public void OpenByProcessAndCurrentAgree()
     {
         using var byPid = NetNs.OpenProcess(Environment.ProcessId);

@@ -7,6 +7,22 @@ namespace Kraud.Agent.Net.Tests;
 public class TapTests
 {
     [Fact]
+    public void CreatingATapOverSomeoneElsesRefusesAndLeavesIt()
+    {
+        using var ns = new TestNetns();
+        ns.Exec("ip", "tuntap", "add", "dev", "kt-theirs", "mode", "tap", "user", "1234");
+        int index = ns.Rtnl.LinkGet("kt-theirs").Index;
+
+        var e = Assert.Throws<LibcException>(() => TunTap.CreatePersistent("kt-theirs", TapFlags.VnetHeader, ownerUid: 4242, ns: ns.Ns));
+        Assert.Equal(Errno.EEXIST, e.Errno);
+        Assert.StartsWith("create tap kt-theirs: it exists and is not kraud's; left untouched", e.Message);
+        Assert.Equal(index, ns.Rtnl.LinkGet("kt-theirs").Index);
+        string details = ns.Exec("ip", "-d", "link", "show", "kt-theirs");
+        Assert.Contains("user 1234", details);
+        Assert.DoesNotContain("vnet_hdr on", details);
+    }
+
+    [Fact]
     public void PersistentTapWithOwnerVnetHeaderInNamespace()
     {
         using var ns = new TestNetns();

@@ -62,6 +62,59 @@ public class UserspaceWireGuardTests
     }
 
     [Fact]
+    public void TheDaemonGetsNoneOfTheAgentsSecrets()
+    {
+        // The agent's environment carries its configuration, NATS credentials included (KRAUD_NATS__PASSWORD).
+        string secret = "pw-" + Guid.NewGuid().ToString("N");
+        Environment.SetEnvironmentVariable("KRAUD_NATS__PASSWORD", secret);
+        Environment.SetEnvironmentVariable("KRAUD_NATS__TOKEN", secret);
+        try
+        {
+            using var ns = new TestNetns();
+            string name = "kwe" + ns.Name[^6..];
+            using var wg = new UserspaceWireGuard(ns.Ns);
+            wg.CreateInterface(name);
+            try
+            {
+                int pid = WireGuardGoPid(name);
+                var environ = File.ReadAllText($"/proc/{pid}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+                Assert.Contains(environ, v => v.StartsWith("PATH=", StringComparison.Ordinal)); // we did read its environment
+                Assert.DoesNotContain(environ, v => v.StartsWith("KRAUD_", StringComparison.Ordinal));
+                Assert.DoesNotContain(environ, v => v.Contains(secret, StringComparison.Ordinal));
+            }
+            finally
+            {
+                ns.Rtnl.LinkDel(name);
+            }
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("KRAUD_NATS__PASSWORD", null);
+            Environment.SetEnvironmentVariable("KRAUD_NATS__TOKEN", null);
+        }
+    }
+
+    /// <summary>The detached wireguard-go daemon serving <paramref name="name"/> (argv: its path, then the name).</summary>
+    private static int WireGuardGoPid(string name)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            string[] argv;
+            try
+            {
+                argv = File.ReadAllText($"{dir}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            if (argv.Length == 2 && argv[0].EndsWith("wireguard-go", StringComparison.Ordinal) && argv[1] == name) return pid;
+        }
+        throw new InvalidOperationException($"no wireguard-go process for {name}");
+    }
+
+    [Fact]
     public void MissingDeviceNamesTheSocket()
     {
         using var wg = new UserspaceWireGuard();

@@ -23,8 +23,8 @@ public static class VpcScenario
         var recB = new VpcReconciler(hosts.B.Ns, kind);
 
         // First pass without peers: each host makes its key and reports the public half.
-        var obsA = await recA.ReconcileAsync(Spec(hosts.IfA, 51820, "fd42:1::1/64"), hosts.StateA);
-        var obsB = await recB.ReconcileAsync(Spec(hosts.IfB, 51821, "fd42:1::2/64"), hosts.StateB);
+        var obsA = await recA.ReconcileAsync(Spec(hosts.IfA, 51820, "fd42:1::1/64"), hosts.StateA, "vpc-a");
+        var obsB = await recB.ReconcileAsync(Spec(hosts.IfB, 51821, "fd42:1::2/64"), hosts.StateB, "vpc-b");
         string pubA = (string)obsA["publicKey"]!, pubB = (string)obsB["publicKey"]!;
         Assert.Equal(kind == WgBackendKind.Kernel ? "kernel" : "userspace", (string?)obsA["backend"]);
         string keyFile = VpcKeyStore.KeyPath(hosts.StateA, hosts.IfA);
@@ -37,8 +37,8 @@ public static class VpcScenario
         var specA = Spec(hosts.IfA, 51820, "fd42:1::1/64", peerB, peerSpare) with { Routes = [new VpcRouteSpec { Destination = "fd42:2::/48" }] };
         var specB = Spec(hosts.IfB, 51821, "fd42:1::2/64",
             new VpcPeerSpec { PublicKey = pubA, Endpoint = "[fd00:99::1]:51820", AllowedIps = ["fd42:1::1/128"], PersistentKeepalive = 25 });
-        obsA = await recA.ReconcileAsync(specA, hosts.StateA);
-        await recB.ReconcileAsync(specB, hosts.StateB);
+        obsA = await recA.ReconcileAsync(specA, hosts.StateA, "vpc-a");
+        await recB.ReconcileAsync(specB, hosts.StateB, "vpc-b");
         Assert.Equal(pubA, (string?)obsA["publicKey"]); // the key was kept, not remade
         Assert.Equal(2, obsA["peers"]!.AsArray().Count);
         Assert.Equal(["fd42:1::1/64"], obsA["addresses"]!.AsArray().Select(a => (string)a!));
@@ -51,33 +51,33 @@ public static class VpcScenario
         Assert.NotNull(handshake);
 
         // Idempotent: the same spec again changes nothing.
-        var again = await recA.ReconcileAsync(specA, hosts.StateA);
+        var again = await recA.ReconcileAsync(specA, hosts.StateA, "vpc-a");
         Assert.Equal(Peers(obsA), Peers(again));
 
         // A new endpoint for B, updated in place: the session (and its handshake) stays.
         specA = specA with { Peers = [peerB with { Endpoint = "[fd00:99::22]:51821" }, peerSpare] };
-        obsA = await recA.ReconcileAsync(specA, hosts.StateA);
+        obsA = await recA.ReconcileAsync(specA, hosts.StateA, "vpc-a");
         Assert.Equal("[fd00:99::22]:51821", (string?)Peer(obsA, pubB)["endpoint"]);
         await TwoHosts.PingAsync(hosts.A, "fd42:1::2", TimeSpan.FromSeconds(10));
         Assert.Equal(handshake, Handshake(hosts.A, hosts.IfA, kind, pubB));
 
         // More allowed IPs for B: replaced in place, session kept.
         specA = specA with { Peers = [peerB with { Endpoint = "[fd00:99::22]:51821", AllowedIps = ["fd42:1::2/128", "fd42:1::20/128"] }, peerSpare] };
-        obsA = await recA.ReconcileAsync(specA, hosts.StateA);
+        obsA = await recA.ReconcileAsync(specA, hosts.StateA, "vpc-a");
         Assert.Equal(["fd42:1::2/128", "fd42:1::20/128"], Peer(obsA, pubB)["allowedIps"]!.AsArray().Select(a => (string)a!).Order());
         await TwoHosts.PingAsync(hosts.A, "fd42:1::2", TimeSpan.FromSeconds(10));
         Assert.Equal(handshake, Handshake(hosts.A, hosts.IfA, kind, pubB));
 
         // The spare peer and the route leave the spec: both go, B stays.
         specA = specA with { Peers = [specA.Peers[0]], Routes = [] };
-        obsA = await recA.ReconcileAsync(specA, hosts.StateA);
+        obsA = await recA.ReconcileAsync(specA, hosts.StateA, "vpc-a");
         Assert.Equal([pubB], obsA["peers"]!.AsArray().Select(p => (string)p!["publicKey"]!));
         Assert.DoesNotContain(hosts.A.Rtnl.RouteList(10), r => r.Protocol == RouteProtocols.Kraud);
         await TwoHosts.PingAsync(hosts.A, "fd42:1::2", TimeSpan.FromSeconds(10));
 
         // Delete: no link, address or route of ours is left behind.
-        await recA.DeleteAsync(hosts.IfA);
-        await recB.DeleteAsync(hosts.IfB);
+        await recA.DeleteOwnedAsync("vpc-a", hosts.IfA);
+        await recB.DeleteOwnedAsync("vpc-b", hosts.IfB);
         foreach (var (ns, name) in new[] { (hosts.A, hosts.IfA), (hosts.B, hosts.IfB) })
         {
             Assert.Null(ns.Rtnl.LinkFind(name));

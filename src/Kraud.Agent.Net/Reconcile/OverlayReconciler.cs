@@ -21,10 +21,17 @@ namespace Kraud.Agent.Net.Reconcile;
 ///   delete find them from the id alone (no spec needed);
 /// - local.ip4/32 on every tunnel the overlay uses, so replies are delivered and the source is right.
 /// A tunnel with no kraud route left is deleted; an address no route of ours uses as source is removed.
+///
+/// The tunnels carry the alias <see cref="TunnelAlias"/> from their creation: only an ip6tnl link with it is the agent's
+/// to configure or delete. A link with a tunnel's name without it is refused (<see cref="ForeignObjectException"/>), and
+/// the garbage collection passes over it. Routes are the agent's by protocol and metric; others are never touched.
 /// </summary>
 public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
 {
     public const string TunnelPrefix = "k6";
+
+    /// <summary>The alias that marks a tunnel as the agent's (tunnels are shared by overlays, so it names no overlay).</summary>
+    public const string TunnelAlias = "kraud:overlay-tunnel";
     private const int EncapOverhead = 40 + 8; // IPv6 header + the encapsulation-limit destination option
     private readonly ILogger _log = logger ?? NullLogger.Instance;
 
@@ -44,6 +51,7 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
     {
         using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = "Overlay", ["Id"] = id });
         using var rt = RtNetlink.Open(ns);
+        MarkTunnelsOfEarlierVersions(rt);
         uint metric = Metric(id);
         var routes = OwnRoutes(rt, metric);
         foreach (var r in routes) rt.RouteDel(r);
@@ -70,6 +78,7 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
     {
         using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = "Overlay", ["Id"] = id });
         using var rt = RtNetlink.Open(ns);
+        MarkTunnelsOfEarlierVersions(rt);
         var underlay = rt.LinkGet(spec.Underlay);
         var local6 = IPAddress.Parse(spec.Local!.Ip6);
         var local4 = IPAddress.Parse(spec.Local.Ip4);
@@ -88,10 +97,20 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
             {
                 rt.LinkAdd(new Ip6TnlSpec(name, local6, remote6) { UnderlayIndex = underlay.Index, Mtu = Math.Max(1280, underlay.Mtu - EncapOverhead) });
                 link = rt.LinkGet(name);
+                try
+                {
+                    // At once, before anything else: a tunnel without the mark would be refused on the next attempt.
+                    rt.LinkSetAlias(link.Index, TunnelAlias);
+                }
+                catch
+                {
+                    rt.LinkDel(link.Index);
+                    throw;
+                }
                 _log.LogInformation("created tunnel {Tunnel} to {Remote}", name, remote6);
             }
-            else if (link.Kind != "ip6tnl")
-                throw new InvalidOperationException($"link \"{name}\" exists but is {link.Kind ?? "a plain link"}, not ip6tnl");
+            else if (!IsOurs(link))
+                throw new ForeignObjectException($"link {name} exists and is not kraud's ({link.Kind ?? "plain"} link without alias {TunnelAlias}); left untouched");
             if (!link.IsUp) rt.LinkSetUp(link.Index);
             if (!rt.AddrList(link.Index, 2).Any(a => a.Prefix.Address.Equals(local4))) rt.AddrReplace(link.Index, source);
             wanted.Add(new Route(IpPrefix.Host(IPAddress.Parse(member.Ip4)))
@@ -102,6 +121,11 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
         }
 
         var have = OwnRoutes(rt, metric);
+        // A route the kernel would take for the same one (destination and metric) that is not the agent's: refused, not replaced.
+        var all = rt.RouteList(2);
+        foreach (var w in wanted)
+            if (all.FirstOrDefault(r => r.Destination == w.Destination && r.Priority == metric && r.Protocol != RouteProtocols.Kraud) is { } theirs)
+                throw new ForeignObjectException($"route {w.Destination} exists and is not kraud's (protocol {theirs.Protocol}, not {RouteProtocols.Kraud}); left untouched");
         foreach (var r in have)
             if (!wanted.Any(w => w.Destination == r.Destination && w.OutputIndex == r.OutputIndex)) rt.RouteDel(r);
         foreach (var w in wanted)
@@ -121,13 +145,35 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null)
     private static List<Route> OwnRoutes(RtNetlink rt, uint metric) =>
         rt.RouteList(2).Where(r => r.Protocol == RouteProtocols.Kraud && r.Priority == metric).ToList();
 
+    /// <summary>
+    /// Agents before the tunnel alias left their tunnels unmarked. Such a tunnel still carries the agent's other mark:
+    /// routes of protocol <see cref="RouteProtocols.Kraud"/>, which only the agent adds. An unmarked ip6tnl named like the
+    /// agent's tunnels that such a route uses is marked, so an upgrade neither refuses nor leaks it; one without such a
+    /// route is someone else's.
+    /// </summary>
+    private void MarkTunnelsOfEarlierVersions(RtNetlink rt)
+    {
+        List<Route>? routes = null;
+        foreach (var link in rt.LinkList())
+        {
+            if (link.Kind != "ip6tnl" || link.Alias is not null || !link.Name.StartsWith(TunnelPrefix, StringComparison.Ordinal)) continue;
+            routes ??= rt.RouteList(2).Where(r => r.Protocol == RouteProtocols.Kraud).ToList();
+            if (!routes.Any(r => r.OutputIndex == link.Index)) continue;
+            rt.LinkSetAlias(link.Index, TunnelAlias);
+            _log.LogInformation("marked tunnel {Tunnel} of an earlier agent version ({Alias})", link.Name, TunnelAlias);
+        }
+    }
+
+    /// <summary>A tunnel the agent made: an ip6tnl link that carries <see cref="TunnelAlias"/>. Only those it changes or deletes.</summary>
+    private static bool IsOurs(Link link) => link.Kind == "ip6tnl" && link.Alias == TunnelAlias;
+
     /// <summary>Deletes our tunnels no kraud route uses, and from the others every IPv4 address no kraud route on them uses as source.</summary>
     private void CollectGarbage(RtNetlink rt)
     {
         var routes = rt.RouteList(2).Where(r => r.Protocol == RouteProtocols.Kraud).ToList();
         foreach (var link in rt.LinkList())
         {
-            if (link.Kind != "ip6tnl" || !link.Name.StartsWith(TunnelPrefix, StringComparison.Ordinal)) continue;
+            if (!IsOurs(link)) continue;
             var onLink = routes.Where(r => r.OutputIndex == link.Index).ToList();
             if (onLink.Count == 0)
             {

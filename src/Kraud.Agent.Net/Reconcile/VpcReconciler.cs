@@ -19,34 +19,37 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
     private readonly ILogger _log = logger ?? NullLogger.Instance;
 
     /// <summary>
-    /// Converges the interface on <paramref name="spec"/>. <paramref name="owner"/>, the resource id, is written as
-    /// the interface's alias (<see cref="OwnerAlias"/>) so a delete without a spec still finds what to remove.
+    /// Converges the interface on <paramref name="spec"/>. <paramref name="owner"/>, the resource id, is the mark: the
+    /// interface carries the alias <see cref="OwnerAlias"/>(owner) from its creation, and an interface of the spec's
+    /// name without that alias, or that is no WireGuard link, is someone else's: refused (<see cref="ForeignObjectException"/>)
+    /// and left untouched. A route to a spec destination that is not the agent's (protocol <see cref="RouteProtocols.Kraud"/>)
+    /// is refused the same way.
     /// </summary>
-    public Task<JsonObject> ReconcileAsync(VpcSpec spec, string stateDir, CancellationToken ct = default, string? owner = null)
+    public Task<JsonObject> ReconcileAsync(VpcSpec spec, string stateDir, string owner, CancellationToken ct = default)
     {
+        ArgumentException.ThrowIfNullOrEmpty(owner);
         spec.Validate();
         return Task.Run(() => Reconcile(spec, stateDir, owner, ct), ct);
     }
 
-    /// <summary>Removes the interface (its addresses and routes go with it). The key stays: it is the host's VPC identity.</summary>
-    public Task DeleteAsync(string interfaceName, CancellationToken ct = default) => Task.Run(() =>
-    {
-        using var rt = RtNetlink.Open(ns);
-        DeleteLink(rt, interfaceName, ct);
-    }, ct);
-
     /// <summary>
-    /// Deletes resource <paramref name="owner"/>'s interfaces: <paramref name="interfaceName"/> when the spec is known,
-    /// and every link tagged with the owner, so a delete without a spec (never applied here, or the state directory
-    /// lost) removes what exists and succeeds when nothing does. Returns the names it deleted.
+    /// Deletes resource <paramref name="owner"/>'s interfaces: every link tagged with the owner, and
+    /// <paramref name="interfaceName"/> when the spec is known, so a delete without a spec (never applied here, or the
+    /// state directory lost) removes what exists and succeeds when nothing does. Removes only links that carry the
+    /// owner's alias and are WireGuard links (kernel wireguard or wireguard-go's tun); anything else it finds so is
+    /// refused (<see cref="ForeignObjectException"/>) before any link is deleted. The key stays: it is the host's VPC
+    /// identity. Returns the names it deleted.
     /// </summary>
     public Task<List<string>> DeleteOwnedAsync(string owner, string? interfaceName, CancellationToken ct = default) => Task.Run(() =>
     {
+        ArgumentException.ThrowIfNullOrEmpty(owner);
         using var rt = RtNetlink.Open(ns);
         string alias = OwnerAlias(owner);
-        var names = rt.LinkList().Where(l => l.Alias == alias).Select(l => l.Name).ToList();
-        if (interfaceName is not null && !names.Contains(interfaceName)) names.Insert(0, interfaceName);
-        var deleted = names.Where(n => DeleteLink(rt, n, ct)).ToList();
+        var links = rt.LinkList().Where(l => l.Alias == alias).ToList();
+        if (interfaceName is not null && !links.Any(l => l.Name == interfaceName) && rt.LinkFind(interfaceName) is { } named)
+            throw NotOurs(named, owner);
+        foreach (var l in links) CheckKind(l, owner);
+        var deleted = links.Where(l => DeleteLink(rt, l, ct)).Select(l => l.Name).ToList();
         if (rt.LinkList().FirstOrDefault(l => l.Alias == alias) is { } left)
             throw new InvalidOperationException($"interface \"{left.Name}\" of {owner} is still there after its delete");
         return deleted;
@@ -55,20 +58,33 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
     /// <summary>The alias that marks a VPC interface as resource <paramref name="owner"/>'s.</summary>
     public static string OwnerAlias(string owner) => "kraud:vpc:" + owner;
 
-    private bool DeleteLink(RtNetlink rt, string name, CancellationToken ct)
+    /// <summary>The link kinds a VPC interface is: kernel WireGuard, or the tun wireguard-go serves.</summary>
+    private static bool IsWireGuardKind(string? kind) => kind is "wireguard" or "tun";
+
+    private static ForeignObjectException NotOurs(Link link, string owner) =>
+        new($"link {link.Name} exists and is not kraud's (no alias {OwnerAlias(owner)}); left untouched");
+
+    private static void CheckKind(Link link, string owner)
+    {
+        if (!IsWireGuardKind(link.Kind))
+            throw new ForeignObjectException($"link {link.Name} carries alias {OwnerAlias(owner)} but is a {link.Kind ?? "plain"} link, not wireguard or tun; left untouched");
+    }
+
+    private bool DeleteLink(RtNetlink rt, Link link, CancellationToken ct)
     {
         bool found = false;
-        if (rt.LinkFind(name) is { } link)
+        // By index, and only while it is still the link that was checked (a re-created one gets a new index).
+        if (rt.LinkFind(link.Name) is { } now && now.Index == link.Index)
         {
             rt.LinkDel(link.Index);
-            _log.LogInformation("deleted VPC interface {Interface}", name);
+            _log.LogInformation("deleted VPC interface {Interface}", link.Name);
             found = true;
         }
-        WaitForUapiSocketGone(name, ct);
+        WaitForUapiSocketGone(link.Name, ct);
         return found;
     }
 
-    private JsonObject Reconcile(VpcSpec spec, string stateDir, string? owner, CancellationToken ct)
+    private JsonObject Reconcile(VpcSpec spec, string stateDir, string owner, CancellationToken ct)
     {
         using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = "Vpc", ["Id"] = spec.Interface });
         var key = VpcKeyStore.LoadOrCreate(stateDir, spec.Interface);
@@ -76,8 +92,7 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         using var wg = WireGuardClient.Open(ns, backend);
         string name = spec.Interface;
 
-        var link = EnsureInterface(rt, wg, name);
-        if (owner is not null && link.Alias != OwnerAlias(owner)) rt.LinkSetAlias(link.Index, OwnerAlias(owner));
+        var link = EnsureInterface(rt, wg, name, owner);
         ct.ThrowIfCancellationRequested();
         int mtu = spec.Mtu ?? VpcSpec.DefaultMtu;
         if (link.Mtu != mtu) rt.LinkSetMtu(link.Index, mtu);
@@ -98,13 +113,22 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         return Observe(rt, wg, name, wg.Kind);
     }
 
-    private Link EnsureInterface(RtNetlink rt, IWireGuardBackend wg, string name)
+    /// <summary>
+    /// The interface, made and marked when absent. An existing one must carry the owner's alias and be of the kind the
+    /// backend makes; one that does not is someone else's (or another Vpc's) and is refused before anything changes.
+    /// </summary>
+    private Link EnsureInterface(RtNetlink rt, IWireGuardBackend wg, string name, string owner)
     {
         var link = rt.LinkFind(name);
         string expectedKind = wg.Kind == WgBackendKind.Kernel ? "wireguard" : "tun";
-        if (link is not null && wg.Kind == WgBackendKind.Userspace && !File.Exists(UserspaceWireGuard.SocketPath(name)))
+        if (link is not null)
         {
-            // A tun left behind by a wireguard-go that died: nothing can configure it, start over.
+            if (link.Alias != OwnerAlias(owner)) throw NotOurs(link, owner);
+            CheckKind(link, owner);
+        }
+        if (link is not null && wg.Kind == WgBackendKind.Userspace && link.Kind == "tun" && !File.Exists(UserspaceWireGuard.SocketPath(name)))
+        {
+            // Our tun left behind by a wireguard-go that died: nothing can configure it, start over.
             _log.LogWarning("{Interface} exists without its wireguard-go socket; recreating it", name);
             rt.LinkDel(link.Index);
             link = null;
@@ -113,10 +137,21 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         {
             wg.CreateInterface(name);
             _log.LogInformation("created {Interface} ({Backend})", name, wg.Kind);
+            link = rt.LinkGet(name);
+            try
+            {
+                // At once, before anything else: an interface without the mark would be refused on the next attempt.
+                rt.LinkSetAlias(link.Index, OwnerAlias(owner));
+            }
+            catch
+            {
+                rt.LinkDel(link.Index);
+                throw;
+            }
             return rt.LinkGet(name);
         }
         if (link.Kind != expectedKind)
-            throw new InvalidOperationException($"interface \"{name}\" exists but is a {link.Kind ?? "plain"} link, not {expectedKind}: refusing to touch it");
+            throw new InvalidOperationException($"interface \"{name}\" is a {link.Kind} link, not {expectedKind} as the {wg.Kind} backend makes: delete the Vpc and apply it again");
         return link;
     }
 
@@ -184,14 +219,26 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
             if (!have.Any(a => w.Address.Equals(a.Prefix.Address) && w.PrefixLength == a.Prefix.PrefixLength)) rt.AddrReplace(index, w);
     }
 
+    /// <summary>
+    /// Routes through the interface carry protocol <see cref="RouteProtocols.Kraud"/>: only those are the agent's to
+    /// change or remove; others on the interface (an operator's) stay. A spec destination that already has a route
+    /// that is not the agent's is refused before any route changes, rather than replaced.
+    /// </summary>
     private static void ConvergeRoutes(RtNetlink rt, int index, List<IpPrefix> wanted)
     {
-        var have = rt.RouteList(10).Concat(rt.RouteList(2))
-            .Where(r => r.OutputIndex == index && r.Protocol == RouteProtocols.Kraud).ToList();
+        var all = rt.RouteList(10).Concat(rt.RouteList(2)).ToList();
+        var have = all.Where(r => r.OutputIndex == index && r.Protocol == RouteProtocols.Kraud).ToList();
+        // The same route to the kernel (what a replace would overwrite): destination and metric, on whatever device.
+        static uint Metric(Route r) => r.Priority ?? 0;
+        static uint OurMetric(IpPrefix w) => w.IsIPv6 ? 1024u : 0u; // the kernel's default for a route added without one
+        foreach (var w in wanted)
+            if (!have.Any(r => r.Destination == w)
+                && all.FirstOrDefault(r => r.Destination == w && r.Protocol != RouteProtocols.Kraud && Metric(r) == OurMetric(w)) is { } theirs)
+                throw new ForeignObjectException($"route {w} exists and is not kraud's (protocol {theirs.Protocol}, not {RouteProtocols.Kraud}); left untouched");
         foreach (var r in have)
             if (!wanted.Contains(r.Destination)) rt.RouteDel(r);
         foreach (var w in wanted)
-            if (!have.Any(r => r.Destination == w)) rt.RouteReplace(new Route(w) { OutputIndex = index, Protocol = RouteProtocols.Kraud });
+            if (!have.Any(r => r.Destination == w)) rt.RouteAdd(new Route(w) { OutputIndex = index, Protocol = RouteProtocols.Kraud });
     }
 
     private static JsonObject Observe(RtNetlink rt, IWireGuardBackend wg, string name, WgBackendKind kind)

@@ -50,8 +50,10 @@ public sealed class UserspaceWireGuard : IWireGuardBackend
         }
         psi.ArgumentList.Add(name);
         psi.UseShellExecute = false;
-        psi.Environment.Remove("WG_PROCESS_FOREGROUND");
-        psi.Environment.Remove("LOG_LEVEL"); // without it the daemon's stdio is /dev/null and does not hold our pipes
+        // None of the agent's configuration or secrets: the daemon keeps its environment for as long as it runs.
+        // That also leaves out WG_PROCESS_FOREGROUND (it would not detach) and LOG_LEVEL (without it the daemon's
+        // stdio is /dev/null and does not hold our pipes).
+        ChildEnvironment.Apply(psi);
         psi.RedirectStandardOutput = true;
         psi.RedirectStandardError = true;
         using var p = Process.Start(psi)!;

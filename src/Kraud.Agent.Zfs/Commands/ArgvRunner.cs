@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Kraud.Libc;
 
 namespace Kraud.Agent.Zfs.Commands;
 
@@ -52,6 +53,7 @@ public sealed class ArgvRunner
         };
         if (redirectStdout) psi.StandardOutputEncoding = Encoding.UTF8;
         for (int i = 1; i < argv.Count; i++) psi.ArgumentList.Add(argv[i]);
+        ChildEnvironment.Apply(psi); // none of the agent's configuration or secrets
         // The C locale keeps OpenZFS messages in the English the error mapping reads.
         psi.Environment["LC_ALL"] = "C";
         try

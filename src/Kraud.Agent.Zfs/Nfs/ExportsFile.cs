@@ -35,6 +35,10 @@ public static class ExportsFile
         return string.Join(',', opts);
     }
 
+    /// <summary>True for a file this class rendered (it starts with <see cref="Header"/>), and for an empty one.</summary>
+    public static bool IsOurs(string text) =>
+        string.IsNullOrWhiteSpace(text) || text.Split('\n', 2)[0].TrimEnd('\r') == Header;
+
     /// <summary>Reads back a file this class rendered; lines it did not write are ignored.</summary>
     public static List<NfsExport> Parse(string text)
     {

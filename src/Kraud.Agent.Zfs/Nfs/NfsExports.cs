@@ -4,7 +4,8 @@ namespace Kraud.Agent.Zfs.Nfs;
 
 /// <summary>
 /// The agent's own exports file (default /etc/exports.d/kraud.exports; only it, never /etc/exports or ZFS's
-/// sharenfs file). Every change renders the whole set, writes a temp file, fsyncs, renames it into place
+/// sharenfs file). A file at that path that does not start with <see cref="ExportsFile.Header"/> is someone else's:
+/// every operation refuses it (permanent) and leaves it as it is. Every change renders the whole set, writes a temp file, fsyncs, renames it into place
 /// (readers never see half a file) and applies it with `exportfs -ra`.
 /// </summary>
 public sealed class NfsExports
@@ -112,7 +113,14 @@ public sealed class NfsExports
     {
         if (_loaded) return;
         if (File.Exists(FilePath))
-            foreach (var e in ExportsFile.Parse(File.ReadAllText(FilePath))) _exports[e.VolumeId] = e;
+        {
+            string text = File.ReadAllText(FilePath);
+            // Every write renders the whole file: one the agent did not write (no header) would lose its lines.
+            if (!ExportsFile.IsOurs(text))
+                throw new Reconcile.PermanentReconcileException(
+                    $"exports file {FilePath} exists and is not kraud's (its first line is not \"{ExportsFile.Header}\"); left untouched");
+            foreach (var e in ExportsFile.Parse(text)) _exports[e.VolumeId] = e;
+        }
         _loaded = true;
     }
 

@@ -18,6 +18,8 @@ public sealed class SnapshotReconciler(ZfsApi zfs, VolumeReconciler volumes)
         string ds = await volumes.FindAsync(spec.Volume!, null, ct).ConfigureAwait(false)
             // Transient: the Volume may simply not be reconciled yet.
             ?? throw new ZfsException("snapshot", spec.Volume!, ZfsProblem.NotFound, Kraud.Libc.Errno.ENOENT, "volume not found on any pool of this host");
+        // Only the agent's volume (kraud:id = the volume, kraud:host = this host) gets the agent's snapshots.
+        await volumes.CheckOwnedAsync(ds, spec.Volume!, hostId, ct).ConfigureAwait(false);
         string snap = $"{ds}@{Prefix}{spec.Name}";
         if (!zfs.Exists(snap))
         {
@@ -29,8 +31,7 @@ public sealed class SnapshotReconciler(ZfsApi zfs, VolumeReconciler volumes)
             });
         }
         var p = await zfs.Cli.GetAsync(snap, ["creation", "createtxg", "referenced", "userrefs", VolumeReconciler.IdProperty], ct).ConfigureAwait(false);
-        if (p[VolumeReconciler.IdProperty].Value != id)
-            throw new PermanentReconcileException($"spec.name: {snap} already exists and belongs to '{p[VolumeReconciler.IdProperty].Value}'", "spec.name");
+        CheckOwned(snap, VolumeReconciler.MarkOf(p[VolumeReconciler.IdProperty]), id);
         return new JsonObject
         {
             ["snapshot"] = snap,
@@ -56,13 +57,21 @@ public sealed class SnapshotReconciler(ZfsApi zfs, VolumeReconciler volumes)
         if (snap is not null && zfs.Exists(snap))
         {
             var p = await zfs.Cli.GetAsync(snap, ["userrefs", VolumeReconciler.IdProperty], ct).ConfigureAwait(false);
-            if (p[VolumeReconciler.IdProperty].Value != id)
-                throw new PermanentReconcileException($"spec.name: {snap} belongs to '{p[VolumeReconciler.IdProperty].Value}'; not destroying it", "spec.name");
+            CheckOwned(snap, VolumeReconciler.MarkOf(p[VolumeReconciler.IdProperty]), id);
             if (p["userrefs"].Value != "0")
                 throw new ZfsException("destroy", snap, ZfsProblem.Busy, Kraud.Libc.Errno.EBUSY, "the snapshot is held");
             zfs.DestroySnapshots([snap]);
         }
         return new JsonObject { ["snapshot"] = snap, ["deleted"] = true };
+    }
+
+    /// <summary>A snapshot of the resource's name without its kraud:id is someone else's: neither adopted nor destroyed.</summary>
+    private static void CheckOwned(string snap, string owner, string id)
+    {
+        if (owner != id)
+            throw new PermanentReconcileException(owner == "-"
+                ? $"snapshot {snap} exists and is not kraud's (no kraud:id={id}); left untouched"
+                : $"snapshot {snap} exists and is not kraud's (kraud:id is '{owner}', not '{id}'); left untouched", "spec.name");
     }
 
     private async Task<JsonObject> DeleteByIdAsync(string id, CancellationToken ct)
@@ -84,10 +93,17 @@ public sealed class SnapshotReconciler(ZfsApi zfs, VolumeReconciler volumes)
     private async Task<List<(string Name, string UserRefs)>> ListTaggedAsync(string id, CancellationToken ct)
     {
         var rows = await zfs.Cli.ListAsync(null, "snapshot", ["name", VolumeReconciler.IdProperty, "userrefs"], ct: ct).ConfigureAwait(false);
-        return rows
+        var candidates = rows
             .Where(r => r[1] == id && r[0].Contains("@" + Prefix, StringComparison.Ordinal) && IsUnderKraud(r[0]))
             .Select(r => (r[0], r[2]))
             .ToList();
+        // A snapshot shows its dataset's kraud:id as inherited: only one set on the snapshot itself marks it as this
+        // resource's (a Volume and a Snapshot may share an id). Rarely more than one candidate, so one get each.
+        var tagged = new List<(string Name, string UserRefs)>();
+        foreach (var c in candidates)
+            if (VolumeReconciler.MarkOf((await zfs.Cli.GetAsync(c.Item1, [VolumeReconciler.IdProperty], ct).ConfigureAwait(false))[VolumeReconciler.IdProperty]) == id)
+                tagged.Add(c);
+        return tagged;
     }
 
     /// <summary>&lt;pool&gt;/kraud/&lt;volume&gt;@…: the agent's datasets, not a same-named property elsewhere.</summary>

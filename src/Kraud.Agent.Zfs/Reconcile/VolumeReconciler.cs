@@ -87,14 +87,13 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
         var schedule = ScheduleOf(spec);
         if (schedule.Rules.Count > 0) want[SnapshotSchedule.Property] = schedule.ToProperty();
 
-        var names = want.Keys.Concat(["type", "mounted", "mountpoint", SnapshotSchedule.Property, RestoreProperty, ManagedProperty]).Distinct().ToList();
+        var names = want.Keys.Concat([HostProperty, IdProperty, "type", "mounted", "mountpoint", SnapshotSchedule.Property, RestoreProperty, ManagedProperty]).Distinct().ToList();
         var have = await zfs.Cli.GetAsync(ds, names, ct).ConfigureAwait(false);
 
+        CheckOwned(ds, have, id, hostId);
         string type = have["type"].Value;
         if (type != (spec.IsNfs ? "filesystem" : "volume"))
             throw new PermanentReconcileException($"spec.class: {ds} is a {type}; changing the class of a volume is not supported", "spec.class");
-        if (have.TryGetValue(IdProperty, out var owner) && owner.Value != "-" && owner.Value != id)
-            throw new PermanentReconcileException($"id: {ds} belongs to '{owner.Value}', not to this volume", "id");
         if (!spec.IsNfs && have.TryGetValue("volsize", out var vs) && long.TryParse(vs.Value, out long cur) && spec.SizeBytes < cur)
             throw new PermanentReconcileException($"spec.sizeBytes: shrinking zvol {ds} from {cur} to {spec.SizeBytes} bytes would destroy data; refused", "spec.sizeBytes");
 
@@ -141,6 +140,35 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
     }
 
     /// <summary>
+    /// The mark of volume <paramref name="id"/> on this host: kraud:id = id and kraud:host = <paramref name="hostId"/>,
+    /// both set when the agent creates the dataset. A dataset without it is someone else's (made by hand, another
+    /// resource's, another host's): the agent neither changes nor destroys it, and says so (permanent).
+    /// </summary>
+    public static void CheckOwned(string ds, IReadOnlyDictionary<string, ZfsProperty> have, string id, string hostId)
+    {
+        string owner = MarkOf(have.GetValueOrDefault(IdProperty));
+        if (owner != id)
+            throw new PermanentReconcileException(owner == "-"
+                ? $"dataset {ds} exists and is not kraud's (no kraud:id={id}); left untouched"
+                : $"dataset {ds} exists and is not kraud's (kraud:id is '{owner}', not '{id}'); left untouched", "id");
+        string host = MarkOf(have.GetValueOrDefault(HostProperty));
+        if (host != hostId)
+            throw new PermanentReconcileException(host == "-"
+                ? $"dataset {ds} exists and is not kraud's on this host (no kraud:host={hostId}); left untouched"
+                : $"dataset {ds} exists and is not kraud's on this host (kraud:host is '{host}', not '{hostId}'); left untouched", "id");
+    }
+
+    /// <summary>
+    /// A kraud:* property's value when it is set on the dataset or snapshot itself, else "-": user properties inherit
+    /// (a snapshot shows its dataset's kraud:id, a child its parent's), and an inherited value marks nothing.
+    /// </summary>
+    public static string MarkOf(ZfsProperty? p) => p is { Source: "local" or "received" } ? p.Value : "-";
+
+    /// <summary><see cref="CheckOwned(string, IReadOnlyDictionary{string, ZfsProperty}, string, string)"/>, reading the two properties.</summary>
+    public async Task CheckOwnedAsync(string ds, string id, string hostId, CancellationToken ct) =>
+        CheckOwned(ds, await zfs.Cli.GetAsync(ds, [IdProperty, HostProperty], ct).ConfigureAwait(false), id, hostId);
+
+    /// <summary>
     /// Puts back what the agent set earlier and the spec no longer lists: the names in <see cref="ManagedProperty"/>
     /// (written with the properties, in the same `zfs set`) minus the spec's. Only a locally set value is reset, and
     /// only names the agent recorded, so a property an operator set by hand is never touched.
@@ -166,16 +194,17 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
 
     /// <summary>
     /// Deletes the volume. Refused (<see cref="VolumeInUseException"/>, transient) while the agent's exports file still
-    /// exports it to clients, whatever the delete's spec says, or while a pod of this host uses it; otherwise it is
-    /// destroyed with its snapshots. Deleting a volume that is not there succeeds.
+    /// exports it to clients, whatever the delete's spec says, or while a pod of this host uses it; refused for good
+    /// (<see cref="PermanentReconcileException"/>) when the dataset does not carry the volume's mark (<see cref="CheckOwned"/>);
+    /// otherwise it is destroyed with its snapshots. Deleting a volume that is not there succeeds.
     /// </summary>
     public async Task<JsonObject> DeleteAsync(string id, string hostId, VolumeSpec? spec, CancellationToken ct = default)
     {
-        try { return await DeleteCoreAsync(id, spec, ct).ConfigureAwait(false); }
+        try { return await DeleteCoreAsync(id, hostId, spec, ct).ConfigureAwait(false); }
         finally { Changed?.Invoke(); }
     }
 
-    private async Task<JsonObject> DeleteCoreAsync(string id, VolumeSpec? spec, CancellationToken ct)
+    private async Task<JsonObject> DeleteCoreAsync(string id, string hostId, VolumeSpec? spec, CancellationToken ct)
     {
         SpecValidator.ValidateId(id);
         // The real export, not the envelope: a delete without an nfs section must not unexport a volume clients mount.
@@ -185,13 +214,10 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
         if (usedByPod?.Invoke(id) == true)
             throw new VolumeInUseException($"delete refused: volume {id} is used by a pod on this host");
         string? ds = await FindAsync(id, spec?.Pool, ct).ConfigureAwait(false);
+        // Before anything changes: a dataset without the volume's mark is not the agent's to destroy.
+        if (ds is not null) await CheckOwnedAsync(ds, id, hostId, ct).ConfigureAwait(false);
         await exports.RemoveAsync(id, ct).ConfigureAwait(false);
-        if (ds is not null)
-        {
-            var owner = (await zfs.Cli.GetAsync(ds, [IdProperty], ct).ConfigureAwait(false))[IdProperty].Value;
-            if (owner != id) throw new PermanentReconcileException($"id: {ds} is not marked as volume {id} (kraud:id is '{owner}'); not destroying it", "id");
-            await zfs.DestroyWithSnapshotsAsync(ds, ct).ConfigureAwait(false);
-        }
+        if (ds is not null) await zfs.DestroyWithSnapshotsAsync(ds, ct).ConfigureAwait(false);
         return new JsonObject { ["dataset"] = ds, ["deleted"] = true };
     }
 

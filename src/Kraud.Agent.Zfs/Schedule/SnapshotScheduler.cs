@@ -48,6 +48,15 @@ public sealed class SnapshotScheduler(ZfsApi zfs, TimeProvider clock, Func<Cance
     /// that cannot start) is reported as a result with its error; the next tick tries again. <paramref name="onPass"/>
     /// runs before the wait, so a slow reaction delays the next pass instead of overlapping it.
     /// </summary>
+    /// <summary>
+    /// Only the agent's volumes are snapshotted and pruned: &lt;root&gt;/&lt;id&gt; whose kraud:id is that id. A dataset that
+    /// merely has a schedule (set by hand) or inherits one (a child of a volume, whose inherited kraud:id is its
+    /// parent's, not its own name) is left alone.
+    /// </summary>
+    private static bool IsVolumeOf(string root, string dataset, string id) =>
+        dataset.Length > root.Length + 1 && dataset.StartsWith(root + "/", StringComparison.Ordinal)
+        && dataset.AsSpan(root.Length + 1).SequenceEqual(id) && id != "-";
+
     public async Task RunAsync(Func<SchedulerPassResult, CancellationToken, Task>? onPass, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
@@ -111,7 +120,7 @@ public sealed class SnapshotScheduler(ZfsApi zfs, TimeProvider clock, Func<Cance
                 {
                     var schedule = SnapshotSchedule.FromProperty(row[1]);
                     UpdateNewest(row[0], snaps[row[0]].LastOrDefault()?.Name);
-                    if (schedule.Rules.Count == 0) continue;
+                    if (schedule.Rules.Count == 0 || !IsVolumeOf(root, row[0], row[6])) continue;
                     owners[row[0]] = (row[6] == "-" ? null : row[6],
                         long.TryParse(row[7], NumberStyles.Integer, CultureInfo.InvariantCulture, out long g) ? g : null);
                     plans.Add(SnapshotPlanner.Plan(row[0], schedule, snaps[row[0]], now));

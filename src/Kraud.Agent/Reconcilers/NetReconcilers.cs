@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Kraud.Agent.Net.Reconcile;
 using Kraud.Agent.Status;
 using Kraud.Agent.Work;
+using Kraud.Libc;
 using Microsoft.Extensions.Logging;
 
 namespace Kraud.Agent.Reconcilers;
@@ -9,10 +10,12 @@ namespace Kraud.Agent.Reconcilers;
 /// <summary>
 /// Kind Vpc: the host's WireGuard interface of the tenant's IPv6 VPC (Kraud.Agent.Net does the work). Its public
 /// key goes into the host record from the first heartbeat (derived from the state dir) until the Vpc is deleted.
+/// An interface that is not this Vpc's (<see cref="ForeignObjectException"/>) fails permanently and stays as it is.
+/// Works in the agent's namespace, or in <paramref name="ns"/> (tests).
 /// </summary>
-public sealed class VpcKind(string stateDir, ILogger logger) : IReconciler, IHostReport
+public sealed class VpcKind(string stateDir, ILogger logger, NetNs? ns = null) : IReconciler, IHostReport
 {
-    private readonly VpcReconciler _vpc = new(logger: logger);
+    private readonly VpcReconciler _vpc = new(ns, logger: logger);
     private readonly VpcPublicKeys _publicKeys = new(stateDir);
 
     public string Kind => ResourceKinds.Vpc;
@@ -23,13 +26,17 @@ public sealed class VpcKind(string stateDir, ILogger logger) : IReconciler, IHos
         var spec = SpecReader.Read(envelope, NetSpecJsonContext.Default.VpcSpec);
         try
         {
-            var observed = await _vpc.ReconcileAsync(spec, context.StateDir, ct, owner: envelope.Id);
+            var observed = await _vpc.ReconcileAsync(spec, context.StateDir, envelope.Id, ct);
             if (observed["publicKey"]?.GetValue<string>() is { } publicKey) _publicKeys.Set(envelope.Id, publicKey);
             return observed;
         }
         catch (SpecValidationException e)
         {
             throw new PermanentReconcileException("spec." + e.Message, e);
+        }
+        catch (ForeignObjectException e)
+        {
+            throw new PermanentReconcileException(e.Message, e);
         }
     }
 
@@ -39,7 +46,9 @@ public sealed class VpcKind(string stateDir, ILogger logger) : IReconciler, IHos
         var spec = SpecReader.ReadForDelete(envelope, NetSpecJsonContext.Default.VpcSpec);
         try { spec?.Validate(); }
         catch (SpecValidationException e) { throw new PermanentReconcileException("spec." + e.Message, e); }
-        var deleted = await _vpc.DeleteOwnedAsync(envelope.Id, spec?.Interface, ct);
+        List<string> deleted;
+        try { deleted = await _vpc.DeleteOwnedAsync(envelope.Id, spec?.Interface, ct); }
+        catch (ForeignObjectException e) { throw new PermanentReconcileException(e.Message, e); }
         _publicKeys.Remove(envelope.Id);
         return new JsonObject
         {
@@ -56,10 +65,13 @@ public sealed class VpcKind(string stateDir, ILogger logger) : IReconciler, IHos
     }
 }
 
-/// <summary>Kind Overlay: a namespace's IPv4 network carried in ip6ip over the VPC.</summary>
-public sealed class OverlayKind(ILogger logger) : IReconciler
+/// <summary>
+/// Kind Overlay: a namespace's IPv4 network carried in ip6ip over the VPC. A tunnel or route that is not the agent's
+/// (<see cref="ForeignObjectException"/>) fails permanently and stays as it is. In the agent's namespace, or in <paramref name="ns"/> (tests).
+/// </summary>
+public sealed class OverlayKind(ILogger logger, NetNs? ns = null) : IReconciler
 {
-    private readonly OverlayReconciler _overlay = new(logger: logger);
+    private readonly OverlayReconciler _overlay = new(ns, logger);
 
     public string Kind => ResourceKinds.Overlay;
 
@@ -76,6 +88,10 @@ public sealed class OverlayKind(ILogger logger) : IReconciler
         catch (SpecValidationException e)
         {
             throw new PermanentReconcileException("spec." + e.Message, e);
+        }
+        catch (ForeignObjectException e)
+        {
+            throw new PermanentReconcileException(e.Message, e);
         }
     }
 }

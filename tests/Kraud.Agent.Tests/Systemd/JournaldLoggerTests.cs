@@ -61,6 +61,28 @@ public sealed class JournaldLoggerTests : IDisposable
     }
 
     [Fact]
+    public void Escapes_control_characters_from_outside_so_no_field_or_line_is_forged()
+    {
+        // What an envelope can carry: a NUL, a carriage return, a terminal escape, DEL, a C1 control, a lone
+        // surrogate (the remains of invalid UTF-8) and a line that looks like a field.
+        string hostile = "vol-1\0<0>PRIORITY=0\r\u001b[2Jfake\u007f\u0085\ud800\nKRAUD_ID=forged";
+        var log = _loggers.CreateLogger("Kraud.Agent.Work");
+        using (log.BeginScope(new Dictionary<string, object?> { ["Kind"] = "Volume", ["Id"] = hostile }))
+            log.LogWarning("bad name {Name}", hostile);
+
+        var e = _journal.Receive(out _);
+        const string Escaped = "vol-1\\x00<0>PRIORITY=0\\x0d\\x1b[2Jfake\\x7f\\x85\\u{d800}\nKRAUD_ID=forged";
+        Assert.Equal("bad name " + Escaped, e["MESSAGE"]);
+        Assert.Equal(Escaped, e["KRAUD_ID"]);
+        Assert.Equal(Escaped, e["KRAUD_NAME"]);
+        Assert.Equal("4", e["PRIORITY"]);
+        Assert.Equal(["KRAUD_CATEGORY", "KRAUD_ID", "KRAUD_KIND", "KRAUD_NAME", "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER"], e.Keys.Order());
+        // A multi-line value of our own (a register dump, command output) keeps its lines and tabs.
+        Assert.Equal("a\tb\nc", LogText.Escape("a\tb\nc", keepNewlines: true));
+        Assert.Equal("\u00e9\U0001F600", LogText.Escape("\u00e9\U0001F600", keepNewlines: false)); // printable text, pairs included, is left alone
+    }
+
+    [Fact]
     public void Sends_an_entry_bigger_than_a_datagram_through_a_sealed_memfd()
     {
         string big = new string('x', 1024 * 1024);

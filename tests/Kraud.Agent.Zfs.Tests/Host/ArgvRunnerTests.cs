@@ -12,6 +12,38 @@ public class ArgvRunnerTests
     }
 
     [Fact]
+    public async Task ChildrenGetNoneOfTheAgentsSecrets()
+    {
+        // The agent's environment carries its configuration, NATS credentials included (KRAUD_NATS__PASSWORD).
+        string secret = "pw-" + Guid.NewGuid().ToString("N");
+        Environment.SetEnvironmentVariable("KRAUD_NATS__PASSWORD", secret);
+        Environment.SetEnvironmentVariable("CREDENTIALS_DIRECTORY", "/run/credentials/kraud-agent.service");
+        try
+        {
+            var r = await ArgvRunner.Default.RunCheckedAsync(["/bin/cat", "/proc/self/environ"]);
+            var environ = r.Stdout.Split('\0', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Contains("LC_ALL=C", environ);
+            Assert.Contains(environ, v => v.StartsWith("PATH=", StringComparison.Ordinal));
+            Assert.DoesNotContain(environ, v => v.StartsWith("KRAUD_", StringComparison.Ordinal));
+            Assert.DoesNotContain(environ, v => v.Contains(secret, StringComparison.Ordinal));
+            Assert.DoesNotContain(environ, v => v.StartsWith("CREDENTIALS_DIRECTORY=", StringComparison.Ordinal));
+
+            await using var streaming = ArgvRunner.Default.StartStreaming(["/bin/cat", "/proc/self/environ"], stdin: false, stdout: true);
+            using var output = new MemoryStream();
+            await streaming.Stdout.CopyToAsync(output);
+            (await streaming.WaitAsync(TimeSpan.FromSeconds(30))).EnsureSuccess();
+            string streamed = System.Text.Encoding.UTF8.GetString(output.ToArray());
+            Assert.Contains("PATH=", streamed);
+            Assert.DoesNotContain(secret, streamed);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("KRAUD_NATS__PASSWORD", null);
+            Environment.SetEnvironmentVariable("CREDENTIALS_DIRECTORY", null);
+        }
+    }
+
+    [Fact]
     public async Task NonZeroExitThrowsWithArgvAndStderr()
     {
         var e = await Assert.ThrowsAsync<CommandFailedException>(() =>

@@ -44,6 +44,22 @@ public class ExportsFileTests
     public void ClientProblemsAreFound(string match, string options) => Assert.NotNull(new NfsClient(match, options).Problem());
 
     [Fact]
+    public async Task AnExportsFileTheAgentDidNotWriteIsRefusedAndLeftAlone()
+    {
+        using var dir = new TempDir("kraud-exports");
+        string path = dir.File("kraud.exports");
+        const string theirs = "/srv/share 10.0.0.0/8(rw,no_subtree_check)\n";
+        File.WriteAllText(path, theirs);
+        var exports = new NfsExports(path, exportfsPath: dir.File("no-exportfs"));
+
+        var e = await Assert.ThrowsAsync<Kraud.Agent.Zfs.Reconcile.PermanentReconcileException>(() => exports.SetAsync(Export("vol-1", new NfsClient("*", "rw"))));
+        Assert.Equal($"exports file {path} exists and is not kraud's (its first line is not \"{ExportsFile.Header}\"); left untouched", e.Message);
+        await Assert.ThrowsAsync<Kraud.Agent.Zfs.Reconcile.PermanentReconcileException>(() => exports.RemoveAsync("vol-1"));
+        Assert.Equal(theirs, File.ReadAllText(path));
+        Assert.Equal(["kraud.exports"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public async Task WritesAtomicallyAndReportsMissingExportfs()
     {
         using var dir = new TempDir("kraud-exports");
