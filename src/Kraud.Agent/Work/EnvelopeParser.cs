@@ -59,19 +59,20 @@ public static class EnvelopeParser
     /// The envelope's generation when it can be read at all (for the status of an envelope that failed to
     /// parse, so that status is not dropped as older than the one stored); null otherwise.
     /// </summary>
-    public static long? TryReadGeneration(ReadOnlySpan<byte> payload)
+    public static long? TryReadGeneration(ReadOnlySpan<byte> payload, bool complete = true)
     {
         if (payload.Length > ResourceEnvelope.MaxBytes) return null;
         try
         {
-            var reader = new Utf8JsonReader(payload);
+            // Incomplete (the head of an oversized envelope): read as far as the bytes go.
+            var reader = new Utf8JsonReader(payload, isFinalBlock: complete, state: default);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 bool isGeneration = reader.ValueTextEquals("generation"u8);
                 if (!reader.Read()) return null;
                 if (isGeneration) return reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long g) && g > 0 ? g : null;
-                reader.Skip();
+                if (!reader.TrySkip()) return null;
             }
         }
         catch (JsonException)

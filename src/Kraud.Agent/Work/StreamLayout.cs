@@ -38,6 +38,9 @@ public sealed class StreamLayout(AgentConfig config)
     public ConsumerConfig DispatchConsumerConfig => new(DispatchConsumer)
     {
         DurableName = DispatchConsumer,
+        // The dispatcher needs only each desired message's subject and sequence: the server sends the headers
+        // alone, so a 10 MiB envelope never crosses the wire to it.
+        HeadersOnly = true,
         FilterSubject = $"kraud.desired.{config.Host}.>",
         AckPolicy = ConsumerConfigAckPolicy.Explicit,
         DeliverPolicy = ConsumerConfigDeliverPolicy.All,

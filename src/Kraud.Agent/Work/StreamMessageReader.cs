@@ -8,6 +8,9 @@ namespace Kraud.Agent.Work;
 /// <summary>One stored message: its stream sequence and payload, or only its size when over the envelope limit.</summary>
 public sealed record StreamMessage(ulong Sequence, ReadOnlyMemory<byte> Data, long Size)
 {
+    /// <summary>For a message over the limit: its first bytes only (enough to read an envelope's generation).</summary>
+    public ReadOnlyMemory<byte> Head { get; init; }
+
     public bool TooLarge => Size > ResourceEnvelope.MaxBytes;
 }
 
@@ -43,13 +46,14 @@ public sealed class StreamMessageReader(INatsConnection nats, string stream)
         var result = reply.Data ?? throw new NatsException($"{_apiSubject}: empty or unreadable reply");
         if (result.ErrCode == 10037) return null; // no message found
         if (result.Error is not null) throw new NatsException($"{_apiSubject}: {result.Error} (err_code {result.ErrCode})");
-        return new StreamMessage(result.Sequence, result.Data, result.Size);
+        return new StreamMessage(result.Sequence, result.Data, result.Size) { Head = result.Head };
     }
 
     private sealed class StreamMsgGetReply
     {
         public ulong Sequence;
         public byte[] Data = [];
+        public byte[] Head = [];
         public long Size;
         public string? Error;
         public int ErrCode;
@@ -57,6 +61,8 @@ public sealed class StreamMessageReader(INatsConnection nats, string stream)
         /// <summary>Reads <c>{"message":{"seq":N,"data":"base64",...}}</c> or <c>{"error":{"err_code":N,"description":"..."}}</c>.</summary>
         internal sealed class Parser : INatsDeserialize<StreamMsgGetReply>
         {
+            private const int HeadChars = 4096 / 3 * 4;
+
             public static readonly Parser Instance = new();
 
             public StreamMsgGetReply? Deserialize(in ReadOnlySequence<byte> buffer)
@@ -92,7 +98,15 @@ public sealed class StreamMessageReader(INatsConnection nats, string stream)
                         long encoded = r.HasValueSequence ? r.ValueSequence.Length : r.ValueSpan.Length;
                         // Base64 without escapes (the server writes none): 4 characters per 3 bytes, padding aside.
                         result.Size = encoded / 4 * 3;
-                        if (result.Size > ResourceEnvelope.MaxBytes) continue;
+                        if (result.Size > ResourceEnvelope.MaxBytes)
+                        {
+                            // Decode only the first 4 KiB: the generation for the Failed status, nothing more.
+                            byte[] first = r.HasValueSequence ? r.ValueSequence.Slice(0, HeadChars).ToArray() : r.ValueSpan[..HeadChars].ToArray();
+                            var head = new byte[Base64.GetMaxDecodedFromUtf8Length(first.Length)];
+                            Base64.DecodeFromUtf8(first, head, out _, out int headBytes, isFinalBlock: false);
+                            result.Head = head.AsSpan(0, headBytes).ToArray();
+                            continue;
+                        }
                         byte[] text = r.HasValueSequence ? r.ValueSequence.ToArray() : r.ValueSpan.ToArray();
                         var decoded = new byte[Base64.GetMaxDecodedFromUtf8Length(text.Length)];
                         if (Base64.DecodeFromUtf8(text, decoded, out _, out int written) != OperationStatus.Done)

@@ -166,7 +166,8 @@ public sealed class WorkEngine
         DelayedAction? progressing = null;
         // An envelope too broken to parse still reports at its generation when that can be read, else at the
         // stored one (0), so a Failed is never dropped as older than the resource's last status.
-        long FailedGeneration() => envelope?.Generation ?? EnvelopeParser.TryReadGeneration(desiredData.Span) ?? 0;
+        bool headOnly = false;
+        long FailedGeneration() => envelope?.Generation ?? EnvelopeParser.TryReadGeneration(desiredData.Span, complete: !headOnly) ?? 0;
         async Task StopProgressing()
         {
             // No Progressing may land after the outcome.
@@ -192,7 +193,12 @@ public sealed class WorkEngine
                 return;
             }
             if (desired.TooLarge)
+            {
+                desiredData = desired.Head;
+                headOnly = true;
+                MemoryTrim.Request();
                 throw new PermanentReconcileException($"envelope is {desired.Size} bytes, over the limit of {ResourceEnvelope.MaxBytes} (256 KiB); not read");
+            }
             desiredData = desired.Data;
             envelope = EnvelopeParser.Parse(desired.Data.Span, key);
             var reconciler = _registry.Get(key);

@@ -9,9 +9,12 @@ public abstract class NatsTestBase : IAsyncLifetime
     protected NatsServer Nats { get; private set; } = null!;
     protected ControlPlane Cp { get; private set; } = null!;
 
+    /// <summary>How the test's server is configured (defaults unless a test class needs more).</summary>
+    protected virtual NatsServerOptions ServerOptions => new();
+
     public virtual async Task InitializeAsync()
     {
-        Nats = await NatsServer.StartAsync();
+        Nats = await NatsServer.StartAsync(ServerOptions);
         Cp = await ControlPlane.ConnectAsync(Nats.Url);
     }
 
