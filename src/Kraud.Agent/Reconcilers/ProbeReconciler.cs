@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -57,6 +58,8 @@ public sealed class ProbeReconciler : IReconciler
         // One line per event: event, id, generation, attempt, pid, monotonic ns (comparable across processes).
         long ns = (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
         string line = string.Create(CultureInfo.InvariantCulture, $"{what} {e.Id} {e.Generation} {c.Attempt} {Environment.ProcessId} {ns}\n");
+        // The same event in the agent's log, in order with the engine's own lines (the fault tests read both).
+        c.Log.LogDebug("probe {Event}", what);
         byte[] bytes = System.Text.Encoding.ASCII.GetBytes(line);
         lock (s_logGate)
         {

@@ -16,7 +16,13 @@ public static class StateDir
         if ((File.GetUnixFileMode(stateDir) & ~DirectoryMode) != 0) File.SetUnixFileMode(stateDir, DirectoryMode);
     }
 
-    public static void CreateDirectory(string path) => Directory.CreateDirectory(path, DirectoryMode);
+    /// <summary>Creates <paramref name="path"/> and its missing parents, each 0700 (.NET gives the mode to the last one only).</summary>
+    public static void CreateDirectory(string path)
+    {
+        if (Directory.Exists(path)) return;
+        if (Path.GetDirectoryName(path) is { Length: > 0 } parent) CreateDirectory(parent);
+        Directory.CreateDirectory(path, DirectoryMode);
+    }
 
     public static void WriteFile(string path, string text) => WriteFile(path, System.Text.Encoding.UTF8.GetBytes(text));
 

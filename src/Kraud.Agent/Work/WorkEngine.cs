@@ -34,6 +34,10 @@ public sealed class WorkEngine
     // Desired sequence each resource was last reconciled to by this process: a token dispatched again for a
     // desired state already served (a busy retry that lost the race) is acked without running it twice.
     private readonly ConcurrentDictionary<string, ulong> _served = new();
+    // The attempt of this process that is still settling per resource. A token comes back while its first attempt
+    // still asks whether its ack was taken (a server back from a freeze redelivers what timed out meanwhile); the new
+    // delivery waits for that attempt, and finds the desired state served if its ack was taken.
+    private readonly ConcurrentDictionary<string, Task> _busy = new();
     private long _lastLoopTick = Environment.TickCount64;
 
     public WorkEngine(INatsJSContext js, INatsJSConsumer consumer, ReconcilerRegistry registry, StatusWriter status,
@@ -161,6 +165,27 @@ public sealed class WorkEngine
         using var scope = _logger.BeginScope(new Dictionary<string, object?> { ["Kind"] = key.Kind, ["Id"] = key.Id, ["Attempt"] = attempt });
         await using var hold = new TokenHold(msg, StreamLayout.AckWait, _logger);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(hold.Lost, _abort.Token);
+        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            while (!_busy.TryAdd(key.DesiredSubject, mine.Task))
+                if (_busy.TryGetValue(key.DesiredSubject, out var earlier)) await earlier.WaitAsync(cancel.Token);
+            await WorkHeldAsync(msg, key, attempt, hold, cancel);
+        }
+        catch (OperationCanceledException) when (hold.IsLost || _abort.IsCancellationRequested)
+        {
+            // Lost while waiting for the earlier attempt: as a lost hold below (shutdown: handed back).
+            if (_abort.IsCancellationRequested && !hold.IsLost) await SettleAsync(() => msg.NakAsync(cancellationToken: CancellationToken.None));
+        }
+        finally
+        {
+            if (_busy.TryGetValue(key.DesiredSubject, out var current) && current == mine.Task) _busy.TryRemove(key.DesiredSubject, out _);
+            mine.SetResult();
+        }
+    }
+
+    private async Task WorkHeldAsync(INatsJSMsg<WorkToken> msg, ResourceKey key, ulong attempt, TokenHold hold, CancellationTokenSource cancel)
+    {
         ResourceEnvelope? envelope = null;
         ReadOnlyMemory<byte> desiredData = default;
         DelayedAction? progressing = null;
@@ -282,32 +307,43 @@ public sealed class WorkEngine
     /// <summary>
     /// After an +ACK whose confirmation did not come: the server may have taken it and lost only the answer (a
     /// frozen or restarting server), and then no token ever comes back. So learn the token's fate from KRAUD_WORK
-    /// (a work queue drops an acked message): gone means the ack was taken and the outcome must be reported now;
-    /// still there means it comes back after ack_wait and is reconciled again. Asked until the server answers.
+    /// (a work queue drops an acked message): gone means the ack was taken and the outcome must be reported now.
+    /// Still there means the ack never arrived: the work is done, so the +ACK is sent again (confirmed) rather than
+    /// letting the token come back after ack_wait and the reconcile run twice; once it is confirmed, or the token is
+    /// gone, the outcome is reported. Asked until the server answers, for at most ack_wait; after that the token
+    /// has been redelivered and its next attempt does the work again (idempotent).
     /// </summary>
     private async Task<bool> AckTakenAsync(INatsJSMsg<WorkToken> msg)
     {
         ulong seq = msg.Metadata?.Sequence.Stream ?? 0;
         if (seq == 0) return false;
         _logger.LogWarning("ack not confirmed; asking KRAUD_WORK whether the server took it");
-        for (ulong tries = 1; !_abort.IsCancellationRequested; tries++)
+        var giveUpAt = DateTime.UtcNow + StreamLayout.AckWait;
+        for (ulong tries = 1; !_abort.IsCancellationRequested && DateTime.UtcNow < giveUpAt; tries++)
         {
             try
             {
-                bool queued = await _work.GetAsync(seq, _abort.Token) is not null;
-                if (queued) _logger.LogWarning("the token is still queued: it comes back after ack_wait and is reconciled again");
-                else _logger.LogInformation("the server took the ack; reporting the outcome");
-                return !queued;
+                if (await _work.GetAsync(seq, _abort.Token) is null)
+                {
+                    _logger.LogInformation("the server took the ack; reporting the outcome");
+                    return true;
+                }
+                if (await Settle.TryConfirmedAsync(msg, Settle.Confirmed, AckTimeout, _abort.Token, ack: true))
+                {
+                    _logger.LogInformation("ack sent again and confirmed; reporting the outcome");
+                    return true;
+                }
             }
             catch (Exception e) when (e is NatsException or TimeoutException)
             {
-                await Pause.ForAsync(Backoff.StatusWrite(tries), _abort.Token);
             }
             catch (OperationCanceledException)
             {
                 break;
             }
+            await Pause.ForAsync(Backoff.StatusWrite(tries), _abort.Token);
         }
+        _logger.LogWarning("the token is still queued: it comes back after ack_wait and is reconciled again");
         return false;
     }
 

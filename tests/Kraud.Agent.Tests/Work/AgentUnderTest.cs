@@ -8,14 +8,14 @@ public sealed class AgentUnderTest : IDisposable
     private readonly NotifyListener _notify = new();
     private readonly string _config;
 
-    public AgentUnderTest(TempDir dir, string name, string host, string natsUrls, int concurrency = 8, int replicas = 1, int graceSeconds = 20)
+    public AgentUnderTest(TempDir dir, string name, string host, string natsUrls, int concurrency = 8, int replicas = 1, int graceSeconds = 20, string logLevel = "information")
     {
         StateDir = Path.Combine(dir.Path, name);
         Directory.CreateDirectory(StateDir);
         string servers = string.Join(",", natsUrls.Split(',').Select(u => $"\"{u}\""));
         _config = dir.Write(name + ".json", $$"""
             { "host": "{{host}}", "stateDir": "{{StateDir}}", "concurrency": {{concurrency}}, "replicas": {{replicas}},
-              "shutdownGraceSeconds": {{graceSeconds}}, "nats": { "servers": [{{servers}}] } }
+              "shutdownGraceSeconds": {{graceSeconds}}, "nats": { "servers": [{{servers}}] }, "log": { "level": "{{logLevel}}" } }
             """);
         Start();
     }
