@@ -1,5 +1,5 @@
-using Kraud.Agent.Zfs.Commands;
 using Kraud.Agent.Zfs.Names;
+using Kraud.Commands;
 
 namespace Kraud.Agent.Zfs;
 
@@ -15,7 +15,8 @@ public sealed class ZfsCli(ArgvRunner? runner = null)
 {
     public string ZfsPath { get; init; } = "/usr/sbin/zfs";
     public string ZpoolPath { get; init; } = "/usr/sbin/zpool";
-    public ArgvRunner Runner { get; } = runner ?? ArgvRunner.Default;
+    /// <summary>Every zfs and zpool command runs in the C locale: its messages stay the English the error mapping reads.</summary>
+    public ArgvRunner Runner { get; } = (runner ?? ArgvRunner.Default).WithVariable("LC_ALL", "C");
 
     public async Task<IReadOnlyList<string>> ListPoolsAsync(CancellationToken ct = default)
     {

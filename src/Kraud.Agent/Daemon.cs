@@ -24,7 +24,7 @@ public static class Daemon
 
         var services = new List<IAgentService>();
         if (before is not null) services.AddRange(before);
-        var storage = ZfsStorage.Create(TimeProvider.System);
+        var storage = ZfsStorage.Create(TimeProvider.System, loggers);
         var reconcilers = Reconcilers.BuiltIn.Create(config, loggers, storage);
         // Orphans are looked for on the host too, not only in the state dir (contract section 3.3).
         IResourceInventory[] onHost =

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Kraud.Agent.Zfs;
-using Kraud.Agent.Zfs.Commands;
+using Kraud.Commands;
 using Kraud.Agent.Zfs.Schedule;
 
 // Kernel-lane benchmark (bench/zfs/run): our libzfs_core paths beside the zfs command and sanoid, same pool,

@@ -89,7 +89,7 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = "Vpc", ["Id"] = spec.Interface });
         var key = VpcKeyStore.LoadOrCreate(stateDir, spec.Interface);
         using var rt = RtNetlink.Open(ns);
-        using var wg = WireGuardClient.Open(ns, backend);
+        using var wg = WireGuardClient.Open(ns, backend, _log);
         string name = spec.Interface;
 
         var link = EnsureInterface(rt, wg, name, owner);

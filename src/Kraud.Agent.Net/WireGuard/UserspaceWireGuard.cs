@@ -1,10 +1,11 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Kraud.Agent.Net.Rtnl;
+using Kraud.Commands;
 using Kraud.Libc;
+using Microsoft.Extensions.Logging;
 
 namespace Kraud.Agent.Net.WireGuard;
 
@@ -26,47 +27,47 @@ public sealed class UserspaceWireGuard : IWireGuardBackend
     public const string SocketDirectory = "/var/run/wireguard";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
     private readonly NetNs? _ns;
+    private readonly ArgvRunner _runner;
 
-    public UserspaceWireGuard(NetNs? ns = null) => _ns = ns;
+    /// <summary>Devices in <paramref name="ns"/> (null: ours); wireguard-go's output goes to <paramref name="logger"/>.</summary>
+    public UserspaceWireGuard(NetNs? ns = null, ILogger? logger = null)
+    {
+        _ns = ns;
+        _runner = new ArgvRunner(logger) { DefaultTimeout = StartTimeout };
+    }
 
     public WgBackendKind Kind => WgBackendKind.Userspace;
 
     public static string SocketPath(string name) => Path.Combine(SocketDirectory, name + ".sock");
 
     /// <summary>True when wireguard-go is installed.</summary>
-    public static bool IsAvailable() => FindExecutable("wireguard-go") is not null;
+    public static bool IsAvailable() => ExecutablePath.Find("wireguard-go") is not null;
 
     /// <summary>Starts wireguard-go for <paramref name="name"/> in the namespace; returns once its UAPI socket answers.</summary>
     public void CreateInterface(string name)
     {
-        string exe = FindExecutable("wireguard-go") ?? throw new WireGuardUapiException($"create wireguard-go device \"{name}\"", Errno.ENOENT, "wireguard-go is not installed");
-        // Argv, no shell. nsenter puts the daemon (and so its tun device and UDP socket) into the namespace.
-        var psi = _ns is null ? new ProcessStartInfo(exe) : new ProcessStartInfo("nsenter");
-        if (_ns is not null)
+        string operation = $"create wireguard-go device \"{name}\"";
+        string exe = ExecutablePath.Find("wireguard-go") ?? throw new WireGuardUapiException(operation, Errno.ENOENT, "wireguard-go is not installed");
+        // Argv, no shell. nsenter puts the daemon (and so its tun device and UDP socket) into the namespace, through
+        // our own fd: works however the namespace was opened (named, by pid, or the current thread's).
+        string[] argv = _ns is null ? [exe, name]
+            : [ExecutablePath.Find("nsenter") ?? throw new WireGuardUapiException(operation, Errno.ENOENT, "nsenter is not installed (util-linux)"),
+               $"--net=/proc/{Environment.ProcessId}/fd/{_ns.Fd}", exe, name];
+        // The runner gives the daemon none of the agent's configuration or secrets: it keeps its environment for as
+        // long as it runs. That also leaves out WG_PROCESS_FOREGROUND (it would not detach) and LOG_LEVEL (without
+        // it the daemon's stdio is /dev/null and does not hold our pipes, so the run ends when the parent detaches).
+        CommandResult r;
+        try
         {
-            // Through our own fd: works however the namespace was opened (named, by pid, or the current thread's).
-            psi.ArgumentList.Add($"--net=/proc/{Environment.ProcessId}/fd/{_ns.Fd}");
-            psi.ArgumentList.Add(exe);
+            // CreateInterface is synchronous (IWireGuardBackend); it runs once per device, at its creation.
+            r = _runner.RunAsync(argv).GetAwaiter().GetResult();
         }
-        psi.ArgumentList.Add(name);
-        psi.UseShellExecute = false;
-        // None of the agent's configuration or secrets: the daemon keeps its environment for as long as it runs.
-        // That also leaves out WG_PROCESS_FOREGROUND (it would not detach) and LOG_LEVEL (without it the daemon's
-        // stdio is /dev/null and does not hold our pipes).
-        ChildEnvironment.Apply(psi);
-        psi.RedirectStandardOutput = true;
-        psi.RedirectStandardError = true;
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        if (!p.WaitForExit(StartTimeout))
+        catch (CommandTimeoutException)
         {
-            p.Kill();
-            throw new WireGuardUapiException($"create wireguard-go device \"{name}\"", Errno.EAGAIN, "wireguard-go did not detach in time");
+            throw new WireGuardUapiException(operation, Errno.EAGAIN, "wireguard-go did not detach in time");
         }
-        if (p.ExitCode != 0)
-            throw new WireGuardUapiException($"create wireguard-go device \"{name}\"", Errno.EIO,
-                $"wireguard-go exited {p.ExitCode}: {(stdout.Result + stderr.Result).Trim()}");
+        if (!r.Succeeded)
+            throw new WireGuardUapiException(operation, Errno.EIO, $"wireguard-go exited {r.ExitCode}: {(r.Stdout + r.Stderr).Trim()}");
 
         var until = DateTime.UtcNow + StartTimeout;
         while (true)
@@ -189,16 +190,6 @@ public sealed class UserspaceWireGuard : IWireGuardBackend
         int errno = int.Parse(text.AsSpan(at + 6).TrimEnd('\n'), CultureInfo.InvariantCulture);
         if (errno != 0) throw new WireGuardUapiException(operation, errno, "wireguard-go refused the request");
         return text[..at];
-    }
-
-    private static string? FindExecutable(string name)
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").Split(':'))
-        {
-            string path = Path.Combine(dir, name);
-            if (File.Exists(path)) return path;
-        }
-        return null;
     }
 
     public void Dispose()

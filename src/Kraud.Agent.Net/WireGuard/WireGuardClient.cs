@@ -1,5 +1,6 @@
 using Kraud.Agent.Net.Netlink;
 using Kraud.Libc;
+using Microsoft.Extensions.Logging;
 
 namespace Kraud.Agent.Net.WireGuard;
 
@@ -9,17 +10,17 @@ namespace Kraud.Agent.Net.WireGuard;
 /// </summary>
 public static class WireGuardClient
 {
-    /// <summary>Opens a backend for devices in <paramref name="ns"/>; <paramref name="prefer"/> forces one.</summary>
-    public static IWireGuardBackend Open(NetNs? ns = null, WgBackendKind? prefer = null)
+    /// <summary>Opens a backend for devices in <paramref name="ns"/>; <paramref name="prefer"/> forces one; wireguard-go's output goes to <paramref name="logger"/>.</summary>
+    public static IWireGuardBackend Open(NetNs? ns = null, WgBackendKind? prefer = null, ILogger? logger = null)
     {
-        if (prefer == WgBackendKind.Userspace) return new UserspaceWireGuard(ns);
+        if (prefer == WgBackendKind.Userspace) return new UserspaceWireGuard(ns, logger);
         try
         {
             return KernelWireGuard.Open(ns);
         }
         catch (NetlinkException e) when (e.Errno == Errno.ENOENT && prefer is null)
         {
-            return new UserspaceWireGuard(ns);
+            return new UserspaceWireGuard(ns, logger);
         }
     }
 

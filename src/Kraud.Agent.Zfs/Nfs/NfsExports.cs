@@ -1,4 +1,4 @@
-using Kraud.Agent.Zfs.Commands;
+using Kraud.Commands;
 
 namespace Kraud.Agent.Zfs.Nfs;
 
@@ -19,7 +19,8 @@ public sealed class NfsExports
         if (!path.EndsWith(".exports", StringComparison.Ordinal)) throw new ArgumentException("exportfs only reads files ending in .exports", nameof(path));
         FilePath = path;
         ExportfsPath = exportfsPath;
-        Runner = runner ?? ArgvRunner.Default;
+        // The C locale, as for zfs: exportfs's messages end up in errors read in English.
+        Runner = (runner ?? ArgvRunner.Default).WithVariable("LC_ALL", "C");
     }
 
     public string FilePath { get; }

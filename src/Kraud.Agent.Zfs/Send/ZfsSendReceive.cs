@@ -1,4 +1,4 @@
-using Kraud.Agent.Zfs.Commands;
+using CliWrap;
 using Kraud.Agent.Zfs.Names;
 
 namespace Kraud.Agent.Zfs.Send;
@@ -6,7 +6,8 @@ namespace Kraud.Agent.Zfs.Send;
 /// <summary>
 /// `zfs send` and `zfs receive` with the stream passing through the agent, so every byte is counted and the
 /// progress callback can keep a long job's work token alive (+WPI). Receives are resumable (-s): when one is
-/// cut off, the target keeps a receive_resume_token and <see cref="ResumeSendAsync"/> continues from it.
+/// cut off, the target keeps a receive_resume_token and <see cref="ResumeSendAsync"/> continues from it. The stream
+/// goes through CliWrap pipes a buffer at a time (<see cref="BufferSize"/>), never held whole.
 /// </summary>
 public sealed class ZfsSendReceive(ZfsCli? cli = null)
 {
@@ -42,12 +43,14 @@ public sealed class ZfsSendReceive(ZfsCli? cli = null)
     public async Task ReceiveAsync(string dataset, Stream source, CancellationToken ct = default)
     {
         ZfsNames.CheckDataset(dataset);
-        await using var recv = Cli.Runner.StartStreaming([Cli.ZfsPath, "receive", "-s", "-u", dataset], stdin: true, stdout: false);
         Exception? copyError = null;
-        try { await source.CopyToAsync(recv.Stdin, BufferSize, ct).ConfigureAwait(false); }
-        catch (IOException e) { copyError = e; } // the receiver quit early; its stderr says why
-        finally { try { recv.Stdin.Close(); } catch (IOException) { } }
-        var r = await recv.WaitAsync(Limit, CancellationToken.None).ConfigureAwait(false);
+        var stdin = PipeSource.Create(async (receiverStdin, pipeCt) =>
+        {
+            try { await source.CopyToAsync(receiverStdin, BufferSize, pipeCt).ConfigureAwait(false); }
+            catch (IOException e) { copyError = e; } // the receiver quit early (its stderr says why), or the source failed
+        });
+        // Cancelling kills the receive (its partial state stays resumable); its end closes our side of the pipe.
+        var r = await Cli.Runner.RunPipedAsync([Cli.ZfsPath, "receive", "-s", "-u", dataset], stdin, stdout: null, Limit, ct).ConfigureAwait(false);
         if (!r.Succeeded) throw ZfsException.FromStderr("receive", dataset, r.Stderr);
         if (copyError is not null) throw copyError;
     }
@@ -66,18 +69,22 @@ public sealed class ZfsSendReceive(ZfsCli? cli = null)
             : SendArgs(snapshot ?? throw new ArgumentNullException(nameof(snapshot)), from, dryRun: false);
         long estimate = resumeToken is not null ? await EstimateResumeAsync(resumeToken, ct).ConfigureAwait(false)
             : await EstimateAsync(snapshot!, from, ct).ConfigureAwait(false);
-        await using var recv = Cli.Runner.StartStreaming([Cli.ZfsPath, "receive", "-s", "-u", targetDataset], stdin: true, stdout: false);
         long moved = 0;
         Exception? sendError = null;
-        try
+        Task? pump = null;
+        // zfs send's stdout is pumped into zfs receive's stdin by the receive's stdin pipe. Cancelling ends the send
+        // only: the receiver then sees the end of its stream and keeps its partial state for resuming. The pump is
+        // awaited on its own, because CliWrap stops waiting for a stdin pipe once the receiver has exited.
+        var stdin = PipeSource.Create((receiverStdin, _) => pump = PumpIntoAsync(receiverStdin));
+        async Task PumpIntoAsync(Stream receiverStdin)
         {
-            moved = await PumpSendAsync(sendArgv, snapshot ?? "resume token", recv.Stdin, estimate, progress, ct).ConfigureAwait(false);
+            try { moved = await PumpSendAsync(sendArgv, snapshot ?? "resume token", receiverStdin, estimate, progress, ct).ConfigureAwait(false); }
+            catch (Exception e) { sendError = e; }
         }
-        catch (Exception e) { sendError = e; }
-        finally { try { recv.Stdin.Close(); } catch (IOException) { } }
-        // The receiver sees end of stream either way; a cut one keeps its partial state for resuming.
-        var r = await recv.WaitAsync(Limit, CancellationToken.None).ConfigureAwait(false);
-        if (sendError is OperationCanceledException) throw sendError;
+        var r = await Cli.Runner.RunPipedAsync([Cli.ZfsPath, "receive", "-s", "-u", targetDataset], stdin, stdout: null, Limit, CancellationToken.None)
+            .ConfigureAwait(false);
+        if (pump is not null) await pump.ConfigureAwait(false);
+        if (sendError is OperationCanceledException && ct.IsCancellationRequested) throw sendError;
         if (!r.Succeeded) throw ZfsException.FromStderr("receive", targetDataset, r.Stderr);
         if (sendError is not null) throw sendError;
         return moved;
@@ -128,17 +135,16 @@ public sealed class ZfsSendReceive(ZfsCli? cli = null)
     private async Task<long> PumpSendAsync(IReadOnlyList<string> argv, string what, Stream destination, long estimate,
         IProgress<TransferProgress>? progress, CancellationToken ct)
     {
-        await using var send = Cli.Runner.StartStreaming(argv, stdin: false, stdout: true);
-        var buffer = new byte[BufferSize];
         long total = 0;
         var lastReport = DateTime.UtcNow;
         progress?.Report(new TransferProgress(0, estimate));
-        try
+        var stdout = PipeTarget.Create(async (senderStdout, pipeCt) =>
         {
+            var buffer = new byte[BufferSize];
             int n;
-            while ((n = await send.Stdout.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+            while ((n = await senderStdout.ReadAsync(buffer, pipeCt).ConfigureAwait(false)) > 0)
             {
-                await destination.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                await destination.WriteAsync(buffer.AsMemory(0, n), pipeCt).ConfigureAwait(false);
                 total += n;
                 if (progress is not null && DateTime.UtcNow - lastReport >= ProgressInterval)
                 {
@@ -146,9 +152,9 @@ public sealed class ZfsSendReceive(ZfsCli? cli = null)
                     lastReport = DateTime.UtcNow;
                 }
             }
-        }
-        catch (OperationCanceledException) { send.Kill(); throw; }
-        var r = await send.WaitAsync(Limit, CancellationToken.None).ConfigureAwait(false);
+        });
+        // Cancelling kills the send; a destination that fails closes the send's stdout, so the send ends too.
+        var r = await Cli.Runner.RunPipedAsync(argv, stdin: null, stdout, Limit, ct).ConfigureAwait(false);
         if (!r.Succeeded) throw ZfsException.FromStderr("send", what, r.Stderr);
         progress?.Report(new TransferProgress(total, estimate));
         return total;

@@ -1,7 +1,6 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using Kraud.Agent.Hosting;
-using Kraud.Agent.Probes;
+using Kraud.Commands;
 using Kraud.Libc;
 using Microsoft.Extensions.Logging;
 
@@ -14,7 +13,7 @@ namespace Kraud.Agent.Dev;
 /// </summary>
 public sealed class DevNatsServer(string stateDir, int port, ILogger<DevNatsServer> logger) : IAgentService
 {
-    private Process? _process;
+    private RunningCommand? _process;
 
     public string Name => "dev nats-server";
     public string Url => $"nats://127.0.0.1:{port}";
@@ -23,6 +22,9 @@ public sealed class DevNatsServer(string stateDir, int port, ILogger<DevNatsServ
     public string LogFile => Path.Combine(Dir, "nats-server.log");
 
     public bool IsHealthy => _process is { HasExited: false };
+
+    /// <summary>The server's pid while it runs (0 before).</summary>
+    public int ProcessId => _process?.ProcessId ?? 0;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -34,27 +36,18 @@ public sealed class DevNatsServer(string stateDir, int port, ILogger<DevNatsServ
             throw new StartupException(ExitCodes.Unavailable, $"port {port} on 127.0.0.1 is already in use: stop what listens there or pass --port");
 
         // Its output goes to our log, never to our stdout/stderr: a child holding those open would keep a
-        // supervisor waiting for EOF after the agent itself is gone.
-        var psi = new ProcessStartInfo(binary) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (string a in new[] { "-js", "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                     "-sd", Path.Combine(Dir, "store"), "-n", "kraud-dev", "-l", LogFile, "-P", PidFile })
-            psi.ArgumentList.Add(a);
-        // The child must not talk to systemd for us.
-        psi.Environment.Remove("NOTIFY_SOCKET");
-        psi.Environment.Remove("WATCHDOG_USEC");
-        psi.Environment.Remove("WATCHDOG_PID");
-        _process = Process.Start(psi) ?? throw new StartupException(ExitCodes.Unavailable, "could not start nats-server");
-        _process.OutputDataReceived += (_, e) => { if (!string.IsNullOrEmpty(e.Data)) logger.LogDebug("nats-server: {Line}", e.Data); };
-        _process.ErrorDataReceived += (_, e) => { if (!string.IsNullOrEmpty(e.Data)) logger.LogInformation("nats-server: {Line}", e.Data); };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        logger.LogInformation("started nats-server (pid {Pid}) on {Url}, store {Store}, log {Log}", _process.Id, Url, Path.Combine(Dir, "store"), LogFile);
+        // supervisor waiting for EOF after the agent itself is gone. The runner gives it only the allow-listed
+        // environment: none of the agent's configuration or secrets, and it cannot talk to systemd for us.
+        var runner = new ArgvRunner(logger) { OutputLevel = LogLevel.Information };
+        _process = runner.Start([binary, "-js", "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-sd", Path.Combine(Dir, "store"), "-n", "kraud-dev", "-l", LogFile, "-P", PidFile]);
+        logger.LogInformation("started nats-server (pid {Pid}) on {Url}, store {Store}, log {Log}", _process.ProcessId, Url, Path.Combine(Dir, "store"), LogFile);
 
         var until = DateTime.UtcNow.AddSeconds(15);
         while (!await PortAnswersAsync(cancellationToken))
         {
             if (_process.HasExited)
-                throw new StartupException(ExitCodes.Unavailable, $"nats-server exited with {_process.ExitCode} before it was ready; see {LogFile}: {LastLine()}");
+                throw new StartupException(ExitCodes.Unavailable, $"nats-server exited with {(await _process.Exited).ExitCode} before it was ready; see {LogFile}: {LastLine()}");
             if (DateTime.UtcNow > until)
                 throw new StartupException(ExitCodes.Unavailable, $"nats-server did not accept connections on {Url} within 15 s; see {LogFile}");
             await Task.Delay(25, cancellationToken);
@@ -63,20 +56,15 @@ public sealed class DevNatsServer(string stateDir, int port, ILogger<DevNatsServ
 
     public async Task StopAsync(CancellationToken deadline)
     {
-        if (_process is null || _process.HasExited) return;
-        Native.kill(_process.Id, 15 /* SIGTERM: nats-server flushes its store */);
-        try
+        if (_process is null) return;
+        if (!_process.HasExited)
         {
-            await _process.WaitForExitAsync(deadline);
+            // SIGINT: nats-server shuts down cleanly and flushes its store; at the deadline its process tree is killed.
+            if (!await _process.StopAsync(deadline)) logger.LogWarning("nats-server did not stop in time; killed it");
+            logger.LogInformation("nats-server stopped");
         }
-        catch (OperationCanceledException)
-        {
-            logger.LogWarning("nats-server did not stop in time; killing it");
-            _process.Kill();
-            await _process.WaitForExitAsync(CancellationToken.None);
-        }
-        logger.LogInformation("nats-server stopped");
-        _process.Dispose();
+        await _process.DisposeAsync();
+        _process = null;
     }
 
     private async Task StopLeftoverAsync()

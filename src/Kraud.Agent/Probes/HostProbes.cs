@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using Kraud.Agent.Config;
+using Kraud.Commands;
 using Kraud.Libc;
 
 namespace Kraud.Agent.Probes;

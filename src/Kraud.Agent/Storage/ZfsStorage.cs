@@ -3,6 +3,8 @@ using Kraud.Agent.Zfs;
 using Kraud.Agent.Zfs.Nfs;
 using Kraud.Agent.Zfs.Reconcile;
 using Kraud.Agent.Zfs.Schedule;
+using Kraud.Commands;
+using Microsoft.Extensions.Logging;
 
 namespace Kraud.Agent.Storage;
 
@@ -32,9 +34,11 @@ public sealed class ZfsStorage
     /// <summary>The pools for the host record (resources.pools).</summary>
     public PoolReport Pools { get; }
 
-    public static ZfsStorage Create(TimeProvider clock)
+    /// <summary>The daemon's storage; zfs, zpool and exportfs write their error output to <paramref name="loggers"/> (debug).</summary>
+    public static ZfsStorage Create(TimeProvider clock, ILoggerFactory? loggers = null)
     {
-        var zfs = new ZfsApi();
-        return new ZfsStorage(zfs, new NfsExports(), SnapshotScheduler.ForAllPools(zfs, clock), clock);
+        var runner = new ArgvRunner(loggers?.CreateLogger("Kraud.Commands"));
+        var zfs = new ZfsApi(new ZfsCli(runner));
+        return new ZfsStorage(zfs, new NfsExports(runner: runner), SnapshotScheduler.ForAllPools(zfs, clock), clock);
     }
 }

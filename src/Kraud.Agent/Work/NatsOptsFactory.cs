@@ -33,6 +33,9 @@ public static class NatsOptsFactory
             RequestTimeout = TimeSpan.FromSeconds(5),
             // Reconnect for ever, quickly at first: a host agent must come back on its own after any outage.
             MaxReconnectRetry = -1,
+            // NATS.Net gives up for good after two refused authentications in a row; a host agent must keep trying
+            // (credentials are often fixed on the server side) and say so on its STATUS line meanwhile.
+            IgnoreAuthErrorAbort = true,
             ReconnectWaitMin = TimeSpan.FromMilliseconds(100),
             ReconnectWaitMax = TimeSpan.FromSeconds(2),
             ReconnectJitter = TimeSpan.FromMilliseconds(100),

@@ -1,4 +1,4 @@
-using Kraud.Agent.Zfs.Commands;
+using Kraud.Commands;
 
 namespace Kraud.Agent.Tests.Storage;
 

@@ -3,7 +3,7 @@ using Kraud.Agent.Storage;
 using Kraud.Agent.Tests.Work;
 using Kraud.Agent.Work;
 using Kraud.Agent.Zfs;
-using Kraud.Agent.Zfs.Commands;
+using Kraud.Commands;
 using NATS.Client.JetStream.Models;
 using Kraud.Testing;
 

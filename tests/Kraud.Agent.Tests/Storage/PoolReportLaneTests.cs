@@ -1,5 +1,5 @@
 using Kraud.Agent.Tests.Work;
-using Kraud.Agent.Zfs.Commands;
+using Kraud.Commands;
 using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.Storage;

@@ -1,5 +1,5 @@
 using Kraud.Agent.Net.Rtnl;
-using Kraud.Agent.Zfs.Commands;
+using Kraud.Commands;
 using Kraud.Libc;
 
 namespace Kraud.Agent.Tests.Work;

@@ -1,4 +1,4 @@
-using Kraud.Agent.Zfs.Commands;
+using Kraud.Commands;
 using Kraud.Agent.Zfs.Nfs;
 using Kraud.Agent.Zfs.Reconcile;
 

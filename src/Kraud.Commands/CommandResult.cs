@@ -1,4 +1,4 @@
-namespace Kraud.Agent.Zfs.Commands;
+namespace Kraud.Commands;
 
 /// <summary>How a command ended: its exit code and everything it printed.</summary>
 public sealed record CommandResult(IReadOnlyList<string> Argv, int ExitCode, string Stdout, string Stderr)
@@ -30,7 +30,7 @@ public sealed class CommandTimeoutException(IReadOnlyList<string> argv, TimeSpan
     public IReadOnlyList<string> Argv { get; } = argv;
 }
 
-internal static class CommandLine
+public static class CommandLine
 {
     /// <summary>For messages only: the argv shown quoted where needed. Never executed.</summary>
     public static string Format(IReadOnlyList<string> argv) =>

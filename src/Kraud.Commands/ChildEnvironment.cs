@@ -1,6 +1,6 @@
-using System.Diagnostics;
+using System.Collections;
 
-namespace Kraud.Libc;
+namespace Kraud.Commands;
 
 /// <summary>
 /// The environment every program the agent starts gets: a short allow-list of the agent's own variables, nothing
@@ -13,13 +13,18 @@ public static class ChildEnvironment
     /// <summary>What a child may see: where programs are, and the locale and time zone it prints in.</summary>
     private static readonly string[] Allowed = ["PATH", "LANG", "LANGUAGE", "TZ", "HOME", "TMPDIR"];
 
-    /// <summary>Replaces <paramref name="psi"/>'s environment (a copy of ours by default) with the allowed part of it.</summary>
-    public static ProcessStartInfo Apply(ProcessStartInfo psi)
+    /// <summary>
+    /// The changes to our environment that make a child's (CliWrap's WithEnvironmentVariables: null removes an
+    /// inherited variable): every variable not allowed removed, then <paramref name="set"/> on top.
+    /// </summary>
+    public static Dictionary<string, string?> Overrides(IReadOnlyDictionary<string, string>? set = null)
     {
-        var env = psi.Environment;
-        foreach (string key in env.Keys.ToList())
-            if (!IsAllowed(key)) env.Remove(key);
-        return psi;
+        var overrides = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (DictionaryEntry v in Environment.GetEnvironmentVariables())
+            if (v.Key is string name && !IsAllowed(name)) overrides[name] = null;
+        if (set is not null)
+            foreach (var (name, value) in set) overrides[name] = value;
+        return overrides;
     }
 
     /// <summary>True for a variable a child may inherit (the allow-list and the locale's LC_* settings).</summary>
