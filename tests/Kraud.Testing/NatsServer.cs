@@ -86,7 +86,12 @@ public sealed class NatsServer : IAsyncDisposable, IDisposable
         if (o.MaxPayload is { } mp) sb.AppendLine($"max_payload: {mp}");
         if (o.User is not null) sb.AppendLine($"authorization {{ user: \"{o.User}\", password: \"{o.Password}\" }}");
         if (o.Token is not null) sb.AppendLine($"authorization {{ token: \"{o.Token}\" }}");
-        if (o.TlsCertFile is not null) sb.AppendLine($"tls {{ cert_file: \"{o.TlsCertFile}\", key_file: \"{o.TlsKeyFile}\" }}");
+        if (o.TlsCertFile is not null)
+        {
+            string ca = o.TlsCaFile is null ? "" : $", ca_file: \"{o.TlsCaFile}\"";
+            string verify = o.TlsVerify ? ", verify: true" : "";
+            sb.AppendLine($"tls {{ cert_file: \"{o.TlsCertFile}\", key_file: \"{o.TlsKeyFile}\"{ca}{verify} }}");
+        }
         if (o.LameDuckDuration is { } ldm)
         {
             sb.AppendLine($"lame_duck_duration: \"{(int)Math.Max(30, ldm.TotalSeconds)}s\"");
