@@ -70,13 +70,12 @@ public sealed class AgentAuthTests : IAsyncLifetime
         Assert.DoesNotContain(user.GetSeed()[2..20], log);
     }
 
-    [Fact]
-    public async Task Creds_file_in_operator_mode_with_a_memory_resolver()
+    /// <summary>A server in operator mode with a memory resolver; returns the user's .creds file.</summary>
+    private async Task<string> OperatorModeAsync(KeyPair user, bool accountJetStream)
     {
         using var op = KeyPair.CreatePair(PrefixByte.Operator);
         using var account = KeyPair.CreatePair(PrefixByte.Account);
-        using var user = KeyPair.CreatePair(PrefixByte.User);
-        string opJwt = NatsJwt.Operator(op), accountJwt = NatsJwt.Account(op, account), userJwt = NatsJwt.User(account, user);
+        string opJwt = NatsJwt.Operator(op), accountJwt = NatsJwt.Account(op, account, accountJetStream), userJwt = NatsJwt.User(account, user);
         // 2.9.10 runs JetStream in operator mode only with a system account ("system account not setup").
         using var system = KeyPair.CreatePair(PrefixByte.Account);
         string systemJwt = NatsJwt.SystemAccount(op, system);
@@ -89,9 +88,27 @@ public sealed class AgentAuthTests : IAsyncLifetime
                 resolver_preload: { {{account.GetPublicKey()}}: "{{accountJwt}}", {{system.GetPublicKey()}}: "{{systemJwt}}" }
                 """,
         });
-        string creds = Private("agent.creds", NatsJwt.Creds(userJwt, user));
+        return Private("agent.creds", NatsJwt.Creds(userJwt, user));
+    }
+
+    [Fact]
+    public async Task An_account_jwt_without_jetstream_limits_has_no_jetstream_on_2_9_10()
+    {
+        using var user = KeyPair.CreatePair(PrefixByte.User);
+        string creds = await OperatorModeAsync(user, accountJetStream: false);
+        await using var c = new NatsConnection(NatsOpts.Default with { Url = _nats!.Url, AuthOpts = new NatsAuthOpts { CredsFile = creds } });
+        await c.ConnectAsync(); // the user is let in
+        var e = await Assert.ThrowsAsync<NATS.Client.JetStream.NatsJSApiException>(async () => await new NATS.Client.JetStream.NatsJSContext(c).GetAccountInfoAsync());
+        Assert.Equal(10039, e.Error.ErrCode); // jetstream not enabled for account
+    }
+
+    [Fact]
+    public async Task Creds_file_in_operator_mode_with_a_memory_resolver()
+    {
+        using var user = KeyPair.CreatePair(PrefixByte.User);
+        string creds = await OperatorModeAsync(user, accountJetStream: true);
         var cpOpts = NatsOpts.Default with { AuthOpts = new NatsAuthOpts { CredsFile = creds } };
-        await AssertRefusedAsync(NatsOpts.Default with { Url = _nats.Url });
+        await AssertRefusedAsync(NatsOpts.Default with { Url = _nats!.Url });
 
         string log = await ServeOneProbeAsync($"\"credsFile\": \"{creds}\"", cpOpts, _nats.Url);
         Assert.DoesNotContain(user.GetSeed(), log);

@@ -15,15 +15,21 @@ public static class NatsJwt
 
     /// <summary>An account with every limit unlimited, JetStream included: 2.9.10 enables JetStream for an account whose
     /// JWT has mem_storage or disk_storage not 0 (-1: unlimited); without them its JetStream API is unavailable.</summary>
-    public static string Account(KeyPair op, KeyPair account) => Encode(op, account.GetPublicKey(), "kraud", new JsonObject
+    public static string Account(KeyPair op, KeyPair account, bool jetStream = true) => Encode(op, account.GetPublicKey(), "kraud", new JsonObject
     {
         ["type"] = "account",
         ["version"] = 2,
-        ["limits"] = new JsonObject
-        {
-            ["subs"] = -1, ["data"] = -1, ["payload"] = -1, ["imports"] = -1, ["exports"] = -1, ["wildcards"] = true,
-            ["conn"] = -1, ["leaf"] = -1, ["mem_storage"] = -1, ["disk_storage"] = -1, ["streams"] = -1, ["consumer"] = -1,
-        },
+        ["limits"] = jetStream
+            ? new JsonObject
+            {
+                ["subs"] = -1, ["data"] = -1, ["payload"] = -1, ["imports"] = -1, ["exports"] = -1, ["wildcards"] = true,
+                ["conn"] = -1, ["leaf"] = -1, ["mem_storage"] = -1, ["disk_storage"] = -1, ["streams"] = -1, ["consumer"] = -1,
+            }
+            : new JsonObject
+            {
+                ["subs"] = -1, ["data"] = -1, ["payload"] = -1, ["imports"] = -1, ["exports"] = -1, ["wildcards"] = true,
+                ["conn"] = -1, ["leaf"] = -1,
+            },
         ["default_permissions"] = new JsonObject { ["pub"] = new JsonObject(), ["sub"] = new JsonObject() },
     });
 
