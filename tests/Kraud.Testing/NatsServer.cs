@@ -58,21 +58,35 @@ public sealed class NatsServer : IAsyncDisposable, IDisposable
     /// <summary>Starts a server and waits until it is healthy (JetStream ready).</summary>
     public static async Task<NatsServer> StartAsync(NatsServerOptions? options = null, bool waitReady = true)
     {
-        var dir = Directory.CreateTempSubdirectory("kraud-nats-").FullName;
-        var server = new NatsServer(options ?? new NatsServerOptions(), dir);
-        lock (Live) Live.Add(server);
-        try
+        options ??= new NatsServerOptions();
+        for (int attempt = 1; ; attempt++)
         {
-            server.Launch();
-            if (waitReady) await server.WaitReadyAsync(TimeSpan.FromSeconds(20));
+            var dir = Directory.CreateTempSubdirectory("kraud-nats-").FullName;
+            var server = new NatsServer(options, dir);
+            lock (Live) Live.Add(server);
+            try
+            {
+                server.Launch();
+                if (waitReady) await server.WaitReadyAsync(TimeSpan.FromSeconds(20));
+                return server;
+            }
+            catch (Exception) when (attempt < 3 && options.Port == 0 && server.LostPortRace())
+            {
+                // A port FreePort handed out was taken before the server bound it (by another test's server, or as
+                // the local port of an outgoing connection): try again with new ones.
+                server.Dispose();
+            }
+            catch
+            {
+                server.Dispose();
+                throw;
+            }
         }
-        catch
-        {
-            server.Dispose();
-            throw;
-        }
-        return server;
     }
+
+    /// <summary>True when the server exited because a port of its own was in use.</summary>
+    private bool LostPortRace() =>
+        _process is { HasExited: true } && LogTail(100).Contains("address already in use", StringComparison.Ordinal);
 
     private string BuildConfig()
     {
@@ -86,7 +100,12 @@ public sealed class NatsServer : IAsyncDisposable, IDisposable
         if (o.MaxPayload is { } mp) sb.AppendLine($"max_payload: {mp}");
         if (o.User is not null) sb.AppendLine($"authorization {{ user: \"{o.User}\", password: \"{o.Password}\" }}");
         if (o.Token is not null) sb.AppendLine($"authorization {{ token: \"{o.Token}\" }}");
-        if (o.TlsCertFile is not null) sb.AppendLine($"tls {{ cert_file: \"{o.TlsCertFile}\", key_file: \"{o.TlsKeyFile}\" }}");
+        if (o.TlsCertFile is not null)
+        {
+            string ca = o.TlsCaFile is null ? "" : $", ca_file: \"{o.TlsCaFile}\"";
+            string verify = o.TlsVerify ? ", verify: true" : "";
+            sb.AppendLine($"tls {{ cert_file: \"{o.TlsCertFile}\", key_file: \"{o.TlsKeyFile}\"{ca}{verify} }}");
+        }
         if (o.LameDuckDuration is { } ldm)
         {
             sb.AppendLine($"lame_duck_duration: \"{(int)Math.Max(30, ldm.TotalSeconds)}s\"");

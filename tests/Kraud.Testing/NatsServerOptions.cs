@@ -27,6 +27,12 @@ public sealed record NatsServerOptions
     /// <summary>TLS: server key (PEM).</summary>
     public string? TlsKeyFile { get; init; }
 
+    /// <summary>TLS: CA (PEM) the server verifies client certificates with; set with <see cref="TlsVerify"/>.</summary>
+    public string? TlsCaFile { get; init; }
+
+    /// <summary>TLS: require and verify a client certificate (mutual TLS).</summary>
+    public bool TlsVerify { get; init; }
+
     /// <summary>max_payload in bytes (server default 1 MiB).</summary>
     public long? MaxPayload { get; init; }
 

@@ -10,6 +10,7 @@ public static class NatsOptsFactory
     public static NatsOpts Create(AgentConfig config, string name, ILoggerFactory loggers, bool retryOnInitialConnect)
     {
         var nats = config.Nats;
+        var nkey = nats.NkeyFile is null ? default : ReadNkeyFile(nats.NkeyFile);
         return NatsOpts.Default with
         {
             Url = string.Join(",", nats.Servers),
@@ -17,7 +18,10 @@ public static class NatsOptsFactory
             AuthOpts = new NatsAuthOpts
             {
                 Username = nats.User, Password = nats.Password, Token = nats.Token,
-                CredsFile = nats.CredsFile, NKeyFile = nats.NkeyFile,
+                CredsFile = nats.CredsFile,
+                // NATS.Net's NKeyFile wants the public key on a line of its own beside the seed, and with a seed-only
+                // file (what `nk -gen user` writes) it never connects and says nothing: give it the seed and its key.
+                Seed = nkey.Seed, NKey = nkey.PublicKey,
             },
             TlsOpts = new NatsTlsOpts
             {
@@ -44,5 +48,14 @@ public static class NatsOptsFactory
             // A busy host must never drop a message of its own subscriptions silently: wait instead.
             SubPendingChannelFullMode = System.Threading.Channels.BoundedChannelFullMode.Wait,
         };
+    }
+
+    /// <summary>The user seed (the first line starting with SU) of an NKey file and the public key it belongs to.</summary>
+    private static (string? Seed, string? PublicKey) ReadNkeyFile(string path)
+    {
+        string? seed = File.ReadLines(path).Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("SU", StringComparison.Ordinal));
+        if (seed is null) return default; // NATS.Net then fails the connect: nothing to sign with
+        using var pair = NATS.NKeys.KeyPair.FromSeed(seed);
+        return (seed, pair.GetPublicKey());
     }
 }

@@ -8,15 +8,21 @@ public sealed class AgentUnderTest : IDisposable
     private readonly NotifyListener _notify = new();
     private readonly string _config;
 
-    public AgentUnderTest(TempDir dir, string name, string host, string natsUrls, int concurrency = 8, int replicas = 1, int graceSeconds = 20, string logLevel = "information")
+    /// <param name="natsExtra">More members of the config's "nats" object (JSON), e.g. <c>"nkeyFile": "/path"</c>.</param>
+    /// <param name="logLevel">log.level of the config.</param>
+    public AgentUnderTest(TempDir dir, string name, string host, string natsUrls, int concurrency = 8, int replicas = 1, int graceSeconds = 20,
+        string? natsExtra = null, string logLevel = "information")
     {
         StateDir = Path.Combine(dir.Path, name);
         Directory.CreateDirectory(StateDir);
         string servers = string.Join(",", natsUrls.Split(',').Select(u => $"\"{u}\""));
         _config = dir.Write(name + ".json", $$"""
             { "host": "{{host}}", "stateDir": "{{StateDir}}", "concurrency": {{concurrency}}, "replicas": {{replicas}},
-              "shutdownGraceSeconds": {{graceSeconds}}, "nats": { "servers": [{{servers}}] }, "log": { "level": "{{logLevel}}" } }
+              "shutdownGraceSeconds": {{graceSeconds}}, "log": { "level": "{{logLevel}}" },
+              "nats": { "servers": [{{servers}}]{{(natsExtra is null ? "" : ", " + natsExtra)}} } }
             """);
+        // The config may hold a password: only its owner may read it (the agent refuses it otherwise).
+        File.SetUnixFileMode(_config, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         Start();
     }
 

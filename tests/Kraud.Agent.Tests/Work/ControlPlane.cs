@@ -22,9 +22,12 @@ public sealed class ControlPlane : IAsyncDisposable
     public NatsConnection Connection { get; }
     public NatsJSContext JetStream { get; }
 
-    public static async Task<ControlPlane> ConnectAsync(string urls)
+    public static Task<ControlPlane> ConnectAsync(string urls) => ConnectAsync(NatsOpts.Default with { Url = urls });
+
+    /// <summary>With the options a secured server needs (credentials, TLS).</summary>
+    public static async Task<ControlPlane> ConnectAsync(NatsOpts opts)
     {
-        var c = new NatsConnection(NatsOpts.Default with { Url = urls, Name = "test control plane", RetryOnInitialConnect = false });
+        var c = new NatsConnection(opts with { Name = "test control plane", RetryOnInitialConnect = false });
         await c.ConnectAsync();
         return new ControlPlane(c);
     }
