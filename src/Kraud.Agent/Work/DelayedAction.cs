@@ -14,14 +14,9 @@ public sealed class DelayedAction
 
     private static async Task RunAsync(TimeSpan delay, Func<Task> action, CancellationToken ct)
     {
-        try
-        {
-            await Task.Delay(delay, ct);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
+        // Usually cancelled before it fires (a reconcile quicker than the delay): no exception for that.
+        await Task.Delay(delay, ct).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (ct.IsCancellationRequested) return;
         await action();
     }
 

@@ -34,14 +34,9 @@ public sealed class TokenHold : IAsyncDisposable
     {
         while (true)
         {
-            try
-            {
-                await Task.Delay(_interval, _done.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            // Most holds end before the first +WPI: no exception for that (it cost 3% of the agent's CPU per token).
+            await Task.Delay(_interval, _done.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (_done.IsCancellationRequested) return;
             // The confirmation must come well inside ack_wait; a frozen or unreachable server fails it.
             if (await Settle.TryConfirmedAsync(_msg, Settle.Progress, _interval / 2, _done.Token)) continue;
             if (_done.IsCancellationRequested) return;

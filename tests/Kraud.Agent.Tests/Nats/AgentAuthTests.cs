@@ -152,9 +152,9 @@ public sealed class AgentAuthTests : IAsyncLifetime
     /// Credentials the server refuses for a while (a user added late, a server restarted with an older config): the
     /// agent must come back once they are accepted, at start and after serving. NATS.Net stops for good after the
     /// same authentication error twice in a row (NatsConnectionFailedException "Maximum authentication attempts
-    /// exceeded"), and the agent neither retries nor exits.
+    /// exceeded") unless told otherwise: the agent sets IgnoreAuthErrorAbort so it keeps trying.
     /// </summary>
-    [Theory(Skip = "agent defect: EngineService never connects again after NATS.Net gives up on two authentication errors in a row; un-skip when it makes a new connection (or ConnectAsync again) after NatsConnectionFailedException")]
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task Credentials_refused_for_a_while_do_not_stop_the_agent_for_good(bool servingFirst)
