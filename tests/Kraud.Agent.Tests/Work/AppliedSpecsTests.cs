@@ -21,8 +21,7 @@ public sealed class AppliedSpecsTests : IDisposable
     public void What_one_instance_saves_or_removes_another_lists_and_loads()
     {
         var writer = new AppliedSpecs(_dir.Path);
-        writer.Save(Key("vpc", "a"), Spec("""{ "interface": "wg0",
-            "addresses": ["fd00::1/64"] }"""));
+        writer.Save(Key("vpc", "a"), Spec("{ \"interface\": \"wg0\",\n  \"addresses\": [\"fd00::1/64\"] }"));
         writer.Save(Key("vpc", "b"), Spec("""{"interface":"wg1"}"""));
         writer.Save(Key("probe", "p"), Spec("{}"));
         writer.Remove(Key("vpc", "b"));
