@@ -44,42 +44,72 @@ public sealed class EngineService(
         {
             _logger.LogWarning("cannot record held work tokens in {StateDir} ({Error}); after a crash they come back after ack_wait", config.StateDir, e.Message);
         }
-        _connection = new NatsConnection(NatsOptsFactory.Create(config, $"kraud-agent {config.Host}", loggers, retryOnInitialConnect: true));
-        _connection.ConnectionOpened += (_, e) =>
+        status.Set($"Connecting to NATS {Redaction.Servers(config.Nats.Servers)}");
+        _run = Task.Run(RunAsync, CancellationToken.None);
+        await Task.CompletedTask;
+    }
+
+    /// <summary>A connection with the agent's handlers; it reconnects by itself once it has been open.</summary>
+    private NatsConnection NewConnection()
+    {
+        var connection = new NatsConnection(NatsOptsFactory.Create(config, $"kraud-agent {config.Host}", loggers, retryOnInitialConnect: false));
+        connection.ConnectionOpened += (_, e) =>
         {
             _logger.LogInformation("connected to NATS {Url}", Redaction.Urls(e.Message));
             if (_serving) status.Set(ServingStatus());
             return ValueTask.CompletedTask;
         };
-        _connection.ConnectionDisconnected += (_, e) =>
+        connection.ConnectionDisconnected += (_, e) =>
         {
             _logger.LogWarning("NATS connection lost ({Error}); reconnecting", Redaction.Urls(e.Message));
             status.Set($"Reconnecting to NATS {Redaction.Servers(config.Nats.Servers)}");
             return ValueTask.CompletedTask;
         };
-        _connection.LameDuckModeActivated += (_, _) =>
+        connection.LameDuckModeActivated += (_, _) =>
         {
             _logger.LogWarning("NATS server entered lame duck mode; moving to another server");
             return ValueTask.CompletedTask;
         };
-        status.Set($"Connecting to NATS {Redaction.Servers(config.Nats.Servers)}");
-        _run = Task.Run(RunAsync, CancellationToken.None);
-        await Task.CompletedTask;
+        return connection;
+    }
+
+    /// <summary>
+    /// The first connection, tried until a server answers: the agent is READY meanwhile and its STATUS line says what
+    /// it waits for and why (contract, differences: a host booting before its NATS must not crash-loop). Each try is
+    /// a fresh connection, so the reason of the last failure is the one shown.
+    /// </summary>
+    private async Task<bool> ConnectFirstAsync()
+    {
+        for (ulong tries = 1; ; tries++)
+        {
+            var connection = NewConnection();
+            try
+            {
+                await connection.ConnectAsync().AsTask().WaitAsync(_stopTaking.Token);
+                _connection = connection;
+                return true;
+            }
+            catch (OperationCanceledException)
+            {
+                await connection.DisposeAsync();
+                return false;
+            }
+            catch (Exception e) when (e is NatsException or TimeoutException or IOException)
+            {
+                await connection.DisposeAsync();
+                string reason = Redaction.Urls(e.Message);
+                status.Set($"Waiting for NATS JetStream at {Redaction.Servers(config.Nats.Servers)}: {reason}");
+                if (tries == 1 || tries % 30 == 0) _logger.LogWarning("NATS not reachable yet ({Error}); trying again", reason);
+                if (!await Pause.ForAsync(Backoff.StatusWrite(tries), _stopTaking.Token)) return false;
+            }
+        }
     }
 
     private string ServingStatus() => $"Ready: host {config.Host}, serving {string.Join(", ", registry.Kinds.Order())}";
 
     private async Task RunAsync()
     {
-        try
-        {
-            // Retries until a server answers (RetryOnInitialConnect): the agent is READY meanwhile and says so.
-            await _connection!.ConnectAsync().AsTask().WaitAsync(_stopTaking.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
+        if (!await ConnectFirstAsync()) return;
         var js = new NatsJSContext(_connection!);
         try
         {
