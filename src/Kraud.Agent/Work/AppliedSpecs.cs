@@ -23,10 +23,16 @@ public sealed class AppliedSpecs(string stateDir)
 
     public void Save(ResourceKey key, JsonElement spec)
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer)) spec.WriteTo(w); // one line, whatever the envelope's layout
-        string text = Encoding.UTF8.GetString(buffer.WrittenSpan);
+        string text = OneLine(spec);
         lock (_gate) JournalOf(key.KindToken).Set(key.Id, text);
+    }
+
+    /// <summary>A spec as one line of the journal, whatever the layout it came in.</summary>
+    private static string OneLine(JsonElement spec)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer)) spec.WriteTo(w);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     public JsonElement? Load(ResourceKey key)
@@ -108,9 +114,7 @@ public sealed class AppliedSpecs(string stateDir)
                 try
                 {
                     using var doc = JsonDocument.Parse(File.ReadAllText(file));
-                    var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-                    using (var w = new Utf8JsonWriter(buffer)) doc.RootElement.WriteTo(w);
-                    if (!_live.ContainsKey(id)) Set(id, Encoding.UTF8.GetString(buffer.WrittenSpan));
+                    if (!_live.ContainsKey(id)) Set(id, OneLine(doc.RootElement));
                 }
                 catch (JsonException)
                 {
