@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
-using Kraud.Agent.Net.Reconcile;
-using Kraud.Agent.Net.Rtnl;
-using Kraud.Agent.Net.WireGuard;
+using Kraud.Net.Reconcile;
+using Kraud.Net.Rtnl;
+using Kraud.Net.WireGuard;
 using Kraud.Libc;
 
 // usage: Kraud.Bench.Net [--rounds N] [wg] [veth]   (default: both, 1 round; each row reports the best round

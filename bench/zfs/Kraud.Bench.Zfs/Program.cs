@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using Kraud.Agent.Zfs;
+using Kraud.Zfs;
 using Kraud.Commands;
-using Kraud.Agent.Zfs.Schedule;
+using Kraud.Zfs.Schedule;
 
 // Kernel-lane benchmark (bench/zfs/run): our libzfs_core paths beside the zfs command and sanoid, same pool,
 // same run; prints a table with the ratios. Usage: Kraud.Bench.Zfs [--datasets 100] [--volumes 1000] [--rounds 5]

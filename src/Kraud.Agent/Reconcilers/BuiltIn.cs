@@ -12,8 +12,8 @@ public static class BuiltIn
         return
         [
             new ProbeReconciler(),
-            new VpcKind(config.StateDir, loggers.CreateLogger("Kraud.Agent.Net")),
-            new OverlayKind(loggers.CreateLogger("Kraud.Agent.Net")),
+            new VpcKind(config.StateDir, loggers.CreateLogger("Kraud.Net")),
+            new OverlayKind(loggers.CreateLogger("Kraud.Net")),
             new VolumeKind(storage.Volumes),
             new SnapshotKind(storage.Snapshots),
         ];

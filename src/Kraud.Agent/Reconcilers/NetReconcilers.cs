@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Kraud.Agent.Net.Reconcile;
+using Kraud.Net.Reconcile;
 using Kraud.Agent.Status;
 using Kraud.Agent.Work;
 using Kraud.Libc;
@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace Kraud.Agent.Reconcilers;
 
 /// <summary>
-/// Kind Vpc: the host's WireGuard interface of the tenant's IPv6 VPC (Kraud.Agent.Net does the work). Its public
+/// Kind Vpc: the host's WireGuard interface of the tenant's IPv6 VPC (Kraud.Net does the work). Its public
 /// key goes into the host record from the first heartbeat (derived from the state dir) until the Vpc is deleted.
 /// An interface that is not this Vpc's (<see cref="ForeignObjectException"/>) fails permanently and stays as it is.
 /// Works in the agent's namespace, or in <paramref name="ns"/> (tests).

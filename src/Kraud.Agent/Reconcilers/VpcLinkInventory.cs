@@ -1,5 +1,5 @@
-using Kraud.Agent.Net.Reconcile;
-using Kraud.Agent.Net.Rtnl;
+using Kraud.Net.Reconcile;
+using Kraud.Net.Rtnl;
 using Kraud.Agent.Work;
 using Kraud.Libc;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Kraud.Agent.Net.Reconcile;
+using Kraud.Net.Reconcile;
 using Kraud.Agent.Work;
 
 namespace Kraud.Agent.Reconcilers;

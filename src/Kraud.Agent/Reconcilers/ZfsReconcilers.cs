@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Kraud.Agent.Work;
-using Kraud.Agent.Zfs.Reconcile;
-using ZfsPermanent = Kraud.Agent.Zfs.Reconcile.PermanentReconcileException;
+using Kraud.Zfs.Reconcile;
+using ZfsPermanent = Kraud.Zfs.Reconcile.PermanentReconcileException;
 
 namespace Kraud.Agent.Reconcilers;
 

@@ -1,5 +1,5 @@
 using Kraud.Agent.Status;
-using Kraud.Agent.Zfs;
+using Kraud.Zfs;
 
 namespace Kraud.Agent.Storage;
 

@@ -1,4 +1,4 @@
-using Kraud.Agent.Zfs.Schedule;
+using Kraud.Zfs.Schedule;
 
 namespace Kraud.Agent.Storage;
 

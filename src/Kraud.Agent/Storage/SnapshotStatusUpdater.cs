@@ -1,7 +1,7 @@
 using Kraud.Agent.Status;
 using Kraud.Agent.Work;
-using Kraud.Agent.Zfs.Reconcile;
-using Kraud.Agent.Zfs.Schedule;
+using Kraud.Zfs.Reconcile;
+using Kraud.Zfs.Schedule;
 using Microsoft.Extensions.Logging;
 
 namespace Kraud.Agent.Storage;

@@ -1,8 +1,8 @@
 using Kraud.Agent.Hosting;
 using Kraud.Agent.Probes;
 using Kraud.Agent.Work;
-using Kraud.Agent.Zfs.Nfs;
-using Kraud.Agent.Zfs.Schedule;
+using Kraud.Zfs.Nfs;
+using Kraud.Zfs.Schedule;
 using Microsoft.Extensions.Logging;
 
 namespace Kraud.Agent.Storage;

@@ -1,6 +1,6 @@
 using Kraud.Agent.Work;
-using Kraud.Agent.Zfs;
-using Kraud.Agent.Zfs.Reconcile;
+using Kraud.Zfs;
+using Kraud.Zfs.Reconcile;
 
 namespace Kraud.Agent.Storage;
 

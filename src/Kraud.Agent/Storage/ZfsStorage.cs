@@ -1,8 +1,8 @@
 using Kraud.Agent.Probes;
-using Kraud.Agent.Zfs;
-using Kraud.Agent.Zfs.Nfs;
-using Kraud.Agent.Zfs.Reconcile;
-using Kraud.Agent.Zfs.Schedule;
+using Kraud.Zfs;
+using Kraud.Zfs.Nfs;
+using Kraud.Zfs.Reconcile;
+using Kraud.Zfs.Schedule;
 using Kraud.Commands;
 using Microsoft.Extensions.Logging;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using Kraud.Agent.Net.Reconcile;
+using Kraud.Net.Reconcile;
 using Kraud.Agent.Reconcilers;
 using Kraud.Agent.Tests.Work;
 using Kraud.Agent.Work;

@@ -76,9 +76,9 @@ public class SnapshotSpecHandlingTests
 {
     private static SnapshotKind Kind(TempDir dir)
     {
-        var zfs = new Kraud.Agent.Zfs.ZfsApi();
-        var exports = new Kraud.Agent.Zfs.Nfs.NfsExports(dir.File("kraud.exports"), dir.File("no-exportfs"));
-        return new SnapshotKind(new Kraud.Agent.Zfs.Reconcile.SnapshotReconciler(zfs, new Kraud.Agent.Zfs.Reconcile.VolumeReconciler(zfs, exports)));
+        var zfs = new Kraud.Zfs.ZfsApi();
+        var exports = new Kraud.Zfs.Nfs.NfsExports(dir.File("kraud.exports"), dir.File("no-exportfs"));
+        return new SnapshotKind(new Kraud.Zfs.Reconcile.SnapshotReconciler(zfs, new Kraud.Zfs.Reconcile.VolumeReconciler(zfs, exports)));
     }
 
     private static ResourceEnvelope Delete(string? spec) =>

@@ -2,7 +2,7 @@ using Kraud.Agent.Status;
 using Kraud.Agent.Storage;
 using Kraud.Agent.Tests.Work;
 using Kraud.Agent.Work;
-using Kraud.Agent.Zfs;
+using Kraud.Zfs;
 using Kraud.Commands;
 using NATS.Client.JetStream.Models;
 using Kraud.Testing;

@@ -1,6 +1,6 @@
 using Kraud.Agent.Status;
 using Kraud.Agent.Storage;
-using Kraud.Agent.Zfs;
+using Kraud.Zfs;
 using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.Storage;

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Kraud.Agent.Status;
 using Kraud.Agent.Storage;
-using Kraud.Agent.Zfs.Schedule;
+using Kraud.Zfs.Schedule;
 using Kraud.Agent.Work;
 using NATS.Client.Core;
 using NATS.Client.JetStream;

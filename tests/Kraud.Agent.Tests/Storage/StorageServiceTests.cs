@@ -2,8 +2,8 @@ using System.Text.Json.Nodes;
 using Kraud.Agent.Probes;
 using Kraud.Agent.Status;
 using Kraud.Agent.Storage;
-using Kraud.Agent.Zfs.Nfs;
-using Kraud.Agent.Zfs.Schedule;
+using Kraud.Zfs.Nfs;
+using Kraud.Zfs.Schedule;
 using Kraud.Testing;
 using Microsoft.Extensions.Logging;
 

@@ -1,5 +1,5 @@
-using Kraud.Agent.Net.Reconcile;
-using Kraud.Agent.Net.WireGuard;
+using Kraud.Net.Reconcile;
+using Kraud.Net.WireGuard;
 using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.Work;

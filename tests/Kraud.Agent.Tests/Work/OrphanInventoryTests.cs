@@ -4,7 +4,7 @@ using Kraud.Agent.Status;
 using Kraud.Agent.Storage;
 using Kraud.Agent.Tests.Storage;
 using Kraud.Agent.Work;
-using Kraud.Agent.Zfs;
+using Kraud.Zfs;
 using NATS.Client.JetStream.Models;
 using Microsoft.Extensions.Logging;
 

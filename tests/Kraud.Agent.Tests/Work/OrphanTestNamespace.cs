@@ -1,4 +1,4 @@
-using Kraud.Agent.Net.Rtnl;
+using Kraud.Net.Rtnl;
 using Kraud.Commands;
 using Kraud.Libc;
 
