@@ -1,9 +1,10 @@
 using System.Collections;
 using System.CommandLine;
 using Kraud.Agent.Config;
-using Kraud.Agent.Work;
-using NATS.Client.Core;
+using Kraud.Agent.ControlPlane;
+using Kraud.Agent.Kinds;
 using Microsoft.Extensions.Logging.Abstractions;
+using NATS.Client.Core;
 
 namespace Kraud.Agent.Cli;
 

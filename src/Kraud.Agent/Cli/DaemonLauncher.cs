@@ -1,3 +1,4 @@
+using Kraud.Agent.Composition;
 using System.Collections;
 using Kraud.Agent.Config;
 using Kraud.Agent.Hosting;

@@ -3,7 +3,6 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Kraud.Agent.Config;
 using Kraud.Agent.Dev;
-using Kraud.Agent.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Kraud.Agent.Cli;

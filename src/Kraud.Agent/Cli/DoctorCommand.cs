@@ -2,7 +2,7 @@ using System.Collections;
 using System.CommandLine;
 using Kraud.Agent.Config;
 using Kraud.Agent.Hosting;
-using Kraud.Agent.Probes;
+using Kraud.Agent.Host;
 
 namespace Kraud.Agent.Cli;
 

@@ -1,10 +1,8 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
 using Kraud.Agent.Config;
+using Kraud.Agent.ControlPlane;
 using Kraud.Agent.Hosting;
-using Kraud.Agent.Status;
-using Kraud.Agent.Work;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.KeyValueStore;

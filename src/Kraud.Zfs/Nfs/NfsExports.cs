@@ -118,7 +118,7 @@ public sealed class NfsExports
             string text = File.ReadAllText(FilePath);
             // Every write renders the whole file: one the agent did not write (no header) would lose its lines.
             if (!ExportsFile.IsOurs(text))
-                throw new Reconcile.PermanentReconcileException(
+                throw new ForeignExportsFileException(
                     $"exports file {FilePath} exists and is not kraud's (its first line is not \"{ExportsFile.Header}\"); left untouched");
             foreach (var e in ExportsFile.Parse(text)) _exports[e.VolumeId] = e;
         }
@@ -152,3 +152,6 @@ public sealed class NfsExports
 
 /// <summary>What the start-up reconcile did: the exports it kept (and applied) and the stale ones it dropped.</summary>
 public sealed record ExportsAtStart(IReadOnlyList<NfsExport> Kept, IReadOnlyList<NfsExport> Removed);
+
+/// <summary>The exports file exists but was not written by the agent (no header): it is left as it is, and nothing is exported through it.</summary>
+public sealed class ForeignExportsFileException(string message) : IOException(message);

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace Kraud.Zfs.Schedule;
 
 /// <summary>
-/// One line of the contract's schedule: `{ "every": "1h", "keep": 24 }`. `every` is a positive count of
+/// One rule of a snapshot schedule: `{ "every": "1h", "keep": 24 }`. `every` is a positive count of
 /// m(inutes), h(ours), d(ays) or w(eeks); slots are aligned to the Unix epoch in UTC, so every host agrees.
 /// </summary>
 public sealed partial record ScheduleRule(string Every, int Keep)

@@ -5,15 +5,18 @@ using Kraud.Zfs.Names;
 namespace Kraud.Zfs.Schedule;
 
 /// <summary>
-/// The snapshot timer inside the agent. A pass lists every scheduled volume under the roots (one `zfs list`
+/// The snapshot timer (sanoid's job, in process). A pass lists every scheduled volume under the roots (one `zfs list`
 /// each for datasets and snapshots), plans each volume, then takes all due snapshots of a pool and label in
 /// one atomic lzc_snapshot and prunes each pool in one lzc_destroy_snaps. The clock is injected
 /// (<see cref="TimeProvider"/>), so tests run a day in milliseconds.
 /// </summary>
-public sealed class SnapshotScheduler(ZfsApi zfs, TimeProvider clock, Func<CancellationToken, Task<IReadOnlyList<string>>> roots)
+/// <param name="roots">The datasets whose children are the volumes to snapshot, listed afresh each pass.</param>
+/// <param name="idProperty">The user property that marks a child as a volume (its value is the child's own name) and names it in a pass's result.</param>
+/// <param name="generationProperty">The user property whose value a taken snapshot reports as the volume's generation.</param>
+public sealed class SnapshotScheduler(ZfsApi zfs, TimeProvider clock, Func<CancellationToken, Task<IReadOnlyList<string>>> roots,
+    string idProperty, string generationProperty)
 {
-    // The volume reconciler's ownership properties, listed with the schedule so a taken snapshot names its volume.
-    private const string IdProperty = Reconcile.VolumeReconciler.IdProperty, GenerationProperty = Reconcile.VolumeReconciler.GenerationProperty;
+    private readonly string IdProperty = idProperty, GenerationProperty = generationProperty;
 
     private readonly ConcurrentDictionary<string, string> _newest = new(StringComparer.Ordinal);
     private readonly object _cacheLock = new();
@@ -21,10 +24,6 @@ public sealed class SnapshotScheduler(ZfsApi zfs, TimeProvider clock, Func<Cance
     private int _cachedVolumes;
     // Bumped by Invalidate: a pass that listed before an invalidation must not cache what it listed.
     private long _epoch;
-
-    /// <summary>Roots are `<pool>/kraud` of every imported pool that has one.</summary>
-    public static SnapshotScheduler ForAllPools(ZfsApi zfs, TimeProvider clock) => new(zfs, clock, async ct =>
-        (await zfs.Cli.ListPoolsAsync(ct).ConfigureAwait(false)).Select(p => p + "/kraud").Where(zfs.Exists).ToList());
 
     public TimeSpan Tick { get; init; } = TimeSpan.FromMinutes(1);
 
@@ -49,8 +48,8 @@ public sealed class SnapshotScheduler(ZfsApi zfs, TimeProvider clock, Func<Cance
     /// runs before the wait, so a slow reaction delays the next pass instead of overlapping it.
     /// </summary>
     /// <summary>
-    /// Only the agent's volumes are snapshotted and pruned: &lt;root&gt;/&lt;id&gt; whose kraud:id is that id. A dataset that
-    /// merely has a schedule (set by hand) or inherits one (a child of a volume, whose inherited kraud:id is its
+    /// Only the agent's volumes are snapshotted and pruned: &lt;root&gt;/&lt;id&gt; whose id property is that id. A dataset that
+    /// merely has a schedule (set by hand) or inherits one (a child of a volume, whose inherited id property is its
     /// parent's, not its own name) is left alone.
     /// </summary>
     private static bool IsVolumeOf(string root, string dataset, string id) =>

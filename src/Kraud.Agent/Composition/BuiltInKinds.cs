@@ -1,0 +1,37 @@
+using Kraud.Agent.Config;
+using Kraud.Agent.Kinds;
+using Kraud.Agent.Kinds.Overlay;
+using Kraud.Agent.Kinds.Probe;
+using Kraud.Agent.Kinds.Volume;
+using Kraud.Agent.Kinds.Vpc;
+using Microsoft.Extensions.Logging;
+
+namespace Kraud.Agent.Composition;
+
+/// <summary>What the kinds give the daemon: their reconcilers, their parts of the host record, and where their orphans are found on the host.</summary>
+public sealed record KindSet(IReadOnlyList<IReconciler> Reconcilers, IReadOnlyList<IHostReport> Reports, IReadOnlyList<IResourceInventory> Inventories);
+
+/// <summary>
+/// The kinds this build serves: the one place they are registered. A kind not listed (Pod, until its slice lands)
+/// fails permanently with a message naming it. Adding a kind is a folder under Kinds/ and its lines here.
+/// </summary>
+public static class BuiltInKinds
+{
+    public static KindSet Create(AgentConfig config, ILoggerFactory loggers, ZfsStorage storage)
+    {
+        var net = loggers.CreateLogger("Kraud.Net");
+        var vpcKeys = new VpcPublicKeys(config.StateDir);
+        return new KindSet(
+            Reconcilers:
+            [
+                new ProbeReconciler(),
+                new VpcReconciler(logger: net, publicKeys: vpcKeys),
+                new OverlayReconciler(logger: net),
+                storage.Volumes,
+                storage.Snapshots,
+            ],
+            Reports: [vpcKeys, storage.Pools],
+            // Orphans are looked for on the host too, not only in the state dir (contract section 3.3).
+            Inventories: [new VolumeDatasetInventory(storage.Zfs.Cli, () => storage.Present.Ok, config.Host), new VpcLinkInventory(config.Host)]);
+    }
+}

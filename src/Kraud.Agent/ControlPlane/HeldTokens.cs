@@ -1,0 +1,138 @@
+using System.Globalization;
+using System.Text;
+using Kraud.Agent.State;
+using Kraud.Libc;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+
+namespace Kraud.Agent.ControlPlane;
+
+/// <summary>
+/// The ack subjects of the work tokens this process holds, as a journal &lt;stateDir&gt;/tokens/&lt;pid&gt;.log
+/// (<c>+ seq replyTo</c> when taken, <c>- seq</c> when settled; emptied whenever nothing is held), locked for the
+/// process's life. An agent killed with -9 leaves its journal and its lock goes with it; the next agent finds the
+/// journal unlocked and hands the tokens still held back (-NAK) at once, so its host's work resumes within a second
+/// instead of after ack_wait (30 s) with max_ack_pending full. A -NAK for a token that was in fact acked, or
+/// redelivered since, is ignored by the server. One append per event and never flushed to disk: after a crash of
+/// the whole host the server's ack_wait does the same, so durability would buy nothing.
+/// </summary>
+public sealed class HeldTokens : IDisposable
+{
+    private readonly string _path;
+    private readonly FileStream _journal;
+    private readonly object _gate = new();
+    private int _held;
+
+    private HeldTokens(string path, FileStream journal) => (_path, _journal) = (path, journal);
+
+    public static HeldTokens Open(string stateDir)
+    {
+        string dir = Path.Combine(stateDir, "tokens");
+        StateDir.CreateDirectory(dir);
+        string path = Path.Combine(dir, Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + ".log");
+        // A journal with our pid is a long-dead predecessor's: ours starts empty.
+        var journal = OpenJournal(path, FileMode.Create) ?? throw new IOException($"cannot lock {path}");
+        return new HeldTokens(path, journal);
+    }
+
+    public void Add(ulong streamSeq, string replyTo) => Append($"+ {streamSeq} {replyTo}\n", +1);
+
+    public void Remove(ulong streamSeq) => Append($"- {streamSeq}\n", -1);
+
+    private void Append(string line, int change)
+    {
+        byte[] bytes = Encoding.ASCII.GetBytes(line);
+        lock (_gate)
+        {
+            try
+            {
+                _held += change;
+                if (_held == 0 && change < 0 && _journal.Length > 64 * 1024) _journal.SetLength(0); // nothing held: start over
+                else _journal.Write(bytes);
+            }
+            catch (IOException)
+            {
+                // Only a faster hand-back after a crash is lost.
+            }
+        }
+    }
+
+    /// <summary>Hands back (-NAK) the tokens every predecessor that is gone still held; returns how many.</summary>
+    public static async Task<int> ReleaseDeadAsync(string stateDir, INatsConnection nats, ILogger logger, CancellationToken ct)
+    {
+        string dir = Path.Combine(stateDir, "tokens");
+        if (!Directory.Exists(dir)) return 0;
+        string own = Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + ".log";
+        int released = 0;
+        foreach (string path in Directory.EnumerateFiles(dir, "*.log"))
+        {
+            if (Path.GetFileName(path) == own) continue;
+            using var journal = OpenJournal(path, FileMode.Open);
+            if (journal is null) continue; // its agent still runs
+            foreach (string replyTo in StillHeld(journal))
+            {
+                await nats.PublishAsync(replyTo, "-NAK"u8.ToArray(), serializer: NatsRawSerializer<byte[]>.Default, cancellationToken: ct);
+                released++;
+            }
+            File.Delete(path);
+        }
+        if (released > 0)
+        {
+            await nats.PingAsync(ct); // the -NAKs are on the server before work is pulled
+            logger.LogInformation("handed back {Count} work tokens held by an agent that stopped without settling them", released);
+        }
+        return released;
+    }
+
+    private static IEnumerable<string> StillHeld(FileStream journal)
+    {
+        var held = new Dictionary<string, string>(StringComparer.Ordinal);
+        using var reader = new StreamReader(journal, Encoding.ASCII, leaveOpen: true);
+        while (reader.ReadLine() is { } line)
+        {
+            var parts = line.Split(' ');
+            if (parts is ["+", var seq, var reply] && reply.StartsWith("$JS.ACK.", StringComparison.Ordinal)) held[seq] = reply;
+            else if (parts is ["-", var done]) held.Remove(done);
+        }
+        return held.Values;
+    }
+
+    /// <summary>Opens and locks a journal (O_APPEND, 0600, one write per event); null when another process holds its lock.</summary>
+    private static FileStream? OpenJournal(string path, FileMode mode)
+    {
+        FileStream fs;
+        try
+        {
+            var options = new FileStreamOptions
+            {
+                Mode = mode, Access = mode == FileMode.Open ? FileAccess.Read : FileAccess.Write,
+                Share = FileShare.ReadWrite | FileShare.Delete, BufferSize = 0,
+            };
+            if (mode != FileMode.Open) options.UnixCreateMode = StateDir.FileMode;
+            fs = new FileStream(path, options);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        if (mode != FileMode.Open) fs.Seek(0, SeekOrigin.End);
+        if (Native.flock((int)fs.SafeFileHandle.DangerousGetHandle(), Native.LOCK_EX | Native.LOCK_NB) == 0) return fs;
+        fs.Dispose();
+        return null;
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _journal.Dispose();
+            try
+            {
+                File.Delete(_path);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+using Kraud.Agent.Kinds;
+
+namespace Kraud.Agent.ControlPlane;
+
+/// <summary>A value in KRAUD_HOSTS (contract section 5).</summary>
+public sealed record HostRecord
+{
+    public required string Host { get; init; }
+    public required string AgentVersion { get; init; }
+    [System.Text.Json.Serialization.JsonConverter(typeof(UtcMillisecondsConverter))]
+    public DateTimeOffset StartedAt { get; init; }
+    [System.Text.Json.Serialization.JsonConverter(typeof(UtcMillisecondsConverter))]
+    public DateTimeOffset HeartbeatAt { get; init; }
+    public bool Draining { get; init; }
+    public required HostCapabilities Capabilities { get; init; }
+    public required HostResources Resources { get; init; }
+    public HostWireguard Wireguard { get; init; } = new();
+    public List<string> Orphans { get; init; } = [];
+    /// <summary>Work tokens terminated since the agent started because their subject names no resource a status can carry.</summary>
+    public long RejectedTokens { get; init; }
+}
+
+public sealed record HostCapabilities(bool Kvm, bool Zfs, string Wireguard, bool Ip6tnl, bool Nfs);
+
+public sealed record HostResources(int Cpus, long MemoryBytes, List<PoolResource> Pools);
+
+
+public sealed record HostWireguard
+{
+    public string? PublicKey { get; init; }
+}

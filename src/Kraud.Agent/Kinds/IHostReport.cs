@@ -1,0 +1,19 @@
+namespace Kraud.Agent.Kinds;
+
+/// <summary>A part of the agent that adds to the host record: pools (storage), the WireGuard key (net), orphans.</summary>
+public interface IHostReport
+{
+    Task ContributeAsync(HostReportBuilder report, CancellationToken ct);
+}
+
+/// <summary>What the parts contribute to one heartbeat.</summary>
+public sealed class HostReportBuilder
+{
+    public List<PoolResource> Pools { get; } = [];
+    public List<string> Orphans { get; } = [];
+    public string? WireguardPublicKey { get; set; }
+    public long RejectedTokens { get; set; }
+}
+
+/// <summary>One ZFS pool in the host record (resources.pools).</summary>
+public sealed record PoolResource(string Name, long SizeBytes, long FreeBytes);

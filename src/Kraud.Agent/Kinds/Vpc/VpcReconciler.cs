@@ -1,0 +1,314 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Kraud.Libc;
+using Kraud.Net.Rtnl;
+using Kraud.Net.WireGuard;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Kraud.Agent.Kinds.Vpc;
+
+/// <summary>
+/// Converges the host's VPC WireGuard interface on a <see cref="VpcSpec"/>: interface, private key, MTU,
+/// listen port, peers (diffed one by one so live sessions survive), addresses and routes. Idempotent.
+/// Works in the caller's namespace or in <paramref name="ns"/>; <paramref name="backend"/> forces kernel
+/// or userspace (default: kernel when the module is there).
+/// </summary>
+public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = null, ILogger? logger = null, VpcPublicKeys? publicKeys = null) : IReconciler
+{
+    private readonly ILogger _log = logger ?? NullLogger.Instance;
+
+    public string Kind => ResourceKinds.Vpc;
+
+    /// <summary>
+    /// The work engine's entry: converges or deletes Vpc <c>envelope.Id</c>. The interface's public key goes to
+    /// <paramref name="publicKeys"/> (the host record) from the first reconcile until the delete.
+    /// </summary>
+    public async Task<JsonObject?> ReconcileAsync(ResourceEnvelope envelope, ReconcileContext context, CancellationToken ct)
+    {
+        if (envelope.Deleted) return await DeleteAsync(envelope, ct).ConfigureAwait(false);
+        var observed = await ReconcileAsync(SpecReader.Read(envelope, VpcJsonContext.Default.VpcSpec), context.StateDir, envelope.Id, ct).ConfigureAwait(false);
+        if (observed["publicKey"]?.GetValue<string>() is { } publicKey) publicKeys?.Set(envelope.Id, publicKey);
+        return observed;
+    }
+
+    /// <summary>Removes the spec's interface, if a spec is known, and every interface tagged as this resource's.</summary>
+    private async Task<JsonObject> DeleteAsync(ResourceEnvelope envelope, CancellationToken ct)
+    {
+        var spec = SpecReader.ReadForDelete(envelope, VpcJsonContext.Default.VpcSpec);
+        spec?.Validate();
+        var deleted = await DeleteOwnedAsync(envelope.Id, spec?.Interface, ct).ConfigureAwait(false);
+        publicKeys?.Remove(envelope.Id);
+        return new JsonObject
+        {
+            ["interface"] = spec?.Interface ?? deleted.FirstOrDefault(),
+            ["deletedInterfaces"] = new JsonArray(deleted.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
+            ["deleted"] = true,
+        };
+    }
+
+    /// <summary>
+    /// Converges the interface on <paramref name="spec"/>. <paramref name="owner"/>, the resource id, is the mark: the
+    /// interface carries the alias <see cref="OwnerAlias"/>(owner) from its creation, and an interface of the spec's
+    /// name without that alias, or that is no WireGuard link, is someone else's: refused (<see cref="ForeignObjectException"/>)
+    /// and left untouched. A route to a spec destination that is not the agent's (protocol <see cref="RouteProtocols.Kraud"/>)
+    /// is refused the same way.
+    /// </summary>
+    public Task<JsonObject> ReconcileAsync(VpcSpec spec, string stateDir, string owner, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        spec.Validate();
+        return Task.Run(() => Reconcile(spec, stateDir, owner, ct), ct);
+    }
+
+    /// <summary>
+    /// Deletes resource <paramref name="owner"/>'s interfaces: every link tagged with the owner, and
+    /// <paramref name="interfaceName"/> when the spec is known, so a delete without a spec (never applied here, or the
+    /// state directory lost) removes what exists and succeeds when nothing does. Removes only links that carry the
+    /// owner's alias and are WireGuard links (kernel wireguard or wireguard-go's tun); anything else it finds so is
+    /// refused (<see cref="ForeignObjectException"/>) before any link is deleted. The key stays: it is the host's VPC
+    /// identity. Returns the names it deleted.
+    /// </summary>
+    public Task<List<string>> DeleteOwnedAsync(string owner, string? interfaceName, CancellationToken ct = default) => Task.Run(() =>
+    {
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        using var rt = RtNetlink.Open(ns);
+        string alias = OwnerAlias(owner);
+        var links = rt.LinkList().Where(l => l.Alias == alias).ToList();
+        if (interfaceName is not null && !links.Any(l => l.Name == interfaceName) && rt.LinkFind(interfaceName) is { } named)
+            throw NotOurs(named, owner);
+        foreach (var l in links) CheckKind(l, owner);
+        var deleted = links.Where(l => DeleteLink(rt, l, ct)).Select(l => l.Name).ToList();
+        if (rt.LinkList().FirstOrDefault(l => l.Alias == alias) is { } left)
+            throw new InvalidOperationException($"interface \"{left.Name}\" of {owner} is still there after its delete");
+        return deleted;
+    }, ct);
+
+    /// <summary>The alias that marks a VPC interface as resource <paramref name="owner"/>'s.</summary>
+    public static string OwnerAlias(string owner) => "kraud:vpc:" + owner;
+
+    /// <summary>The link kinds a VPC interface is: kernel WireGuard, or the tun wireguard-go serves.</summary>
+    private static bool IsWireGuardKind(string? kind) => kind is "wireguard" or "tun";
+
+    private static ForeignObjectException NotOurs(Link link, string owner) =>
+        new($"link {link.Name} exists and is not kraud's (no alias {OwnerAlias(owner)}); left untouched");
+
+    private static void CheckKind(Link link, string owner)
+    {
+        if (!IsWireGuardKind(link.Kind))
+            throw new ForeignObjectException($"link {link.Name} carries alias {OwnerAlias(owner)} but is a {link.Kind ?? "plain"} link, not wireguard or tun; left untouched");
+    }
+
+    private bool DeleteLink(RtNetlink rt, Link link, CancellationToken ct)
+    {
+        bool found = false;
+        // By index, and only while it is still the link that was checked (a re-created one gets a new index).
+        if (rt.LinkFind(link.Name) is { } now && now.Index == link.Index)
+        {
+            rt.LinkDel(link.Index);
+            _log.LogInformation("deleted VPC interface {Interface}", link.Name);
+            found = true;
+        }
+        WaitForUapiSocketGone(link.Name, ct);
+        return found;
+    }
+
+    private JsonObject Reconcile(VpcSpec spec, string stateDir, string owner, CancellationToken ct)
+    {
+        using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = "Vpc", ["Id"] = spec.Interface });
+        var key = VpcKeyStore.LoadOrCreate(stateDir, spec.Interface);
+        using var rt = RtNetlink.Open(ns);
+        using var wg = WireGuardClient.Open(ns, backend, _log);
+        string name = spec.Interface;
+
+        var link = EnsureInterface(rt, wg, name, owner);
+        ct.ThrowIfCancellationRequested();
+        int mtu = spec.Mtu ?? VpcSpec.DefaultMtu;
+        if (link.Mtu != mtu) rt.LinkSetMtu(link.Index, mtu);
+
+        var device = wg.GetDevice(name);
+        var config = Diff(spec, key, device);
+        if (config is not null)
+        {
+            wg.ConfigureDevice(name, config);
+            _log.LogInformation("configured {Interface}: {Peers} peer change(s)", name, config.Peers.Count);
+        }
+        if (!link.IsUp) rt.LinkSetUp(link.Index);
+        ct.ThrowIfCancellationRequested();
+
+        ConvergeAddresses(rt, link.Index, spec.Addresses.Select(IpPrefix.Parse).ToList());
+        ConvergeRoutes(rt, link.Index, spec.Routes.Select(r => IpPrefix.Parse(r.Destination).Network).ToList());
+
+        return Observe(rt, wg, name, wg.Kind);
+    }
+
+    /// <summary>
+    /// The interface, made and marked when absent. An existing one must carry the owner's alias and be of the kind the
+    /// backend makes; one that does not is someone else's (or another Vpc's) and is refused before anything changes.
+    /// </summary>
+    private Link EnsureInterface(RtNetlink rt, IWireGuardBackend wg, string name, string owner)
+    {
+        var link = rt.LinkFind(name);
+        string expectedKind = wg.Kind == WgBackendKind.Kernel ? "wireguard" : "tun";
+        if (link is not null)
+        {
+            if (link.Alias != OwnerAlias(owner)) throw NotOurs(link, owner);
+            CheckKind(link, owner);
+        }
+        if (link is not null && wg.Kind == WgBackendKind.Userspace && link.Kind == "tun" && !File.Exists(UserspaceWireGuard.SocketPath(name)))
+        {
+            // Our tun left behind by a wireguard-go that died: nothing can configure it, start over.
+            _log.LogWarning("{Interface} exists without its wireguard-go socket; recreating it", name);
+            rt.LinkDel(link.Index);
+            link = null;
+        }
+        if (link is null)
+        {
+            wg.CreateInterface(name);
+            _log.LogInformation("created {Interface} ({Backend})", name, wg.Kind);
+            link = rt.LinkGet(name);
+            try
+            {
+                // At once, before anything else: an interface without the mark would be refused on the next attempt.
+                rt.LinkSetAlias(link.Index, OwnerAlias(owner));
+            }
+            catch
+            {
+                rt.LinkDel(link.Index);
+                throw;
+            }
+            return rt.LinkGet(name);
+        }
+        if (link.Kind != expectedKind)
+            throw new InvalidOperationException($"interface \"{name}\" is a {link.Kind} link, not {expectedKind} as the {wg.Kind} backend makes: delete the Vpc and apply it again");
+        return link;
+    }
+
+    /// <summary>The smallest change from <paramref name="device"/> to the spec, or null when it already matches.</summary>
+    public static WgConfig? Diff(VpcSpec spec, WgKey key, WgDevice device)
+    {
+        var changes = new List<WgPeerConfig>();
+        var existing = device.Peers.ToDictionary(p => p.PublicKey);
+        var wanted = new HashSet<WgKey>();
+        foreach (var p in spec.Peers)
+        {
+            var pk = WgKey.Parse(p.PublicKey);
+            wanted.Add(pk);
+            var endpoint = p.Endpoint is null ? null : IPEndPoint.Parse(p.Endpoint);
+            var allowed = p.AllowedIps.Select(a => IpPrefix.Parse(a).Network).Distinct().ToList();
+            if (!existing.TryGetValue(pk, out var have))
+            {
+                changes.Add(new WgPeerConfig(pk)
+                {
+                    Endpoint = endpoint, PersistentKeepaliveSeconds = p.PersistentKeepalive ?? 0, ReplaceAllowedIps = true, AllowedIps = allowed,
+                });
+                continue;
+            }
+            // In place, UPDATE_ONLY: the peer's session and handshake stay.
+            bool endpointChanged = endpoint is not null && !endpoint.Equals(have.Endpoint);
+            bool keepaliveChanged = (p.PersistentKeepalive ?? 0) != have.PersistentKeepaliveSeconds;
+            bool allowedChanged = !SameSet(allowed, have.AllowedIps);
+            if (!endpointChanged && !keepaliveChanged && !allowedChanged) continue;
+            changes.Add(new WgPeerConfig(pk)
+            {
+                UpdateOnly = true,
+                Endpoint = endpointChanged ? endpoint : null,
+                PersistentKeepaliveSeconds = keepaliveChanged ? p.PersistentKeepalive ?? 0 : null,
+                ReplaceAllowedIps = allowedChanged,
+                AllowedIps = allowedChanged ? allowed : [],
+            });
+        }
+        foreach (var p in device.Peers)
+            if (!wanted.Contains(p.PublicKey)) changes.Add(new WgPeerConfig(p.PublicKey) { Remove = true });
+
+        bool keyChanged = device.PrivateKey != key;
+        bool portChanged = spec.ListenPort is { } port && port != device.ListenPort;
+        if (!keyChanged && !portChanged && changes.Count == 0) return null;
+        return new WgConfig
+        {
+            PrivateKey = keyChanged ? key : null,
+            ListenPort = portChanged ? spec.ListenPort : null,
+            Peers = changes,
+        };
+    }
+
+    private static bool SameSet(List<IpPrefix> wanted, List<IpPrefix> have)
+    {
+        // The common case, one allowed IP per peer, without building sets.
+        if (wanted.Count == 1 && have.Count == 1) return wanted[0] == have[0].Network;
+        return wanted.ToHashSet().SetEquals(have.Select(a => a.Network));
+    }
+
+    private static void ConvergeAddresses(RtNetlink rt, int index, List<IpPrefix> wanted)
+    {
+        var have = rt.AddrList(index).Where(a => a.Scope == 0).ToList(); // leave link-local alone
+        foreach (var a in have)
+            if (!wanted.Any(w => w.Address.Equals(a.Prefix.Address) && w.PrefixLength == a.Prefix.PrefixLength)) rt.AddrDel(index, a.Prefix);
+        foreach (var w in wanted)
+            if (!have.Any(a => w.Address.Equals(a.Prefix.Address) && w.PrefixLength == a.Prefix.PrefixLength)) rt.AddrReplace(index, w);
+    }
+
+    /// <summary>
+    /// Routes through the interface carry protocol <see cref="RouteProtocols.Kraud"/>: only those are the agent's to
+    /// change or remove; others on the interface (an operator's) stay. A spec destination that already has a route
+    /// that is not the agent's is refused before any route changes, rather than replaced.
+    /// </summary>
+    private static void ConvergeRoutes(RtNetlink rt, int index, List<IpPrefix> wanted)
+    {
+        var all = rt.RouteList(10).Concat(rt.RouteList(2)).ToList();
+        var have = all.Where(r => r.OutputIndex == index && r.Protocol == RouteProtocols.Kraud).ToList();
+        // The same route to the kernel (what a replace would overwrite): destination and metric, on whatever device.
+        static uint Metric(Route r) => r.Priority ?? 0;
+        static uint OurMetric(IpPrefix w) => w.IsIPv6 ? 1024u : 0u; // the kernel's default for a route added without one
+        foreach (var w in wanted)
+            if (!have.Any(r => r.Destination == w)
+                && all.FirstOrDefault(r => r.Destination == w && r.Protocol != RouteProtocols.Kraud && Metric(r) == OurMetric(w)) is { } theirs)
+                throw new ForeignObjectException($"route {w} exists and is not kraud's (protocol {theirs.Protocol}, not {RouteProtocols.Kraud}); left untouched");
+        foreach (var r in have)
+            if (!wanted.Contains(r.Destination)) rt.RouteDel(r);
+        foreach (var w in wanted)
+            if (!have.Any(r => r.Destination == w)) rt.RouteAdd(new Route(w) { OutputIndex = index, Protocol = RouteProtocols.Kraud });
+    }
+
+    private static JsonObject Observe(RtNetlink rt, IWireGuardBackend wg, string name, WgBackendKind kind)
+    {
+        var link = rt.LinkGet(name);
+        var device = wg.GetDevice(name);
+        var peers = new JsonArray();
+        foreach (var p in device.Peers)
+        {
+            peers.Add((JsonNode)new JsonObject
+            {
+                ["publicKey"] = p.PublicKey.ToString(),
+                ["endpoint"] = p.Endpoint?.ToString(),
+                ["allowedIps"] = new JsonArray(p.AllowedIps.Select(a => (JsonNode?)JsonValue.Create(a.ToString())).ToArray()),
+                ["persistentKeepalive"] = p.PersistentKeepaliveSeconds,
+                ["latestHandshake"] = p.LastHandshake?.ToString("O"),
+            });
+        }
+        return new JsonObject
+        {
+            ["interface"] = name,
+            ["ifindex"] = link.Index,
+            ["backend"] = kind == WgBackendKind.Kernel ? "kernel" : "userspace",
+            ["publicKey"] = device.PublicKey?.ToString(),
+            ["listenPort"] = device.ListenPort,
+            ["mtu"] = link.Mtu,
+            ["up"] = link.IsUp,
+            ["addresses"] = new JsonArray(rt.AddrList(link.Index).Where(a => a.Scope == 0).Select(a => (JsonNode?)JsonValue.Create(a.Prefix.ToString())).ToArray()),
+            ["peers"] = peers,
+        };
+    }
+
+    private static void WaitForUapiSocketGone(string name, CancellationToken ct)
+    {
+        // wireguard-go exits and removes its socket once its tun is gone; wait so a re-create cannot race it.
+        string path = UserspaceWireGuard.SocketPath(name);
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (File.Exists(path) && DateTime.UtcNow < until)
+        {
+            ct.ThrowIfCancellationRequested();
+            Thread.Sleep(10);
+        }
+    }
+}

@@ -1,4 +1,0 @@
-namespace Kraud.Agent.Work;
-
-/// <summary>The payload of a token on KRAUD_WORK: which desired message caused it (the worker reads the latest anyway).</summary>
-public sealed record WorkToken(ulong DesiredSeq);
