@@ -7,17 +7,20 @@ namespace Kraud.Agent.Kinds;
 /// <summary>Binds an envelope's spec to a library's spec type; any JSON problem is permanent and names the field.</summary>
 internal static class SpecReader
 {
-    public static T Read<T>(ResourceEnvelope envelope, JsonTypeInfo<T> type) where T : class
+    public static T Read<T>(ResourceEnvelope envelope, JsonTypeInfo<T> type) where T : class => Read(envelope.Spec, type);
+
+    /// <summary>Binds a spec element; "spec: required" when it is no JSON object, else the first bad field named (`spec.sizeBytes: ...`).</summary>
+    public static T Read<T>(JsonElement spec, JsonTypeInfo<T> type) where T : class
     {
-        if (envelope.Spec.ValueKind != JsonValueKind.Object) throw new PermanentReconcileException("spec: required");
+        if (spec.ValueKind != JsonValueKind.Object) throw PermanentReconcileException.At("spec", "required (a JSON object)");
         try
         {
-            return envelope.Spec.Deserialize(type) ?? throw new PermanentReconcileException("spec: required");
+            return spec.Deserialize(type) ?? throw PermanentReconcileException.At("spec", "required (a JSON object)");
         }
         catch (JsonException e)
         {
             string path = e.Path is { Length: > 1 } p ? "spec" + p.TrimStart('$') : "spec";
-            throw new PermanentReconcileException($"{path}: {FirstSentence(e.Message)}");
+            throw PermanentReconcileException.At(path, FirstSentence(e.Message), e);
         }
     }
 

@@ -1,4 +1,4 @@
-using Kraud.Agent.Tests.Work;
+using Kraud.Agent.Tests.ControlPlane;
 using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.Config;
@@ -37,7 +37,7 @@ public sealed class SecretsTests : IAsyncLifetime
             TimeSpan.FromSeconds(30), "the agent to serve");
         Assert.False(agent.HasExited, string.Join("\n", agent.Stderr));
 
-        await using (var cp = await ControlPlane.ConnectAsync(Url))
+        await using (var cp = await TestControlPlane.ConnectAsync(Url))
         {
             await cp.PublishAsync("hs", "Probe", "p1", 1);
             await cp.WaitForStatusAsync("hs", "probe", "p1", s => s.Phase == "Ready", TimeSpan.FromSeconds(20));

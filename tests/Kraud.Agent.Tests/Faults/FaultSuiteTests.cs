@@ -1,5 +1,5 @@
 using System.Text;
-using Kraud.Agent.Tests.Work;
+using Kraud.Agent.Tests.ControlPlane;
 using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.Faults;
@@ -125,7 +125,7 @@ public sealed class FaultSuiteTests : NatsTestBase
             oversized.Add(big);
             // Five of them 10 MiB (memory), the rest just over the limit (the store stays small).
             int size = i % 20 == 0 ? 10 * 1024 * 1024 : 300 * 1024;
-            await Cp.PublishAsync($"kraud.desired.{Host}.probe.{big}", ControlPlane.Envelope("Probe", big, 1, $$"""{"pad":"{{new string('x', size)}}"}"""));
+            await Cp.PublishAsync($"kraud.desired.{Host}.probe.{big}", TestControlPlane.Envelope("Probe", big, 1, $$"""{"pad":"{{new string('x', size)}}"}"""));
             if (i % 2 == 0)
             {
                 string bad = $"bad-{i}";

@@ -1,4 +1,4 @@
-using Kraud.Agent.Tests.Work;
+using Kraud.Agent.Tests.ControlPlane;
 using Kraud.Testing;
 using NATS.Client.Core;
 using NATS.NKeys;
@@ -42,7 +42,7 @@ public sealed class AgentAuthTests : IAsyncLifetime
         {
             throw new TimeoutException($"{e.Message}; the agent's last lines:\n{string.Join('\n', agent.Process.Stderr.Where(l => !l.Contains("Connection state is changing") && !l.Contains("to reconnect")).Take(40))}", e);
         }
-        await using var cp = await ControlPlane.ConnectAsync(controlPlane with { Url = url });
+        await using var cp = await TestControlPlane.ConnectAsync(controlPlane with { Url = url });
         await cp.PublishAsync("h1", "Probe", "p1", 1);
         var ready = await cp.WaitForStatusAsync("h1", "probe", "p1", s => s.Phase == "Ready", TimeSpan.FromSeconds(30));
         Assert.Equal(1, ready.Generation);
@@ -175,7 +175,7 @@ public sealed class AgentAuthTests : IAsyncLifetime
 
         File.WriteAllText(_nats.ConfigFile, accepted);
         await _nats.RestartAsync();
-        await using var cp = await ControlPlane.ConnectAsync(NatsOpts.Default with { Url = _nats.Url, AuthOpts = new NatsAuthOpts { Username = "agent", Password = password } });
+        await using var cp = await TestControlPlane.ConnectAsync(NatsOpts.Default with { Url = _nats.Url, AuthOpts = new NatsAuthOpts { Username = "agent", Password = password } });
         try
         {
             // KRAUD_DESIRED exists only once the agent has set it up (a publish before gets no answer).

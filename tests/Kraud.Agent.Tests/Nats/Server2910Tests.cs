@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Text;
 using Kraud.Agent.Config;
-using Kraud.Agent.Tests.Storage;
-using Kraud.Agent.Work;
 using Kraud.Testing;
+using Kraud.Agent.ControlPlane;
+using Kraud.Agent.Kinds;
+using Kraud.Agent.State;
 using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -135,7 +136,7 @@ public sealed class Server2910Tests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Stream_setup_run_again_with_another_concurrency_updates_the_work_consumer_in_place()
     {
-        var logger = new ListLogger<StreamSetup>();
+        var logger = new CapturingLogger<StreamSetup>();
         var first = await new StreamSetup(_js, new StreamLayout(Config("h1", 4)), logger).EnsureAsync(default);
         Assert.Equal(4, first.Work.Info.Config.MaxAckPending);
 
@@ -160,7 +161,7 @@ public sealed class Server2910Tests(ITestOutputHelper output) : IAsyncLifetime
     {
         var layout = new StreamLayout(Config("h1", 8));
         await _js.CreateStreamAsync(layout.WorkStream);
-        var logger = new ListLogger<StreamSetup>();
+        var logger = new CapturingLogger<StreamSetup>();
 
         // 2.9.10 changes a durable's filter on update: an older, narrower work consumer is brought to the layout's.
         var narrow = layout.WorkConsumerConfig;
@@ -217,7 +218,7 @@ public sealed class Server2910Tests(ITestOutputHelper output) : IAsyncLifetime
             Assert.True(c.FilterSubjects is null or { Count: 0 }, c.Name);
             Assert.NotNull(c.FilterSubject);
         }
-        var handles = await new StreamSetup(_js, layout, new ListLogger<StreamSetup>()).EnsureAsync(default);
+        var handles = await new StreamSetup(_js, layout, new CapturingLogger<StreamSetup>()).EnsureAsync(default);
         await _js.PublishAsync("kraud.work.h2.probe.other", "{}"u8.ToArray(), NatsRawSerializer<byte[]>.Default);
         await _js.PublishAsync("kraud.work.h1.probe.mine", "{}"u8.ToArray(), NatsRawSerializer<byte[]>.Default);
         await _js.PublishAsync("kraud.desired.h2.probe.other", "{}"u8.ToArray(), NatsRawSerializer<byte[]>.Default);

@@ -52,9 +52,9 @@ public class ExportsFileTests
         File.WriteAllText(path, theirs);
         var exports = new NfsExports(path, exportfsPath: dir.File("no-exportfs"));
 
-        var e = await Assert.ThrowsAsync<Kraud.Zfs.Reconcile.PermanentReconcileException>(() => exports.SetAsync(Export("vol-1", new NfsClient("*", "rw"))));
+        var e = await Assert.ThrowsAsync<ForeignExportsFileException>(() => exports.SetAsync(Export("vol-1", new NfsClient("*", "rw"))));
         Assert.Equal($"exports file {path} exists and is not kraud's (its first line is not \"{ExportsFile.Header}\"); left untouched", e.Message);
-        await Assert.ThrowsAsync<Kraud.Zfs.Reconcile.PermanentReconcileException>(() => exports.RemoveAsync("vol-1"));
+        await Assert.ThrowsAsync<ForeignExportsFileException>(() => exports.RemoveAsync("vol-1"));
         Assert.Equal(theirs, File.ReadAllText(path));
         Assert.Equal(["kraud.exports"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
     }

@@ -1,5 +1,5 @@
+using Microsoft.Extensions.Time.Testing;
 using Kraud.Zfs.Schedule;
-using Kraud.Zfs.Tests.Lane;
 using Kraud.Testing;
 
 namespace Kraud.Zfs.Tests.Host;
@@ -19,8 +19,8 @@ public class SchedulerCacheTests
         string fake = dir.Write("zfs", $"#!/bin/sh\necho \"$@\" >> {calls}\ncat {dir.File("listing")}\n");
         File.SetUnixFileMode(fake, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var zfs = new ZfsApi(new ZfsCli { ZfsPath = fake });
-        var clock = new ManualClock(new DateTimeOffset(2026, 11, 21, 20, 30, 0, TimeSpan.Zero));
-        var scheduler = new SnapshotScheduler(zfs, clock, _ => Task.FromResult<IReadOnlyList<string>>(["tank/kraud"]));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 21, 20, 30, 0, TimeSpan.Zero));
+        var scheduler = new SnapshotScheduler(zfs, clock, _ => Task.FromResult<IReadOnlyList<string>>(["tank/kraud"]), "kraud:id", "kraud:generation");
         int Calls() => File.Exists(calls) ? File.ReadAllLines(calls).Length : 0;
 
         var first = await scheduler.RunOnceAsync();
@@ -30,7 +30,7 @@ public class SchedulerCacheTests
         Assert.Contains("list -H -p -o name,kraud:schedule,creation,createtxg,userrefs,kraud:auto,kraud:id,kraud:generation -t filesystem,volume,snapshot -r tank/kraud", File.ReadAllText(calls));
         Assert.Equal("tank/kraud/v@auto-1h-20261121T2000Z", scheduler.NewestSnapshot("tank/kraud/v"));
 
-        clock.Now = clock.Now.AddMinutes(10);
+        clock.Advance(TimeSpan.FromMinutes(10));
         var cached = await scheduler.RunOnceAsync();
         Assert.True(cached.FromCache);
         Assert.Equal(1, cached.Volumes);
@@ -41,7 +41,7 @@ public class SchedulerCacheTests
         Assert.Equal(2, Calls());
 
         // 21:00 is due: the pass lists again and tries to take the snapshot (there is no pool 'tank': the error is reported, not thrown).
-        clock.Now = new DateTimeOffset(2026, 11, 21, 21, 0, 5, TimeSpan.Zero);
+        clock.SetUtcNow(new DateTimeOffset(2026, 11, 21, 21, 0, 5, TimeSpan.Zero));
         var due = await scheduler.RunOnceAsync();
         Assert.Equal(3, Calls());
         Assert.False(due.FromCache);

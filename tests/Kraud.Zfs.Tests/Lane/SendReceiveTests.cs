@@ -34,12 +34,12 @@ public class SendReceiveTests
     [Fact]
     public async Task FullThenIncrementalGivesIdenticalDataAndACutSendResumesFromItsToken()
     {
-        await using var src = await LanePool.CreateAsync("ka");
-        await using var dst = await LanePool.CreateAsync("kz");
-        var (zfs, _, _, _) = LanePool.Reconcilers($"/etc/exports.d/kraud-{src.Name}.exports");
+        await using var src = await TestZpool.CreateAsync("ka");
+        await using var dst = await TestZpool.CreateAsync("kz");
+        var zfs = new ZfsApi(new ZfsCli(TestZpool.Run));
         var sr = new ZfsSendReceive(zfs.Cli) { ProgressInterval = TimeSpan.Zero };
         string fs = $"{src.Name}/data";
-        await LanePool.Zfs("create", "-o", "compression=off", fs);
+        await TestZpool.Zfs("create", "-o", "compression=off", fs);
         WriteRandom($"/{fs}/one", 4 << 20);
         zfs.Snapshot([fs + "@s1"]);
 
@@ -55,13 +55,13 @@ public class SendReceiveTests
         zfs.Snapshot([fs + "@s2"]);
         long incr = await sr.TransferAsync(fs + "@s2", fs + "@s1", $"{dst.Name}/copy");
         Assert.InRange(incr, 3 << 20, 5 << 20);
-        await LanePool.Zfs("mount", $"{dst.Name}/copy");
+        await TestZpool.Zfs("mount", $"{dst.Name}/copy");
         Assert.Equal(TreeHash($"/{fs}"), TreeHash($"/{dst.Name}/copy"));
         Assert.Equal("s2", (await zfs.ListSnapshotsAsync($"{dst.Name}/copy"))[^1].ShortName);
 
         // Cut a send after ~4 MiB: the receiver keeps a resume token, and resuming completes the copy.
         string big = $"{src.Name}/big";
-        await LanePool.Zfs("create", "-o", "compression=off", big);
+        await TestZpool.Zfs("create", "-o", "compression=off", big);
         WriteRandom($"/{big}/blob", 24 << 20);
         zfs.Snapshot([big + "@s1"]);
         using var cut = new CancellationTokenSource();
@@ -72,9 +72,9 @@ public class SendReceiveTests
         long rest = await sr.TransferAsync(null, null, $"{dst.Name}/big", resumeToken: token);
         Assert.True(rest < 24 << 20, $"the resumed send moved {rest} bytes; a restart from zero would move more than 24 MiB");
         Assert.Null(await sr.GetResumeTokenAsync($"{dst.Name}/big"));
-        await LanePool.Zfs("mount", $"{dst.Name}/big");
+        await TestZpool.Zfs("mount", $"{dst.Name}/big");
         Assert.Equal(TreeHash($"/{big}"), TreeHash($"/{dst.Name}/big"));
-        await LanePool.Zfs("unmount", $"{dst.Name}/big");
-        await LanePool.Zfs("unmount", $"{dst.Name}/copy");
+        await TestZpool.Zfs("unmount", $"{dst.Name}/big");
+        await TestZpool.Zfs("unmount", $"{dst.Name}/copy");
     }
 }

@@ -6,8 +6,8 @@ public class SnapshotApiTests
     [Fact]
     public async Task BatchesAreAtomicAndHoldsBookmarksClonesWork()
     {
-        await using var pool = await LanePool.CreateAsync("ks");
-        var (zfs, _, _, _) = LanePool.Reconcilers($"/etc/exports.d/kraud-{pool.Name}.exports");
+        await using var pool = await TestZpool.CreateAsync("ks");
+        var zfs = new ZfsApi(new ZfsCli(TestZpool.Run));
         var names = Enumerable.Range(0, 3).Select(i => $"{pool.Name}/d{i}").ToList();
         foreach (var n in names) zfs.CreateFilesystem(n, null, new Dictionary<string, string> { ["kraud:id"] = n });
         Assert.All(names, n => Assert.True(zfs.Exists(n)));
@@ -37,10 +37,10 @@ public class SnapshotApiTests
         Assert.Empty(zfs.GetHolds(names[0] + "@s1"));
 
         zfs.Bookmark(names[0] + "#b1", names[0] + "@s1");
-        Assert.Contains(names[0] + "#b1", await LanePool.Zfs("list", "-H", "-o", "name", "-t", "bookmark", "-r", pool.Name));
+        Assert.Contains(names[0] + "#b1", await TestZpool.Zfs("list", "-H", "-o", "name", "-t", "bookmark", "-r", pool.Name));
 
         zfs.Clone($"{pool.Name}/c1", names[1] + "@s1");
-        Assert.Contains("origin\t" + names[1] + "@s1", await LanePool.Zfs("get", "-H", "-o", "property,value", "origin", $"{pool.Name}/c1"));
+        Assert.Contains("origin\t" + names[1] + "@s1", await TestZpool.Zfs("get", "-H", "-o", "property,value", "origin", $"{pool.Name}/c1"));
 
         zfs.DestroySnapshots([names[0] + "@s1", names[2] + "@s1"]);
         Assert.False(zfs.Exists(names[0] + "@s1"));

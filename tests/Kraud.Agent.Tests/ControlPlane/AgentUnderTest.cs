@@ -1,0 +1,62 @@
+using Kraud.Testing;
+
+namespace Kraud.Agent.Tests.ControlPlane;
+
+/// <summary>A `kraud-agent run` process with its own state directory, config and notify socket.</summary>
+public sealed class AgentUnderTest : IDisposable
+{
+    private readonly NotifyListener _notify = new();
+    private readonly string _config;
+
+    /// <param name="natsExtra">More members of the config's "nats" object (JSON), e.g. <c>"nkeyFile": "/path"</c>.</param>
+    /// <param name="logLevel">log.level of the config.</param>
+    public AgentUnderTest(TempDir dir, string name, string host, string natsUrls, int concurrency = 8, int replicas = 1, int graceSeconds = 20,
+        string? natsExtra = null, string logLevel = "information")
+    {
+        StateDir = Path.Combine(dir.Path, name);
+        Directory.CreateDirectory(StateDir);
+        string servers = string.Join(",", natsUrls.Split(',').Select(u => $"\"{u}\""));
+        _config = dir.Write(name + ".json", $$"""
+            { "host": "{{host}}", "stateDir": "{{StateDir}}", "concurrency": {{concurrency}}, "replicas": {{replicas}},
+              "shutdownGraceSeconds": {{graceSeconds}}, "log": { "level": "{{logLevel}}" },
+              "nats": { "servers": [{{servers}}]{{(natsExtra is null ? "" : ", " + natsExtra)}} } }
+            """);
+        // The config may hold a password: only its owner may read it (the agent refuses it otherwise).
+        File.SetUnixFileMode(_config, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        Start();
+    }
+
+    public string StateDir { get; }
+    public AgentProcess Process { get; private set; } = null!;
+    public NotifyListener Notify => _notify;
+    public string ProbeLog => Path.Combine(StateDir, "probe.log");
+
+    public void Start() => Process = AgentProcess.Start(["run", "--config", _config], new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = _notify.Address });
+
+    /// <summary>Waits until the engine serves (STATUS=Ready: host …, serving …).</summary>
+    public Task WaitServingAsync(int times = 1) => Deadline.WaitUntilAsync(
+        () => _notify.Messages.Count(m => m.Text.StartsWith("STATUS=Ready: host", StringComparison.Ordinal)) >= times || Process.HasExited,
+        TimeSpan.FromSeconds(30), "the agent to serve");
+
+    public async Task RestartAsync()
+    {
+        Process.Dispose();
+        int before = _notify.Messages.Count(m => m.Text.StartsWith("STATUS=Ready: host", StringComparison.Ordinal));
+        Start();
+        await WaitServingAsync(before + 1);
+    }
+
+    /// <summary>Lines of probe.log: (event, id, generation, attempt, pid, monotonic ns).</summary>
+    public IReadOnlyList<ProbeEvent> ProbeEvents() =>
+        File.Exists(ProbeLog)
+            ? File.ReadAllLines(ProbeLog).Select(l => l.Split(' ')).Select(p => new ProbeEvent(p[0], p[1], long.Parse(p[2]), int.Parse(p[3]), int.Parse(p[4]), long.Parse(p[5]))).ToList()
+            : [];
+
+    public void Dispose()
+    {
+        Process.Dispose();
+        _notify.Dispose();
+    }
+}
+
+public sealed record ProbeEvent(string What, string Id, long Generation, int Attempt, int Pid, long Ns);
