@@ -7,7 +7,6 @@ public static partial class Sockets
 {
     public const int AF_UNIX = 1, AF_INET = 2, AF_INET6 = 10, AF_NETLINK = 16;
     public const int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3, SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;
-    public const int NETLINK_ROUTE = 0, NETLINK_GENERIC = 16;
 
     [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
     private static partial int socket_(int domain, int type, int protocol);

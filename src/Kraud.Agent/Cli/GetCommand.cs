@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Kraud.Agent.Config;
 using Kraud.Agent.ControlPlane;
+using Kraud.Agent.Kinds;
 using Kraud.Agent.Hosting;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -41,7 +42,7 @@ internal static class GetCommand
                 return ExitCodes.Usage;
             }
             string host = config.Host.Length == 0 ? "*" : config.Host;
-            string filter = $"{host}.{k ?? "*"}.{i ?? "*"}";
+            string filter = ResourceKey.StatusKeyOf(host, k ?? "*", i ?? "*");
             if (i is null && k is null) filter = host == "*" ? ">" : $"{host}.>";
             try
             {

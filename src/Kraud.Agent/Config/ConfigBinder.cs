@@ -9,57 +9,29 @@ internal static class ConfigBinder
     internal static AgentConfig Bind(JsonObject root, string file, Dictionary<string, string> origins)
     {
         var c = new AgentConfig();
-        var ctx = new Context(file, origins);
-        foreach (var (key, node) in root)
-        {
-            switch (key)
-            {
-                case "host": c.Host = ctx.String(node, key); break;
-                case "stateDir": c.StateDir = ctx.String(node, key); break;
-                case "concurrency": c.Concurrency = ctx.Integer(node, key); break;
-                case "shutdownGraceSeconds": c.ShutdownGraceSeconds = ctx.Integer(node, key); break;
-                case "replicas": c.Replicas = ctx.Integer(node, key); break;
-                case "nats": BindNats(ctx.Object(node, key), c.Nats, ctx); break;
-                case "log": BindLog(ctx.Object(node, key), c.Log, ctx); break;
-                default: throw ctx.Unknown(key);
-            }
-        }
+        BindSection(root, ConfigSchema.Root, "", c, new Context(file, origins));
         return c;
     }
 
-    private static void BindNats(JsonObject o, NatsConfig n, Context ctx)
+    private static void BindSection(JsonObject o, IReadOnlyList<ConfigSchema.Key> keys, string prefix, AgentConfig c, Context ctx)
     {
-        foreach (var (key, node) in o)
+        foreach (var (name, node) in o)
         {
-            string path = "nats." + key;
-            switch (key)
+            string path = prefix + name;
+            var key = ConfigSchema.Find(keys, name) ?? throw ctx.Unknown(path);
+            if (key.Shape == ConfigSchema.Shape.Section)
             {
-                case "servers": n.Servers = ctx.StringArray(node, path); break;
-                case "user": n.User = ctx.NullableString(node, path); break;
-                case "password": n.Password = ctx.NullableString(node, path); break;
-                case "token": n.Token = ctx.NullableString(node, path); break;
-                case "caFile": n.CaFile = ctx.NullableString(node, path); break;
-                case "credsFile": n.CredsFile = ctx.NullableString(node, path); break;
-                case "nkeyFile": n.NkeyFile = ctx.NullableString(node, path); break;
-                case "certFile": n.CertFile = ctx.NullableString(node, path); break;
-                case "keyFile": n.KeyFile = ctx.NullableString(node, path); break;
-                default: throw ctx.Unknown(path);
+                BindSection(ctx.Object(node, path, key), key.Children!, path + ".", c, ctx);
+                continue;
             }
-        }
-    }
-
-    private static void BindLog(JsonObject o, LogConfig l, Context ctx)
-    {
-        foreach (var (key, node) in o)
-        {
-            string path = "log." + key;
-            switch (key)
+            object? value = key.Shape switch
             {
-                case "target": l.Target = ctx.String(node, path); break;
-                case "journalSocket": l.JournalSocket = ctx.String(node, path); break;
-                case "level": l.Level = ctx.String(node, path); break;
-                default: throw ctx.Unknown(path);
-            }
+                ConfigSchema.Shape.String => ctx.String(node, path, key),
+                ConfigSchema.Shape.NullableString => node is null ? null : ctx.String(node, path, key),
+                ConfigSchema.Shape.Integer => ctx.Integer(node, path, key),
+                _ => ctx.StringArray(node, path, key),
+            };
+            key.Set!(c, value);
         }
     }
 
@@ -69,8 +41,8 @@ internal static class ConfigBinder
 
         public ConfigException Unknown(string path) => new(Source(path), path, "unknown key (see `kraud-agent --help` and README: Configuration)");
 
-        private ConfigException Wrong(string path, string expected, JsonNode? node) =>
-            new(Source(path), path, $"expected {expected}, got {(ConfigSchema.Secrets.Contains(path) ? DescribeType(node) : Redaction.Urls(Describe(node)))}");
+        private ConfigException Wrong(string path, ConfigSchema.Key key, string expected, JsonNode? node) =>
+            new(Source(path), path, $"expected {expected}, got {(key.Secret ? DescribeType(node) : Redaction.Urls(Describe(node)))}");
 
         /// <summary>The type only: for secrets (and server URLs, which may carry credentials).</summary>
         private static string DescribeType(JsonNode? node) => node switch
@@ -88,12 +60,10 @@ internal static class ConfigBinder
             _ => "something else",
         };
 
-        public string String(JsonNode? node, string path) =>
-            node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : throw Wrong(path, "a string", node);
+        public string String(JsonNode? node, string path, ConfigSchema.Key key) =>
+            node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : throw Wrong(path, key, "a string", node);
 
-        public string? NullableString(JsonNode? node, string path) => node is null ? null : String(node, path);
-
-        public int Integer(JsonNode? node, string path)
+        public int Integer(JsonNode? node, string path, ConfigSchema.Key key)
         {
             if (node is JsonValue v)
             {
@@ -102,16 +72,16 @@ internal static class ConfigBinder
                 // Environment overrides arrive as strings.
                 if (v.GetValueKind() == JsonValueKind.String && origins.ContainsKey(path) && int.TryParse(v.GetValue<string>(), out int e)) return e;
             }
-            throw Wrong(path, "an integer", node);
+            throw Wrong(path, key, "an integer", node);
         }
 
-        public JsonObject Object(JsonNode? node, string path) => node as JsonObject ?? throw Wrong(path, "an object", node);
+        public JsonObject Object(JsonNode? node, string path, ConfigSchema.Key key) => node as JsonObject ?? throw Wrong(path, key, "an object", node);
 
-        public List<string> StringArray(JsonNode? node, string path)
+        public List<string> StringArray(JsonNode? node, string path, ConfigSchema.Key key)
         {
-            if (node is not JsonArray a) throw Wrong(path, "a list of strings", node);
+            if (node is not JsonArray a) throw Wrong(path, key, "a list of strings", node);
             var list = new List<string>(a.Count);
-            for (int i = 0; i < a.Count; i++) list.Add(String(a[i], $"{path}[{i}]"));
+            for (int i = 0; i < a.Count; i++) list.Add(String(a[i], $"{path}[{i}]", key));
             return list;
         }
 

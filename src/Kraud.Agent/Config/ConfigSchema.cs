@@ -1,49 +1,48 @@
 namespace Kraud.Agent.Config;
 
-/// <summary>The keys the file may hold, with their JSON shape; the binder and the environment overrides share it.</summary>
+/// <summary>
+/// Every key the file may hold, the one list: its JSON shape and where its value goes in <see cref="AgentConfig"/>.
+/// The binder walks it for the file, the environment overrides for KRAUD_* variables; a key added here is read
+/// from both, and a key not here is refused by both, naming it.
+/// </summary>
 internal static class ConfigSchema
 {
-    internal enum Shape { String, NullableString, Integer, StringArray, Object }
+    internal enum Shape { String, NullableString, Integer, StringArray, Section }
 
-    internal static readonly Dictionary<string, Shape> Root = new(StringComparer.Ordinal)
+    /// <summary>One key: a value (<see cref="Set"/> stores the converted value) or a section (<see cref="Children"/>).</summary>
+    internal sealed record Key(string Name, Shape Shape, Action<AgentConfig, object?>? Set = null, IReadOnlyList<Key>? Children = null)
     {
-        ["host"] = Shape.String,
-        ["nats"] = Shape.Object,
-        ["stateDir"] = Shape.String,
-        ["concurrency"] = Shape.Integer,
-        ["shutdownGraceSeconds"] = Shape.Integer,
-        ["replicas"] = Shape.Integer,
-        ["log"] = Shape.Object,
-    };
+        /// <summary>A secret's value never appears in an error: only its type does.</summary>
+        public bool Secret { get; init; }
+    }
 
-    internal static readonly Dictionary<string, Shape> Nats = new(StringComparer.Ordinal)
-    {
-        ["servers"] = Shape.StringArray,
-        ["user"] = Shape.NullableString,
-        ["password"] = Shape.NullableString,
-        ["token"] = Shape.NullableString,
-        ["caFile"] = Shape.NullableString,
-        ["credsFile"] = Shape.NullableString,
-        ["nkeyFile"] = Shape.NullableString,
-        ["certFile"] = Shape.NullableString,
-        ["keyFile"] = Shape.NullableString,
-    };
+    private static Key Value(string name, Shape shape, Action<AgentConfig, object?> set) => new(name, shape, set);
+    private static Key Section(string name, params Key[] children) => new(name, Shape.Section, Children: children);
 
-    /// <summary>Keys whose values are secrets: an error about them names the key and the type, never the value.</summary>
-    internal static readonly HashSet<string> Secrets = new(StringComparer.Ordinal) { "nats.password", "nats.token" };
+    internal static readonly IReadOnlyList<Key> Root =
+    [
+        Value("host", Shape.String, (c, v) => c.Host = (string)v!),
+        Value("stateDir", Shape.String, (c, v) => c.StateDir = (string)v!),
+        Value("concurrency", Shape.Integer, (c, v) => c.Concurrency = (int)v!),
+        Value("shutdownGraceSeconds", Shape.Integer, (c, v) => c.ShutdownGraceSeconds = (int)v!),
+        Value("replicas", Shape.Integer, (c, v) => c.Replicas = (int)v!),
+        Section("nats",
+            Value("servers", Shape.StringArray, (c, v) => c.Nats.Servers = (List<string>)v!),
+            Value("user", Shape.NullableString, (c, v) => c.Nats.User = (string?)v),
+            Value("password", Shape.NullableString, (c, v) => c.Nats.Password = (string?)v) with { Secret = true },
+            Value("token", Shape.NullableString, (c, v) => c.Nats.Token = (string?)v) with { Secret = true },
+            Value("caFile", Shape.NullableString, (c, v) => c.Nats.CaFile = (string?)v),
+            Value("credsFile", Shape.NullableString, (c, v) => c.Nats.CredsFile = (string?)v),
+            Value("nkeyFile", Shape.NullableString, (c, v) => c.Nats.NkeyFile = (string?)v),
+            Value("certFile", Shape.NullableString, (c, v) => c.Nats.CertFile = (string?)v),
+            Value("keyFile", Shape.NullableString, (c, v) => c.Nats.KeyFile = (string?)v)),
+        Section("log",
+            Value("target", Shape.String, (c, v) => c.Log.Target = (string)v!),
+            Value("journalSocket", Shape.String, (c, v) => c.Log.JournalSocket = (string)v!),
+            Value("level", Shape.String, (c, v) => c.Log.Level = (string)v!)),
+    ];
 
-    internal static readonly Dictionary<string, Shape> Log = new(StringComparer.Ordinal)
-    {
-        ["target"] = Shape.String,
-        ["journalSocket"] = Shape.String,
-        ["level"] = Shape.String,
-    };
-
-    internal static Dictionary<string, Shape>? Children(string objectKey) => objectKey switch
-    {
-        "" => Root,
-        "nats" => Nats,
-        "log" => Log,
-        _ => null,
-    };
+    /// <summary>The key called <paramref name="name"/> among <paramref name="keys"/> (exact, or ignoring case for environment variables).</summary>
+    internal static Key? Find(IReadOnlyList<Key> keys, string name, bool ignoreCase = false) =>
+        keys.FirstOrDefault(k => string.Equals(k.Name, name, ignoreCase ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal));
 }

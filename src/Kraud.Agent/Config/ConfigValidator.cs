@@ -44,7 +44,7 @@ internal static partial class ConfigValidator
         if (c.Replicas is not (1 or 3 or 5)) Fail("replicas", $"{c.Replicas} must be 1 (one server) or 3 or 5 (a cluster)");
 
         if (c.Log.Target is not ("auto" or "journal" or "stderr")) Fail("log.target", $"\"{c.Log.Target}\" must be auto, journal or stderr");
-        if (c.Log.Level is not ("trace" or "debug" or "information" or "warning" or "error")) Fail("log.level", $"\"{c.Log.Level}\" must be trace, debug, information, warning or error");
+        if (Kraud.Systemd.LogLevels.Parse(c.Log.Level) is null) Fail("log.level", $"\"{c.Log.Level}\" must be {Kraud.Systemd.LogLevels.Accepted}");
         if (!Path.IsPathRooted(c.Log.JournalSocket)) Fail("log.journalSocket", "must be an absolute path");
     }
 }

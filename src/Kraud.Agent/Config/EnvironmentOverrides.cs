@@ -25,22 +25,22 @@ internal static class EnvironmentOverrides
         string source = "environment " + variable;
         string[] parts = variable[Prefix.Length..].Split("__");
         JsonObject current = root;
-        string parentKey = "";
+        var keys = ConfigSchema.Root;
         string path = "";
         for (int i = 0; i < parts.Length; i++)
         {
-            var schema = ConfigSchema.Children(parentKey)!;
-            string? key = schema.Keys.FirstOrDefault(k => string.Equals(k, parts[i], StringComparison.OrdinalIgnoreCase));
-            if (key is null) throw new ConfigException(source, Join(path, parts[i].ToLowerInvariant()), "unknown key");
+            var found = ConfigSchema.Find(keys, parts[i], ignoreCase: true)
+                ?? throw new ConfigException(source, Join(path, parts[i].ToLowerInvariant()), "unknown key");
+            string key = found.Name;
             path = Join(path, key);
-            var shape = schema[key];
+            var shape = found.Shape;
             bool last = i == parts.Length - 1;
-            if (shape == ConfigSchema.Shape.Object)
+            if (shape == ConfigSchema.Shape.Section)
             {
-                if (last) throw new ConfigException(source, path, "is a section; set one of its keys, e.g. " + variable + "__" + ConfigSchema.Children(key)!.Keys.First().ToUpperInvariant());
+                if (last) throw new ConfigException(source, path, "is a section; set one of its keys, e.g. " + variable + "__" + found.Children![0].Name.ToUpperInvariant());
                 if (current[key] is not JsonObject child) current[key] = child = new JsonObject();
                 current = child;
-                parentKey = key;
+                keys = found.Children!;
                 continue;
             }
             if (shape == ConfigSchema.Shape.StringArray)

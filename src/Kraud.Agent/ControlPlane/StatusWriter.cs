@@ -68,7 +68,7 @@ public sealed class StatusWriter(INatsKVStore bucket, TimeProvider clock, ILogge
     public async Task<AmendOutcome> AmendObservedAsync(string host, string kind, string id, long generation,
         Func<System.Text.Json.Nodes.JsonObject, bool> change, CancellationToken ct)
     {
-        string key = $"{host}.{kind.ToLowerInvariant()}.{id}";
+        string key = new ResourceKey(host, ResourceKinds.SubjectToken(kind), id).StatusKey;
         for (int attempt = 0; attempt < 5; attempt++)
         {
             var current = await bucket.GetOrNullAsync(key, Serializers.Status, ct);

@@ -49,7 +49,7 @@ public sealed class HostProbes(KernelModules modules)
     {
         try
         {
-            using var fd = Sockets.Open(Sockets.AF_NETLINK, Sockets.SOCK_RAW, Sockets.NETLINK_ROUTE);
+            using var fd = Sockets.Open(Sockets.AF_NETLINK, Sockets.SOCK_RAW, Kraud.Net.Netlink.Nl.NETLINK_ROUTE);
             return new("netlink", true, true, "rtnetlink socket opens");
         }
         catch (LibcException e)

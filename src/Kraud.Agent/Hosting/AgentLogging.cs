@@ -11,14 +11,8 @@ public static class AgentLogging
 
     public static ILoggerFactory Create(LogConfig log)
     {
-        var level = log.Level switch
-        {
-            "trace" => LogLevel.Trace,
-            "debug" => LogLevel.Debug,
-            "warning" => LogLevel.Warning,
-            "error" => LogLevel.Error,
-            _ => LogLevel.Information,
-        };
+        // The validator has refused any other name; Information is only the default of an unset level.
+        var level = LogLevels.Parse(log.Level) ?? LogLevel.Information;
         bool journal = log.Target == "journal" || (log.Target == "auto" && JournalStream.StderrIsJournal());
         ILoggerProvider provider = journal
             ? new JournaldLoggerProvider(new JournalSocket(log.JournalSocket), Identifier, fallback: new StderrLoggerProvider())

@@ -16,7 +16,13 @@ public sealed partial record ResourceKey(string Host, string KindToken, string I
 
     public string DesiredSubject => $"{DesiredPrefix}{Host}.{KindToken}.{Id}";
     public string WorkSubject => $"{WorkPrefix}{Host}.{KindToken}.{Id}";
-    public string StatusKey => $"{Host}.{KindToken}.{Id}";
+    public string StatusKey => StatusKeyOf(Host, KindToken, Id);
+
+    /// <summary>
+    /// host.kind.id: the status key (contract section 4), here and only here; with "*" for a part, or ">" for all
+    /// kinds and ids, a filter over the status bucket (`kraud-agent get`).
+    /// </summary>
+    public static string StatusKeyOf(string host, string kindToken, string id) => $"{host}.{kindToken}.{id}";
 
     [GeneratedRegex(@"^[-/_=a-zA-Z0-9]+(\.[-/_=a-zA-Z0-9]+)*$")]
     private static partial Regex KvKey();

@@ -41,9 +41,8 @@ public sealed unsafe class NetlinkSocket : IDisposable
 
     private static NetlinkSocket OpenHere(int protocol)
     {
-        int raw = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
-        if (raw < 0) throw LibcException.FromLastError($"socket(AF_NETLINK, {protocol})");
-        var fd = new FileDescriptor(raw);
+        var fd = Sockets.Open(Sockets.AF_NETLINK, Sockets.SOCK_RAW, protocol);
+        int raw = fd.Fd;
         try
         {
             SetInt(raw, SOL_NETLINK, NETLINK_EXT_ACK, 1, required: false);
@@ -55,7 +54,7 @@ public sealed unsafe class NetlinkSocket : IDisposable
             long* tv = stackalloc long[2] { ReceiveTimeoutSeconds, 0 };
             Native.Check(Native.setsockopt(raw, SOL_SOCKET, SO_RCVTIMEO, tv, 16), "setsockopt SO_RCVTIMEO");
 
-            var addr = new SockAddrNl { Family = AF_NETLINK };
+            var addr = new SockAddrNl { Family = Sockets.AF_NETLINK };
             Native.Check(bind(raw, &addr, (uint)sizeof(SockAddrNl)), "bind netlink");
             uint len = (uint)sizeof(SockAddrNl);
             Native.Check(getsockname(raw, &addr, &len), "getsockname netlink");
@@ -119,7 +118,7 @@ public sealed unsafe class NetlinkSocket : IDisposable
 
     private void Send(ReadOnlySpan<byte> message, string operation)
     {
-        var kernel = new SockAddrNl { Family = AF_NETLINK };
+        var kernel = new SockAddrNl { Family = Sockets.AF_NETLINK };
         fixed (byte* p = message)
         {
             while (true)

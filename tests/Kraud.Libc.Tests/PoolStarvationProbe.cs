@@ -1,7 +1,7 @@
 using System.Globalization;
 using Kraud.Libc;
 
-namespace Kraud.Net.Tests;
+namespace Kraud.Libc.Tests;
 
 /// <summary>
 /// This test assembly's entry point (the test SDK's generated one is turned off in the project), so a test can run

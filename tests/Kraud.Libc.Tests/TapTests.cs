@@ -1,7 +1,7 @@
 using Kraud.Net.Rtnl;
 using Kraud.Libc;
 
-namespace Kraud.Net.Tests;
+namespace Kraud.Libc.Tests;
 
 /// <summary>Persistent taps for VMs: created in a namespace, owned by the VMM's uid, attachable afterwards.</summary>
 public class TapTests

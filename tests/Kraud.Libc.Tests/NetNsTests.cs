@@ -2,7 +2,7 @@ using Kraud.Net.Netlink;
 using Kraud.Net.Rtnl;
 using Kraud.Libc;
 
-namespace Kraud.Net.Tests;
+namespace Kraud.Libc.Tests;
 
 /// <summary>Work inside a namespace happens on its own thread; no other thread ever changes namespace.</summary>
 public class NetNsTests

@@ -1,7 +1,7 @@
 using Kraud.Systemd;
 using Microsoft.Extensions.Logging;
 
-namespace Kraud.Agent.Tests.Systemd;
+namespace Kraud.Systemd.Tests;
 
 public sealed class StderrLoggerTests
 {

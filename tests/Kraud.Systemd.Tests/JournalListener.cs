@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Kraud.Libc;
 
-namespace Kraud.Agent.Tests.Systemd;
+namespace Kraud.Systemd.Tests;
 
 /// <summary>Plays journald: a datagram socket that parses native-protocol entries, including memfd-carried ones.</summary>
 internal sealed class JournalListener : IDisposable

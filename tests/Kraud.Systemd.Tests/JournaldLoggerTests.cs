@@ -2,7 +2,7 @@ using Kraud.Systemd;
 using Kraud.Testing;
 using Microsoft.Extensions.Logging;
 
-namespace Kraud.Agent.Tests.Systemd;
+namespace Kraud.Systemd.Tests;
 
 /// <summary>The journald provider speaks the native protocol to a socket the test owns.</summary>
 public sealed class JournaldLoggerTests : IDisposable

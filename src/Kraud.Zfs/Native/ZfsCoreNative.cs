@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
 
-namespace Kraud.Libc;
+namespace Kraud.Zfs.Native;
 
 /// <summary>
 /// libzfs_core.so.3 (stable SONAME on Debian bookworm 2.1 and backports/trixie 2.3). Every call returns 0 or an
 /// errno (ZFS-specific codes are &gt;= 1024); nothing is printed. boolean_t is a C int.
 /// </summary>
-public static unsafe partial class ZfsCoreNative
+internal static unsafe partial class ZfsCoreNative
 {
     private const string Lib = "libzfs_core.so.3";
 

@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
 
-namespace Kraud.Libc;
+namespace Kraud.Zfs.Native;
 
 /// <summary>
 /// libnvpair.so.3 (OpenZFS name-value lists), the argument format of libzfs_core. The fnvlist_* calls abort
 /// the process on allocation failure instead of returning an error, which is what we want for tiny lists.
 /// </summary>
-public static unsafe partial class NvpairNative
+internal static unsafe partial class NvpairNative
 {
     private const string Lib = "libnvpair.so.3";
 

@@ -1,6 +1,6 @@
 using Kraud.Testing;
 
-namespace Kraud.Agent.Tests.Systemd;
+namespace Kraud.Systemd.Tests;
 
 /// <summary>The AOT binary under a fake systemd: READY, STATUS, STOPPING, WATCHDOG over NOTIFY_SOCKET.</summary>
 public sealed class NotifyProtocolTests : IDisposable

@@ -1,0 +1,2 @@
+// The tests drive Linux only: namespaces, netlink, Unix file modes.
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
