@@ -6,7 +6,7 @@ using Kraud.Systemd;
 using Microsoft.Extensions.Logging;
 using VmmCore = Kraud.Agent.Kvm.Vmm.Vmm;
 
-namespace Kraud.Vmm;
+namespace Kraud.Vmm.Cli;
 
 /// <summary>
 /// kraud-vmm: runs one microVM in this process until the guest powers off. Kept apart from kraud-agent so it
@@ -62,7 +62,7 @@ internal static class Program
     private static readonly int[] StopSignals = [BlockedSignals.SIGTERM, BlockedSignals.SIGINT];
 
     /// <summary>
-    /// SIGTERM and SIGINT arrive blocked (Native/signals.c) and are taken on a thread of our own. A JIT build
+    /// SIGTERM and SIGINT arrive blocked (C/signals.c) and are taken on a thread of our own. A JIT build
     /// (dotnet run) has no native constructor: there the runtime's registration does it, and the AOT compiler
     /// drops that branch with the thread pool it needs.
     /// </summary>
