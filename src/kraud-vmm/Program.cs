@@ -4,13 +4,12 @@ using System.Text;
 using Kraud.Libc;
 using Kraud.Systemd;
 using Microsoft.Extensions.Logging;
-using VmmCore = Kraud.Agent.Kvm.Vmm.Vmm;
 
 namespace Kraud.Vmm.Cli;
 
 /// <summary>
 /// kraud-vmm: runs one microVM in this process until the guest powers off. Kept apart from kraud-agent so it
-/// starts in a few milliseconds and maps little; the work is in Kraud.Agent.Kvm.
+/// starts in a few milliseconds and maps little; the work is in the Kraud.Vmm library.
 /// </summary>
 internal static class Program
 {
@@ -56,7 +55,7 @@ internal static class Program
         using var stop = new CancellationTokenSource();
         // `systemctl stop` sends SIGTERM: stop the vCPUs and flush the serial log instead of dying mid-write.
         using var signals = OnStopSignal(stop.Cancel);
-        return VmmCore.Run(config, loggers, stop.Token);
+        return LaunchFileRunner.Run(config, loggers, stop.Token);
     }
 
     private static readonly int[] StopSignals = [BlockedSignals.SIGTERM, BlockedSignals.SIGINT];

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Kraud.Agent.Config;
 using Kraud.Agent.Hosting;
-using Kraud.Agent.Kvm.Vmm;
+using Kraud.Vmm;
 
 namespace Kraud.Agent.Cli;
 
@@ -31,7 +31,7 @@ internal static class VmmCommand
                 c.Cancel = true;
                 stop.Cancel();
             });
-            return await Vmm.RunAsync(parse.GetValue(config)!, loggers, stop.Token);
+            return await LaunchFileRunner.RunAsync(parse.GetValue(config)!, loggers, stop.Token);
         });
         return cmd;
     }
