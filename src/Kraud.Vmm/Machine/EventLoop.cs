@@ -29,7 +29,8 @@ internal sealed unsafe class EventLoop : IDisposable
         Native.read(eventFd, &value, 8);
     }
 
-    private static void Signal(int fd)
+    /// <summary>Adds one to an eventfd's counter: it becomes readable.</summary>
+    public static void Signal(int fd)
     {
         ulong one = 1;
         Native.write(fd, &one, 8);

@@ -26,6 +26,9 @@ public interface IVirtioDevice
 
     /// <summary>The driver reset the device: forget the queues.</summary>
     void Reset();
+
+    /// <summary>Host fds the device waits on besides its queue notifications, handled under the transport's lock.</summary>
+    IReadOnlyList<HostEvent> HostEvents => [];
 }
 
 public static class VirtioFeatures

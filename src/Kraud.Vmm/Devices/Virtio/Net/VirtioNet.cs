@@ -22,9 +22,11 @@ public sealed class VirtioNet(Tap tap, byte[] mac) : IVirtioDevice, IDisposable
     public uint DeviceType => TypeNet;
     public ulong DeviceFeatures => FeatureMac;
     public IReadOnlyList<ushort> QueueMaxSizes { get; } = [256, 256];
-    public Tap Tap => tap;
 
-    /// <summary>The event loop should poll the tap: the driver is up and a frame can be delivered.</summary>
+    /// <summary>Frames arriving on the tap, wanted only while the guest has receive buffers for them.</summary>
+    public IReadOnlyList<HostEvent> HostEvents => [new(tap.Fd, () => WantsRx, ProcessTapReadable)];
+
+    /// <summary>The tap is worth polling: the driver is up and a frame can be delivered.</summary>
     public bool WantsRx { get; private set; }
 
     public void ReadConfig(ulong offset, Span<byte> data)
