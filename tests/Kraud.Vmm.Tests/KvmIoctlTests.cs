@@ -42,9 +42,9 @@ public sealed class KvmIoctlTests
         using var memory = new GuestMemory([(0, 16 << 20)]);
         vm.SetUserMemoryRegion(0, 0, memory.Regions[0].Size, memory.Regions[0].HostAddress);
 
-        using var irq = new FileDescriptor(Native.eventfd(0, KvmSyscalls.EFD_CLOEXEC));
+        using var irq = new FileDescriptor(Native.eventfd(0, Native.EFD_CLOEXEC));
         vm.RegisterIrqfd(irq.Fd, 5);
-        using var notify = new FileDescriptor(Native.eventfd(0, KvmSyscalls.EFD_CLOEXEC));
+        using var notify = new FileDescriptor(Native.eventfd(0, Native.EFD_CLOEXEC));
         vm.RegisterIoeventfd(notify.Fd, X86Layout.VirtioMmioBase + 0x50, 4, 0);
         // The same address and match twice is a conflict KVM reports.
         var ex = Assert.Throws<LibcException>(() => vm.RegisterIoeventfd(notify.Fd, X86Layout.VirtioMmioBase + 0x50, 4, 0));

@@ -44,8 +44,8 @@ public sealed unsafe partial class PacketSocket : IDisposable
     /// <summary>Waits up to <paramref name="timeoutMs"/> for a frame; null when none came.</summary>
     public byte[]? Receive(int timeoutMs)
     {
-        var pfd = new KvmSyscalls.PollFd { Fd = _fd.Fd, Events = KvmSyscalls.POLLIN };
-        if (KvmSyscalls.poll(&pfd, 1, timeoutMs) <= 0) return null;
+        var pfd = new Poll.PollFd { Fd = _fd.Fd, Events = Poll.POLLIN };
+        if (Poll.poll(&pfd, 1, timeoutMs) <= 0) return null;
         var buf = new byte[2048];
         fixed (byte* p = buf)
         {

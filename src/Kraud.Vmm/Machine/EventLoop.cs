@@ -13,7 +13,7 @@ internal sealed unsafe class EventLoop : IDisposable
     private readonly FileDescriptor _wake = NewEventFd();
 
     public static FileDescriptor NewEventFd() =>
-        new(Native.Check(Native.eventfd(0, KvmSyscalls.EFD_CLOEXEC | KvmSyscalls.EFD_NONBLOCK), "eventfd"));
+        new(Native.Check(Native.eventfd(0, Native.EFD_CLOEXEC | Native.EFD_NONBLOCK), "eventfd"));
 
     /// <summary>Adds a source before <see cref="Run"/> starts.</summary>
     public void Add(int fd, Func<bool> wanted, Action onReady) => _sources.Add((fd, wanted, onReady));
@@ -39,21 +39,21 @@ internal sealed unsafe class EventLoop : IDisposable
     /// <summary>Runs until <see cref="Stop"/>; exceptions from a source end the loop and reach the caller.</summary>
     public void Run()
     {
-        var fds = new KvmSyscalls.PollFd[_sources.Count + 2];
+        var fds = new Poll.PollFd[_sources.Count + 2];
         var active = new int[_sources.Count];
         while (true)
         {
-            fds[0] = new KvmSyscalls.PollFd { Fd = _stop.Fd, Events = KvmSyscalls.POLLIN };
-            fds[1] = new KvmSyscalls.PollFd { Fd = _wake.Fd, Events = KvmSyscalls.POLLIN };
+            fds[0] = new Poll.PollFd { Fd = _stop.Fd, Events = Poll.POLLIN };
+            fds[1] = new Poll.PollFd { Fd = _wake.Fd, Events = Poll.POLLIN };
             int n = 2;
             for (int i = 0; i < _sources.Count; i++)
             {
                 if (!_sources[i].Wanted()) continue;
                 active[n - 2] = i;
-                fds[n++] = new KvmSyscalls.PollFd { Fd = _sources[i].Fd, Events = KvmSyscalls.POLLIN };
+                fds[n++] = new Poll.PollFd { Fd = _sources[i].Fd, Events = Poll.POLLIN };
             }
             int ready;
-            fixed (KvmSyscalls.PollFd* p = fds) ready = KvmSyscalls.poll(p, (nuint)n, -1);
+            fixed (Poll.PollFd* p = fds) ready = Poll.poll(p, (nuint)n, -1);
             if (ready < 0)
             {
                 if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Errno.EINTR) continue;

@@ -11,7 +11,7 @@ internal sealed unsafe class IrqfdLine : IInterruptLine, IDisposable
 
     public IrqfdLine(Vm vm, uint gsi)
     {
-        _eventFd = new FileDescriptor(Native.Check(Native.eventfd(0, KvmSyscalls.EFD_CLOEXEC | KvmSyscalls.EFD_NONBLOCK), "eventfd"));
+        _eventFd = new FileDescriptor(Native.Check(Native.eventfd(0, Native.EFD_CLOEXEC | Native.EFD_NONBLOCK), "eventfd"));
         vm.RegisterIrqfd(_eventFd.Fd, gsi);
         Gsi = gsi;
     }

@@ -12,17 +12,17 @@ internal static unsafe class VcpuKicker
 {
     private static readonly Lazy<int> Signal = new(Install);
 
-    public static void Kick(nuint thread) => KvmSyscalls.pthread_kill(thread, Signal.Value);
+    public static void Kick(nuint thread) => ThreadSignals.pthread_kill(thread, Signal.Value);
 
     /// <summary>Installs the handler; call before vCPU threads start so a kick never meets the default action.</summary>
     public static void EnsureInstalled() => _ = Signal.Value;
 
     private static int Install()
     {
-        int sig = KvmSyscalls.__libc_current_sigrtmin() + 6;
+        int sig = ThreadSignals.__libc_current_sigrtmin() + 6;
         var libc = NativeLibrary.Load("libc.so.6");
-        var action = new KvmSyscalls.SigAction { Handler = (delegate* unmanaged<int, void>)NativeLibrary.GetExport(libc, "getpid") };
-        Native.Check(KvmSyscalls.sigaction(sig, &action, null), "sigaction");
+        var action = new ThreadSignals.SigAction { Handler = (delegate* unmanaged<int, void>)NativeLibrary.GetExport(libc, "getpid") };
+        Native.Check(ThreadSignals.sigaction(sig, &action, null), "sigaction");
         return sig;
     }
 }

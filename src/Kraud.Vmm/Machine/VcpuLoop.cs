@@ -17,7 +17,7 @@ internal sealed class VcpuLoop(Vcpu vcpu, MicroVm vm)
     /// <summary>Runs until the VM stops.</summary>
     public void Run()
     {
-        Volatile.Write(ref _thread, KvmSyscalls.pthread_self());
+        Volatile.Write(ref _thread, ThreadSignals.pthread_self());
         while (!vm.Stopping)
         {
             var exit = vcpu.Run();

@@ -29,7 +29,7 @@ public sealed class VirtioBlock : IVirtioDevice, IDisposable
         ReadOnly = readOnly;
         int fd = Native.Check(Native.open(path, readOnly ? Native.O_RDONLY : Native.O_RDWR), $"open {path}");
         _file = new SafeFileHandle(fd, ownsHandle: true);
-        long size = KvmSyscalls.lseek(fd, 0, 2 /* SEEK_END */); // works for block devices, where st_size is 0
+        long size = Native.lseek(fd, 0, Native.SEEK_END); // works for block devices, where st_size is 0
         if (size < 0) { _file.Dispose(); throw LibcException.FromLastError($"lseek {path}"); }
         CapacitySectors = (ulong)size / SectorSize;
         Encoding.ASCII.GetBytes(serial.AsSpan(0, Math.Min(serial.Length, IdLength)), _id);
@@ -96,7 +96,7 @@ public sealed class VirtioBlock : IVirtioDevice, IDisposable
             {
                 TypeIn => Transfer(memory, d, sector, toGuest: true, ref dataWritten),
                 TypeOut => ReadOnly ? StatusIoErr : Transfer(memory, d, sector, toGuest: false, ref dataWritten),
-                TypeFlush => KvmSyscalls.fdatasync((int)_file.DangerousGetHandle()) == 0 ? StatusOk : StatusIoErr,
+                TypeFlush => Native.fdatasync((int)_file.DangerousGetHandle()) == 0 ? StatusOk : StatusIoErr,
                 TypeGetId => WriteId(memory, d, ref dataWritten),
                 _ => StatusUnsupported,
             };
