@@ -14,16 +14,23 @@ namespace Kraud.Vmm;
 /// </summary>
 public static class LaunchFileRunner
 {
+    /// <summary>What a VMM process tells its supervisor when the guest is about to run (sd_notify STATUS= beside READY=1).</summary>
+    public const string GuestRunningStatus = "guest running";
+
     /// <summary>Runs the VM on a dedicated thread of its own (for callers on the thread pool, like the agent's CLI).</summary>
-    public static Task<int> RunAsync(string launchFilePath, ILoggerFactory loggers, CancellationToken cancellation) =>
-        Task.Factory.StartNew(() => Run(launchFilePath, loggers, cancellation), CancellationToken.None,
+    public static Task<int> RunAsync(string launchFilePath, ILoggerFactory loggers, CancellationToken cancellation,
+        Action? guestRunning = null) =>
+        Task.Factory.StartNew(() => Run(launchFilePath, loggers, cancellation, guestRunning), CancellationToken.None,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>
     /// Runs the VM on the calling thread, which becomes vCPU 0, and returns the exit code when it ends: the
     /// kraud-vmm process calls this from its main thread, so no thread start delays the first guest instruction.
+    /// <paramref name="guestRunning"/> is called once, on vCPU 0's thread right before the guest's first
+    /// instruction, and never for a VM that does not get that far (a refused launch file, a missing tap): the
+    /// moment a supervisor may call the VM running. It is on the path to that instruction, so it must be quick.
     /// </summary>
-    public static int Run(string launchFilePath, ILoggerFactory loggers, CancellationToken cancellation)
+    public static int Run(string launchFilePath, ILoggerFactory loggers, CancellationToken cancellation, Action? guestRunning = null)
     {
         var logger = loggers.CreateLogger("Kraud.Vmm");
         var launch = LaunchValidator.Load(launchFilePath, out var errors);
@@ -53,6 +60,6 @@ public static class LaunchFileRunner
             using (logger.BeginScope(scope)) logger.LogError(e, "vm could not be built (a bug): {Message}", e.Message);
             return VmmExitCode.InternalError;
         }
-        using (vm) return vm.Run(cancellation);
+        using (vm) return vm.Run(cancellation, guestRunning);
     }
 }

@@ -26,7 +26,9 @@ internal static class Program
           --log-level L     least severe level logged (default info); serial output is logged at info
 
         Boots the kernel through /dev/kvm, appends the serial console to the launch file's serialLog and logs it
-        line by line (journal fields KRAUD_KIND=vm, KRAUD_ID=<id> when run under systemd). SIGTERM stops the VM.
+        line by line (journal fields KRAUD_KIND=vm, KRAUD_ID=<id> when run under systemd). With NOTIFY_SOCKET set
+        it sends READY=1 (STATUS=guest running) right before the guest's first instruction, and never for a VM
+        that does not get there. SIGTERM stops the VM.
 
         Exit codes: 0 the guest powered off; 65 the launch file was refused (nothing touched); 70 the guest
         faulted fatally (registers in the log); 69 the host could not provide KVM, a tap or a disk; 143 stopped
@@ -55,7 +57,10 @@ internal static class Program
         using var stop = new CancellationTokenSource();
         // `systemctl stop` sends SIGTERM: stop the vCPUs and flush the serial log instead of dying mid-write.
         using var signals = OnStopSignal(stop.Cancel);
-        return LaunchFileRunner.Run(config, loggers, stop.Token);
+        // READY=1 when the guest is about to run (kraud-vm@.service is Type=notify; the agent's child supervisor
+        // passes a NOTIFY_SOCKET of its own), so a supervisor calls the VM running only once the guest runs.
+        using var notifier = SystemdNotifier.FromEnvironment();
+        return LaunchFileRunner.Run(config, loggers, stop.Token, notifier.IsEnabled ? () => notifier.Ready(LaunchFileRunner.GuestRunningStatus) : null);
     }
 
     private static readonly int[] StopSignals = [BlockedSignals.SIGTERM, BlockedSignals.SIGINT];

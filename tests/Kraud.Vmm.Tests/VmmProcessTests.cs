@@ -29,42 +29,13 @@ public sealed class VmmProcessTests : IDisposable
         return path;
     }
 
-    private static Process Start(bool viaAgent, params string[] args)
-    {
-        var psi = new ProcessStartInfo(viaAgent ? AgentBinary.Path : AgentBinary.VmmPath)
-        {
-            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
-        };
-        if (viaAgent) psi.ArgumentList.Add("vmm");
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["KRAUD_AGENT_CONFIG"] = "/nonexistent/agent.json"; // the VMM must not read the agent's config
-        return Process.Start(psi)!;
-    }
-
-    private static async Task<(int Code, string Stderr, string Stdout)> Finish(Process p, TimeSpan timeout)
-    {
-        var stderr = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await p.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            p.Kill();
-            throw new TimeoutException($"the VMM did not exit within {timeout}: {await stderr}");
-        }
-        return (p.ExitCode, await stderr, await stdout);
-    }
-
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public async Task AGuestThatPowersOff_EndsWithExit0_ItsSerialInTheLogAndOnStderr(bool viaAgent)
     {
-        using var p = Start(viaAgent, "--config", WriteLaunch("hello"));
-        var (code, stderr, _) = await Finish(p, TimeSpan.FromSeconds(30));
+        using var p = VmmProcess.Start(viaAgent, "--config", WriteLaunch("hello"));
+        var (code, stderr, _) = await VmmProcess.Finish(p, TimeSpan.FromSeconds(30));
         Assert.True(code == VmmExitCode.PowerOff, $"exit {code}: {stderr}");
         Assert.Equal("hello from the kraud test guest\n", File.ReadAllText(SerialLog));
         Assert.Contains("serial: hello from the kraud test guest", stderr);
@@ -75,7 +46,7 @@ public sealed class VmmProcessTests : IDisposable
     [Fact]
     public async Task KraudAgentVmm_BecomesKraudVmm_AndSigtermStopsTheVm()
     {
-        using var p = Start(viaAgent: true, "--config", WriteLaunch("idle"));
+        using var p = VmmProcess.Start(viaAgent: true, "--config", WriteLaunch("idle"));
         var stderr = await WaitForIdleGuest(p);
         // Same pid, now the VMM's binary: systemd keeps tracking the process it started.
         Assert.Equal(Path.GetFullPath(AgentBinary.VmmPath), new FileInfo($"/proc/{p.Id}/exe").LinkTarget);
@@ -85,7 +56,7 @@ public sealed class VmmProcessTests : IDisposable
     [Fact]
     public async Task ARunningVmm_LoadsNoLibraryButLibc_AndSigintStopsIt()
     {
-        using var p = Start(viaAgent: false, "--config", WriteLaunch("idle"));
+        using var p = VmmProcess.Start(viaAgent: false, "--config", WriteLaunch("idle"));
         var stderr = await WaitForIdleGuest(p);
         // The per-VM footprint (bench/kvm, under 5 MiB beyond guest memory) rests on this: libm came with the
         // thread pool and double formatting, and cost about 0.3 MiB in every VMM.
@@ -120,8 +91,8 @@ public sealed class VmmProcessTests : IDisposable
     [InlineData(false)]
     public async Task ABadLaunchFile_Exits65_WithOneErrorNamingTheKey_AndTouchesNothing(bool viaAgent)
     {
-        using var p = Start(viaAgent, "--config", WriteLaunch("hello", l => l["memoryMiB"] = "lots"));
-        var (code, stderr, _) = await Finish(p, TimeSpan.FromSeconds(30));
+        using var p = VmmProcess.Start(viaAgent, "--config", WriteLaunch("hello", l => l["memoryMiB"] = "lots"));
+        var (code, stderr, _) = await VmmProcess.Finish(p, TimeSpan.FromSeconds(30));
         Assert.True(code == VmmExitCode.InvalidLaunchFile, $"exit {code}: {stderr}");
         var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("'memoryMiB' must be a whole number", line);
@@ -132,9 +103,9 @@ public sealed class VmmProcessTests : IDisposable
     public async Task ATapTheHostCannotProvide_Exits69_AsTheContractSaysForAnUnavailableDevice()
     {
         // "lo" passes the launch file's name rule, but it is no tap: TUNSETIFF refuses it.
-        using var p = Start(viaAgent: true, "--config", WriteLaunch("hello",
+        using var p = VmmProcess.Start(viaAgent: true, "--config", WriteLaunch("hello",
             l => l["nets"] = new JsonArray(new JsonObject { ["tap"] = "lo", ["mac"] = "02:00:00:00:00:01" })));
-        var (code, stderr, _) = await Finish(p, TimeSpan.FromSeconds(30));
+        var (code, stderr, _) = await VmmProcess.Finish(p, TimeSpan.FromSeconds(30));
         Assert.True(code == 69, $"exit {code}: {stderr}"); // the contract's number, not our constant
         Assert.Contains("TUNSETIFF lo", stderr);
         Assert.False(File.Exists(SerialLog) && File.ReadAllText(SerialLog).Length > 0, "the guest ran although its tap was missing");
@@ -143,8 +114,8 @@ public sealed class VmmProcessTests : IDisposable
     [Fact]
     public async Task ATripleFault_Exits70_WithTheRegistersOnStderr()
     {
-        using var p = Start(viaAgent: false, "--config", WriteLaunch("triple"));
-        var (code, stderr, _) = await Finish(p, TimeSpan.FromSeconds(30));
+        using var p = VmmProcess.Start(viaAgent: false, "--config", WriteLaunch("triple"));
+        var (code, stderr, _) = await VmmProcess.Finish(p, TimeSpan.FromSeconds(30));
         Assert.True(code == VmmExitCode.GuestFault, $"exit {code}: {stderr}");
         Assert.Contains("triple fault", stderr);
         Assert.Contains("rip=", stderr);
@@ -156,8 +127,8 @@ public sealed class VmmProcessTests : IDisposable
     [InlineData(new[] { "--config", "x", "--log-level", "loud" }, "--log-level must be")]
     public async Task ABadCommandLine_Exits64_AndPointsAtHelp(string[] args, string expected)
     {
-        using var p = Start(viaAgent: false, args);
-        var (code, stderr, _) = await Finish(p, TimeSpan.FromSeconds(10));
+        using var p = VmmProcess.Start(viaAgent: false, args);
+        var (code, stderr, _) = await VmmProcess.Finish(p, TimeSpan.FromSeconds(10));
         Assert.Equal(64, code);
         Assert.Contains(expected, stderr);
         Assert.Contains("kraud-vmm --help", stderr);
@@ -166,8 +137,8 @@ public sealed class VmmProcessTests : IDisposable
     [Fact]
     public async Task Help_ExplainsTheExitCodes()
     {
-        using var p = Start(viaAgent: false, "--help");
-        var (code, _, stdout) = await Finish(p, TimeSpan.FromSeconds(10));
+        using var p = VmmProcess.Start(viaAgent: false, "--help");
+        var (code, _, stdout) = await VmmProcess.Finish(p, TimeSpan.FromSeconds(10));
         Assert.Equal(0, code);
         foreach (var text in new[] { "--config FILE", "65 the launch file was refused", "70 the guest", "SIGTERM" })
             Assert.Contains(text, stdout);

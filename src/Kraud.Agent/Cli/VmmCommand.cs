@@ -31,7 +31,10 @@ internal static class VmmCommand
                 c.Cancel = true;
                 stop.Cancel();
             });
-            return await LaunchFileRunner.RunAsync(parse.GetValue(config)!, loggers, stop.Token);
+            // kraud-vm@.service is Type=notify: READY=1 when the guest is about to run, as kraud-vmm sends it.
+            using var notifier = Kraud.Systemd.SystemdNotifier.FromEnvironment();
+            return await LaunchFileRunner.RunAsync(parse.GetValue(config)!, loggers, stop.Token,
+                notifier.IsEnabled ? () => notifier.Ready(LaunchFileRunner.GuestRunningStatus) : null);
         });
         return cmd;
     }

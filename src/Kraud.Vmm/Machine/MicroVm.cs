@@ -87,20 +87,21 @@ internal sealed class MicroVm : IDisposable
     /// <summary>
     /// Runs the VM to its end and blocks until then: the calling thread (a dedicated one, never the thread pool)
     /// becomes vCPU 0, so no thread start stands between the build and the first guest instruction; the other
-    /// vCPUs get threads of their own.
+    /// vCPUs get threads of their own. <paramref name="guestRunning"/> runs on vCPU 0's thread right before its
+    /// first KVM_RUN (<see cref="VcpuLoop.Run"/> says why there).
     /// </summary>
-    public int Run(CancellationToken cancellation)
+    public int Run(CancellationToken cancellation, Action? guestRunning)
     {
         using var registration = cancellation.Register(() => Stop(VmmExitCode.Stopped, "stop requested"));
         _built.Set();
         var threads = new List<Thread> { _loopThread };
         foreach (var vcpu in Vcpus.Skip(1))
         {
-            var t = new Thread(() => Guard($"vcpu {vcpu.Id}", vcpu.Run)) { Name = $"vcpu-{vcpu.Id}", IsBackground = true };
+            var t = new Thread(() => Guard($"vcpu {vcpu.Id}", () => vcpu.Run(null))) { Name = $"vcpu-{vcpu.Id}", IsBackground = true };
             threads.Add(t);
             t.UnsafeStart();
         }
-        Guard("vcpu 0", Vcpus[0].Run);
+        Guard("vcpu 0", () => Vcpus[0].Run(guestRunning));
         foreach (var t in threads) t.Join();
         Console.Flush();
         return _exitCode;

@@ -14,12 +14,23 @@ internal sealed class VcpuLoop(Vcpu vcpu, MicroVm vm)
 
     public int Id => vcpu.Id;
 
-    /// <summary>Runs until the VM stops.</summary>
-    public void Run()
+    /// <summary>
+    /// Runs until the VM stops. <paramref name="beforeFirstEntry"/> runs once, right before the first KVM_RUN, and
+    /// not at all when the VM stops first. Right before, not after: KVM_RUN does not return while the guest runs
+    /// (a guest that computes or halts in the kernel may not exit for a long time), and no other thread can tell
+    /// that the entry happened. Here every refusal (exit 65, 69) is behind us, the guest has not run an
+    /// instruction yet, and only the ioctl is left: whoever is told hears it before any guest output.
+    /// </summary>
+    public void Run(Action? beforeFirstEntry)
     {
         Volatile.Write(ref _thread, ThreadSignals.pthread_self());
         while (!vm.Stopping)
         {
+            if (beforeFirstEntry != null)
+            {
+                beforeFirstEntry();
+                beforeFirstEntry = null;
+            }
             var exit = vcpu.Run();
             switch (exit.Kind)
             {
