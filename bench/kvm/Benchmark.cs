@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace Kraud.Bench.Kvm;
 
@@ -30,9 +28,7 @@ internal static partial class Benchmark
         {
             string fifo = Path.Combine(dir, "serial.fifo");
             if (mkfifo(fifo, 0x180) != 0) throw new IOException($"mkfifo {fifo}: errno {Marshal.GetLastPInvokeError()}");
-            string notifyPath = Path.Combine(dir, "notify.sock");
-            using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-            notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
+            using var notify = new NotifySocket(Path.Combine(dir, "notify.sock"));
             string launch = Path.Combine(dir, "launch.json");
             File.WriteAllText(launch, $$"""
                 { "id": "bench", "vcpus": 1, "memoryMiB": {{GuestMemoryMiB}}, "kernel": "{{guest}}", "initrd": null,
@@ -49,7 +45,7 @@ internal static partial class Benchmark
                 if (i > 0) baseline.Add(noop); // the first round warms the page cache and the file system
                 for (int c = 0; c < commands.Count; c++)
                 {
-                    var (readyMs, ms, rss, anon, pss, guestRss) = RunOnce([.. commands[c], launch], fifo, notify, notifyPath);
+                    var (readyMs, ms, rss, anon, pss, guestRss) = RunOnce([.. commands[c], launch], fifo, notify);
                     if (i > 0) samples[c].Add(readyMs, ms, rss, anon, pss, guestRss);
                 }
             }
@@ -176,16 +172,14 @@ internal static partial class Benchmark
     }
 
     private static (double ReadyMs, double Ms, long RssKiB, long AnonKiB, long PssKiB, long GuestRssKiB) RunOnce(
-        string[] command, string fifo, Socket notify, string notifyPath)
+        string[] command, string fifo, NotifySocket notify)
     {
         // stderr (the VMM's log lines, as the journal would get them) is read and dropped, not shown.
         var psi = new ProcessStartInfo(command[0]) { RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
-        psi.Environment["NOTIFY_SOCKET"] = notifyPath;
-        var clock = new Stopwatch();
-        // READY=1 is timed by a thread waiting in recv, as a supervisor hears it.
-        var ready = Task.Factory.StartNew(() => ReceiveReady(notify, clock), TaskCreationOptions.LongRunning);
-        clock.Start();
+        psi.Environment["NOTIFY_SOCKET"] = notify.Path;
+        long execNs = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100; // the wall clock, as READY=1's arrival stamp
+        var clock = Stopwatch.StartNew();
         using var process = Process.Start(psi)!;
         process.ErrorDataReceived += (_, _) => { };
         process.BeginErrorReadLine();
@@ -201,18 +195,12 @@ internal static partial class Benchmark
         var (rss, anon, pss, guestRss) = Memory(process.Id);
         process.Kill(); // SIGKILL: the run is over; a SIGTERM stop is covered by the tests
         process.WaitForExit();
-        if (!ready.Wait(TimeSpan.FromSeconds(5))) throw new InvalidOperationException("the guest ran but the VMM sent no READY=1");
-        return (ready.Result, ms, rss, anon, pss, guestRss);
-    }
-
-    private static double ReceiveReady(Socket notify, Stopwatch clock)
-    {
-        var buffer = new byte[4096];
-        while (true)
-        {
-            int n = notify.Receive(buffer);
-            if (Encoding.UTF8.GetString(buffer, 0, n).Split('\n').Contains("READY=1")) return clock.Elapsed.TotalMilliseconds;
-        }
+        // Sent before the guest's first instruction, so queued by now; read after the run, timed by its kernel stamp.
+        double readyMs = double.NaN;
+        while (double.IsNaN(readyMs) && notify.TryReceive(out string text, out long arrivedNs))
+            if (text.Split('\n').Contains("READY=1")) readyMs = (arrivedNs - execNs) / 1e6;
+        if (double.IsNaN(readyMs)) throw new InvalidOperationException("the guest ran but the VMM sent no READY=1");
+        return (readyMs, ms, rss, anon, pss, guestRss);
     }
 
     /// <summary>
