@@ -60,7 +60,8 @@ internal static class Program
         // READY=1 when the guest is about to run (kraud-vm@.service is Type=notify; the agent's child supervisor
         // passes a NOTIFY_SOCKET of its own), so a supervisor calls the VM running only once the guest runs.
         using var notifier = SystemdNotifier.FromEnvironment();
-        return LaunchFileRunner.Run(config, loggers, stop.Token, notifier.IsEnabled ? () => notifier.Ready(LaunchFileRunner.GuestRunningStatus) : null);
+        Action? guestRunning = notifier.IsEnabled ? () => notifier.Ready(LaunchFileRunner.GuestRunningStatus) : null;
+        return LaunchFileRunner.Run(config, loggers, stop.Token, guestRunning);
     }
 
     private static readonly int[] StopSignals = [BlockedSignals.SIGTERM, BlockedSignals.SIGINT];
