@@ -5,8 +5,9 @@ using System.Runtime.InteropServices;
 namespace Kraud.Bench.Kvm;
 
 /// <summary>
-/// Times exec of the VMM to the guest's first serial byte (read from a FIFO used as the serial log), and reads the
-/// VMM's resident memory beyond the guest's own pages from /proc/PID/smaps, beside Firecracker's published figures.
+/// Times exec of the VMM to its READY=1 (over NOTIFY_SOCKET, as kraud-vm@.service hears it) and to the guest's first
+/// serial byte (read from a FIFO used as the serial log), and reads the VMM's resident memory beyond the guest's own
+/// pages from /proc/PID/smaps, beside Firecracker's published figures.
 /// </summary>
 internal static partial class Benchmark
 {
@@ -27,6 +28,7 @@ internal static partial class Benchmark
         {
             string fifo = Path.Combine(dir, "serial.fifo");
             if (mkfifo(fifo, 0x180) != 0) throw new IOException($"mkfifo {fifo}: errno {Marshal.GetLastPInvokeError()}");
+            using var notify = new NotifySocket(Path.Combine(dir, "notify.sock"));
             string launch = Path.Combine(dir, "launch.json");
             File.WriteAllText(launch, $$"""
                 { "id": "bench", "vcpus": 1, "memoryMiB": {{GuestMemoryMiB}}, "kernel": "{{guest}}", "initrd": null,
@@ -43,8 +45,8 @@ internal static partial class Benchmark
                 if (i > 0) baseline.Add(noop); // the first round warms the page cache and the file system
                 for (int c = 0; c < commands.Count; c++)
                 {
-                    var (ms, rss, anon, pss, guestRss) = RunOnce([.. commands[c], launch], fifo);
-                    if (i > 0) samples[c].Add(ms, rss, anon, pss, guestRss);
+                    var (readyMs, ms, rss, anon, pss, guestRss) = RunOnce([.. commands[c], launch], fifo, notify);
+                    if (i > 0) samples[c].Add(readyMs, ms, rss, anon, pss, guestRss);
                 }
             }
             for (int c = 0; c < commands.Count; c++)
@@ -52,7 +54,8 @@ internal static partial class Benchmark
                 var s = samples[c];
                 Console.WriteLine();
                 Console.WriteLine($"{string.Join(' ', commands[c])} FILE");
-                Console.WriteLine($"{"metric",-42} {"median",8} {"p90",8} {"firecracker",12}  ratio");
+                Console.WriteLine($"{"metric",-42} {"min",8} {"median",8} {"p90",8} {"firecracker",12}  ratio");
+                Print("exec -> READY=1 (ms)", s.Ready, double.NaN);
                 Print("exec -> first serial byte (ms)", s.FirstByte, FirecrackerBootMs);
                 Print("  minus the no-op baseline, per round (ms)", s.FirstByte.Zip(baseline, (a, b) => a - b).ToList(), double.NaN);
                 Print("VMM RSS beyond guest memory (MiB)", s.Overhead, FirecrackerOverheadMiB);
@@ -130,14 +133,16 @@ internal static partial class Benchmark
 
     private sealed class Samples
     {
+        public List<double> Ready { get; } = [];
         public List<double> FirstByte { get; } = [];
         public List<double> Overhead { get; } = [];
         public List<double> Private { get; } = [];
         public List<double> Pss { get; } = [];
         public List<double> GuestResident { get; } = [];
 
-        public void Add(double ms, long rss, long anon, long pss, long guestRss)
+        public void Add(double readyMs, double ms, long rss, long anon, long pss, long guestRss)
         {
+            Ready.Add(readyMs);
             FirstByte.Add(ms);
             Overhead.Add((rss - guestRss) / 1024.0);
             Private.Add((anon - guestRss) / 1024.0);
@@ -160,17 +165,20 @@ internal static partial class Benchmark
     private static void Print(string name, List<double> values, double peer)
     {
         values = [.. values.Order()]; // a sorted copy: the samples stay in round order for the per-round differences
-        double median = values[values.Count / 2], p90 = values[(int)(values.Count * 0.9)];
+        double min = values[0], median = values[values.Count / 2], p90 = values[(int)(values.Count * 0.9)];
         string peerText = double.IsNaN(peer) ? "-" : peer.ToString("0.0", CultureInfo.InvariantCulture);
         string ratio = double.IsNaN(peer) ? "" : (median / peer).ToString("0.00", CultureInfo.InvariantCulture) + "x";
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-42} {median,8:0.00} {p90,8:0.00} {peerText,12}  {ratio}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-42} {min,8:0.00} {median,8:0.00} {p90,8:0.00} {peerText,12}  {ratio}"));
     }
 
-    private static (double Ms, long RssKiB, long AnonKiB, long PssKiB, long GuestRssKiB) RunOnce(string[] command, string fifo)
+    private static (double ReadyMs, double Ms, long RssKiB, long AnonKiB, long PssKiB, long GuestRssKiB) RunOnce(
+        string[] command, string fifo, NotifySocket notify)
     {
         // stderr (the VMM's log lines, as the journal would get them) is read and dropped, not shown.
         var psi = new ProcessStartInfo(command[0]) { RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
+        psi.Environment["NOTIFY_SOCKET"] = notify.Path;
+        long execNs = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100; // the wall clock, as READY=1's arrival stamp
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(psi)!;
         process.ErrorDataReceived += (_, _) => { };
@@ -187,7 +195,12 @@ internal static partial class Benchmark
         var (rss, anon, pss, guestRss) = Memory(process.Id);
         process.Kill(); // SIGKILL: the run is over; a SIGTERM stop is covered by the tests
         process.WaitForExit();
-        return (ms, rss, anon, pss, guestRss);
+        // Sent before the guest's first instruction, so queued by now; read after the run, timed by its kernel stamp.
+        double readyMs = double.NaN;
+        while (double.IsNaN(readyMs) && notify.TryReceive(out string text, out long arrivedNs))
+            if (text.Split('\n').Contains("READY=1")) readyMs = (arrivedNs - execNs) / 1e6;
+        if (double.IsNaN(readyMs)) throw new InvalidOperationException("the guest ran but the VMM sent no READY=1");
+        return (readyMs, ms, rss, anon, pss, guestRss);
     }
 
     /// <summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Kraud.Bench.Kvm;
 
-// Times exec -> the guest's first serial byte and measures RSS beyond guest memory for kraud-vmm (what
+// Times exec -> READY=1 and -> the guest's first serial byte and measures RSS beyond guest memory for kraud-vmm (what
 // kraud-vm@.service runs) and `kraud-agent vmm` (the contract's command, which execs kraud-vmm), interleaved in
 // one run. Usage: Kraud.Bench.Kvm [--bin DIR (default artifacts/bin)] [--runs N (default 30)]
 if (args is ["noop"]) return 0; // the runtime's own start and exit, for the baseline

@@ -6,7 +6,7 @@ namespace Kraud.Libc;
 /// Signals taken synchronously: blocked in every thread and collected by one thread of our own in sigwaitinfo,
 /// so no handler runs in a signal context and no thread pool is needed (PosixSignalRegistration dispatches on
 /// the thread pool). The mask must be set before the process has other threads, which for a .NET binary means
-/// in an ELF constructor (kraud-vmm's Native/signals.c); threads inherit it.
+/// in an ELF constructor (kraud-vmm's C/signals.c); threads inherit it.
 /// </summary>
 public static unsafe partial class BlockedSignals
 {

@@ -43,6 +43,14 @@ public static unsafe partial class Native
     [LibraryImport(Lib, SetLastError = true)]
     public static partial nint pwrite(int fd, void* buf, nint count, long offset);
 
+    public const int SEEK_END = 2;
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial long lseek(int fd, long offset, int whence);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int fdatasync(int fd);
+
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int ioctl(int fd, nuint request, void* arg);
 
@@ -86,6 +94,8 @@ public static unsafe partial class Native
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int kill(int pid, int sig);
+
+    public const int EFD_CLOEXEC = 0x80000, EFD_NONBLOCK = 0x800;
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int eventfd(uint initval, int flags);

@@ -28,7 +28,7 @@ public static class AgentBinary
         string path = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Path)!, "kraud-vmm");
         return Environment.GetEnvironmentVariable("KRAUD_AGENT_BIN") is { Length: > 0 }
             ? (File.Exists(path) ? path : throw new FileNotFoundException("kraud-vmm is not beside KRAUD_AGENT_BIN", path))
-            : Publish("src/Kraud.Vmm", path);
+            : Publish("src/kraud-vmm", path);
     }
 
     private static string Publish(string project, string path)

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Kraud.Agent.Config;
 using Kraud.Agent.Hosting;
-using Kraud.Agent.Kvm.Vmm;
+using Kraud.Vmm;
 
 namespace Kraud.Agent.Cli;
 
@@ -31,7 +31,10 @@ internal static class VmmCommand
                 c.Cancel = true;
                 stop.Cancel();
             });
-            return await Vmm.RunAsync(parse.GetValue(config)!, loggers, stop.Token);
+            // kraud-vm@.service is Type=notify: READY=1 when the guest is about to run, as kraud-vmm sends it.
+            using var notifier = Kraud.Systemd.SystemdNotifier.FromEnvironment();
+            return await LaunchFileRunner.RunAsync(parse.GetValue(config)!, loggers, stop.Token,
+                notifier.IsEnabled ? () => notifier.Ready(LaunchFileRunner.GuestRunningStatus) : null);
         });
         return cmd;
     }

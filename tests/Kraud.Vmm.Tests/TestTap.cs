@@ -1,0 +1,34 @@
+using System.Diagnostics;
+
+namespace Kraud.Vmm.Tests;
+
+/// <summary>A tap interface made with `ip tuntap add` for one test (until the Net library provides taps), removed after.</summary>
+public sealed class TestTap : IDisposable
+{
+    public TestTap()
+    {
+        Name = $"ktk{Environment.ProcessId % 10000}{Random.Shared.Next(1000)}";
+        Ip("tuntap", "add", "dev", Name, "mode", "tap", "vnet_hdr");
+        // No IPv6 on the tap: the test's frames are the only traffic the guest should see.
+        var ipv6 = $"/proc/sys/net/ipv6/conf/{Name}/disable_ipv6";
+        if (File.Exists(ipv6)) File.WriteAllText(ipv6, "1");
+        Ip("link", "set", Name, "up");
+    }
+
+    public string Name { get; }
+
+    private static void Ip(params string[] args)
+    {
+        var psi = new ProcessStartInfo("/usr/sbin/ip") { RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"ip {string.Join(' ', args)}: {err}");
+    }
+
+    public void Dispose()
+    {
+        try { Ip("link", "del", Name); } catch (InvalidOperationException) { }
+    }
+}
