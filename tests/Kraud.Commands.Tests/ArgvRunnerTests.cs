@@ -77,14 +77,14 @@ public class ArgvRunnerTests
         var runner = new ArgvRunner(log).WithVariable("LC_ALL", "C");
         var r = await runner.RunAsync(["/bin/ls", "/definitely/not/here"]);
 
-        var line = Assert.Single(log.Entries, e => e.Message.Contains("No such file or directory"));
+        var line = Assert.Single(log.Lines, e => e.Message.Contains("No such file or directory"));
         Assert.Equal(LogLevel.Debug, line.Level);
         Assert.StartsWith("ls[", line.Message);
         Assert.Contains(r.Stderr.Trim(), line.Message); // the same line the result keeps for the error
         // Stdout that a caller parses stays out of the log (only the command line is there, at its start).
         var listed = await runner.RunCheckedAsync(["/bin/echo", "parsed-" + Guid.NewGuid().ToString("N")]);
-        Assert.Contains(log.Entries, e => e.Message.EndsWith(" started: /bin/echo " + listed.Stdout.Trim(), StringComparison.Ordinal));
-        Assert.DoesNotContain(log.Entries, e => e.Message.EndsWith("]: " + listed.Stdout.Trim(), StringComparison.Ordinal));
+        Assert.Contains(log.Lines, e => e.Message.EndsWith(" started: /bin/echo " + listed.Stdout.Trim(), StringComparison.Ordinal));
+        Assert.DoesNotContain(log.Lines, e => e.Message.EndsWith("]: " + listed.Stdout.Trim(), StringComparison.Ordinal));
     }
 
     [Fact]
@@ -94,7 +94,7 @@ public class ArgvRunnerTests
         string marker = "out-" + Guid.NewGuid().ToString("N");
         var r = await new ArgvRunner(log).RunPipedAsync(["/bin/echo", marker], stdin: null, stdout: null);
         Assert.Equal("", r.Stdout);
-        var line = Assert.Single(log.Entries, e => e.Message.EndsWith("]: " + marker, StringComparison.Ordinal));
+        var line = Assert.Single(log.Lines, e => e.Message.EndsWith("]: " + marker, StringComparison.Ordinal));
         Assert.StartsWith("echo[", line.Message);
     }
 
@@ -178,7 +178,7 @@ public class ArgvRunnerTests
     {
         var log = new CapturingLogger();
         await using var running = new ArgvRunner(log).Start(["/bin/sh", "-c", "echo up; exec sleep 30"]);
-        await Deadline.WaitUntilAsync(() => log.Entries.Any(e => e.Message == $"sh[{running.ProcessId}]: up"), TimeSpan.FromSeconds(10), "its first line in the log");
+        await Deadline.WaitUntilAsync(() => log.Lines.Any(e => e.Message == $"sh[{running.ProcessId}]: up"), TimeSpan.FromSeconds(10), "its first line in the log");
         Assert.True(ProcessSignals.IsAlive(running.ProcessId));
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         Assert.True(await running.StopAsync(deadline.Token), "sleep ends on SIGINT");

@@ -12,7 +12,7 @@ public sealed class BootTests
         int code = await vm.RunAsync(vm.Launch(TestGuests.Path("hello")));
         Assert.True(code == VmmExitCode.PowerOff, vm.Describe(code));
         Assert.Equal("hello from the kraud test guest\n", vm.Serial);
-        var line = Assert.Single(vm.Logs.Entries, e => e.Message.Contains("hello from the kraud test guest"));
+        var line = Assert.Single(vm.Logs.Lines, e => e.Message.Contains("hello from the kraud test guest"));
         Assert.Equal(LogLevel.Information, line.Level);
         Assert.Equal("test-vm", line.ScopeValue("Id"));
         Assert.Equal("vm", line.ScopeValue("Kind"));
@@ -42,7 +42,7 @@ public sealed class BootTests
         int code = await vm.RunAsync(vm.Launch(TestGuests.Path("triple")));
         Assert.True(code == VmmExitCode.GuestFault, vm.Describe(code));
         Assert.Contains("faulting now", vm.Serial);
-        var dump = Assert.Single(vm.Logs.Entries, e => e.Level == LogLevel.Error && e.Message.Contains("triple fault"));
+        var dump = Assert.Single(vm.Logs.Lines, e => e.Level == LogLevel.Error && e.Message.Contains("triple fault"));
         Assert.Matches(@"rip=00000000002[0-9a-f]{5}", dump.Message); // inside the guest image at 2 MiB
         Assert.Contains("cr3=0000000000009000", dump.Message);
         Assert.Matches(@"code at rip \(gpa 0x2[0-9a-f]{5}\): 0f0b", dump.Message); // ud2, the faulting instruction

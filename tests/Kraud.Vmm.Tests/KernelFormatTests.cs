@@ -27,7 +27,7 @@ public sealed class KernelFormatTests
         Assert.Contains("cmdline=console=ttyS0 via=bzimage", lines);
         ulong expected = ((64UL << 20) - 10000) & ~0xfffUL; // highest page-aligned spot below the top of RAM
         Assert.Contains($"initrd=0x{expected:x} 10000 {InitrdText[..24]}", lines);
-        Assert.Contains(vm.Logs.Entries, e => e.Message.Contains("bzImage kernel entry 0x1000200"));
+        Assert.Contains(vm.Logs.Lines, e => e.Message.Contains("bzImage kernel entry 0x1000200"));
     }
 
     [Fact]
@@ -52,6 +52,6 @@ public sealed class KernelFormatTests
         File.WriteAllText(kernel, "this is not a kernel at all, just text long enough to read");
         int code = await vm.RunAsync(vm.Launch(kernel));
         Assert.True(code == VmmExitCode.InvalidLaunchFile, vm.Describe(code));
-        Assert.Contains(vm.Logs.Entries, e => e.Message.Contains("neither an ELF nor a bzImage"));
+        Assert.Contains(vm.Logs.Lines, e => e.Message.Contains("neither an ELF nor a bzImage"));
     }
 }

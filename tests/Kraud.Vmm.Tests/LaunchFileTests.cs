@@ -11,11 +11,11 @@ public sealed class LaunchFileTests
     {
         int code = await vm.RunAsync(launch);
         Assert.True(code == VmmExitCode.InvalidLaunchFile, vm.Describe(code));
-        var error = Assert.Single(vm.Logs.Entries, e => e.Level == LogLevel.Error);
+        var error = Assert.Single(vm.Logs.Lines, e => e.Level == LogLevel.Error);
         Assert.Contains(expectedError, error.Message);
         // The serial log is the first thing a VM creates once KVM is open: it must not exist.
         Assert.False(File.Exists(vm.SerialLog), "the refused launch created the serial log");
-        Assert.DoesNotContain(vm.Logs.Entries, e => e.Message.Contains("vm started"));
+        Assert.DoesNotContain(vm.Logs.Lines, e => e.Message.Contains("vm started"));
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public sealed class PvhTests
         Assert.Contains($"memmap 0x100000 0x{96 * 1024 * 1024 - 0x100000:x} 1", lines); // the rest, from 1 MiB
         Assert.Contains("modules=0", lines);
         Assert.Contains("pvh done", lines);
-        Assert.Contains(vm.Logs.Entries, e => e.Message.Contains("ELF kernel entry 0x200000 (PVH, 32-bit)"));
+        Assert.Contains(vm.Logs.Lines, e => e.Message.Contains("ELF kernel entry 0x200000 (PVH, 32-bit)"));
     }
 
     [Fact]
@@ -62,7 +62,7 @@ public sealed class PvhTests
         int code = await vm.RunAsync(vm.Launch(TestGuests.Path("bootinfo")));
         Assert.True(code == VmmExitCode.PowerOff, vm.Describe(code));
         Assert.Contains("rsi=0x7000", vm.Serial.Split('\n'));
-        Assert.Contains(vm.Logs.Entries, e => e.Message.Contains("ELF kernel entry 0x200000 (64-bit)"));
+        Assert.Contains(vm.Logs.Lines, e => e.Message.Contains("ELF kernel entry 0x200000 (64-bit)"));
     }
 
     [Fact]
@@ -72,7 +72,7 @@ public sealed class PvhTests
         int code = await vm.RunAsync(vm.Launch(TestGuests.Path("pvh"), "console=ttyS0 pvh.triple"));
         Assert.True(code == VmmExitCode.GuestFault, vm.Describe(code));
         Assert.Contains("pvh guest: faulting now", vm.Serial);
-        var dump = Assert.Single(vm.Logs.Entries, e => e.Level == LogLevel.Error && e.Message.Contains("triple fault"));
+        var dump = Assert.Single(vm.Logs.Lines, e => e.Level == LogLevel.Error && e.Message.Contains("triple fault"));
         Assert.Contains("efer=0000000000000000", dump.Message); // not long mode
         Assert.Contains("cs=0008", dump.Message);
         Assert.Matches(@"code at rip \(gpa 0x2[0-9a-f]{5}\): 0f0b", dump.Message); // ud2, read with paging off
@@ -92,7 +92,7 @@ public sealed class PvhTests
         File.WriteAllBytes(kernel, image);
         int code = await vm.RunAsync(vm.Launch(kernel));
         Assert.True(code == VmmExitCode.InvalidLaunchFile, vm.Describe(code));
-        Assert.Contains(vm.Logs.Entries, e => e.Message.Contains("PVH entry 0x10000000 is not inside a loaded segment"));
+        Assert.Contains(vm.Logs.Lines, e => e.Message.Contains("PVH entry 0x10000000 is not inside a loaded segment"));
         Assert.Equal("", vm.Serial);
     }
 

@@ -13,33 +13,19 @@ namespace Kraud.Agent.ControlPlane;
 public sealed class OrphanReport(StreamMessageReader desired, IReadOnlyList<IResourceInventory> sources, TimeProvider clock, ILogger<OrphanReport> logger) : IHostReport
 {
     public static readonly TimeSpan Refresh = TimeSpan.FromMinutes(1);
-    private readonly SemaphoreSlim _checking = new(1, 1);
-    private List<string> _orphans = [];
-    private DateTimeOffset _checkedAt = DateTimeOffset.MinValue;
+    private readonly RefreshedValue<List<string>> _orphans = new(Refresh, clock, [], retryAtOnce: true);
 
-    public async Task ContributeAsync(HostReportBuilder report, CancellationToken ct)
-    {
-        await _checking.WaitAsync(ct);
-        try
-        {
-            if (clock.GetUtcNow() - _checkedAt >= Refresh) await CheckAsync(ct);
-        }
-        finally
-        {
-            _checking.Release();
-        }
-        report.Orphans.AddRange(_orphans);
-    }
+    public async Task ContributeAsync(HostReportBuilder report, CancellationToken ct) =>
+        report.Orphans.AddRange(await _orphans.GetAsync(CheckAsync, ct));
 
-    private async Task CheckAsync(CancellationToken ct)
+    private async Task<List<string>> CheckAsync(CancellationToken ct)
     {
         var found = new List<string>();
         foreach (var key in await ListAllAsync(ct))
             if (await desired.GetLastAsync(key.DesiredSubject, ct) is null)
                 found.Add(key.ToString());
         found.Sort(StringComparer.Ordinal);
-        _orphans = found;
-        _checkedAt = clock.GetUtcNow();
+        return found;
     }
 
     private async Task<HashSet<ResourceKey>> ListAllAsync(CancellationToken ct)

@@ -12,31 +12,25 @@ namespace Kraud.Agent.Host;
 public sealed class PoolReport(ZfsCli cli, Func<bool> zfsPresent, TimeProvider clock) : IHostReport
 {
     public static readonly TimeSpan Refresh = TimeSpan.FromSeconds(30);
-    private readonly SemaphoreSlim _listing = new(1, 1);
-    private IReadOnlyList<PoolResource> _pools = [];
-    private DateTimeOffset _listedAt = DateTimeOffset.MinValue;
+    private readonly RefreshedValue<IReadOnlyList<PoolResource>> _pools = new(Refresh, clock, [], retryAtOnce: false);
 
     public async Task ContributeAsync(HostReportBuilder report, CancellationToken ct)
     {
-        await _listing.WaitAsync(ct);
         try
         {
-            if (clock.GetUtcNow() - _listedAt >= Refresh) await ListAsync(ct);
+            await _pools.GetAsync(ListAsync, ct);
         }
         finally
         {
-            _listing.Release();
-            report.Pools.AddRange(_pools);
+            report.Pools.AddRange(_pools.Value);
         }
     }
 
-    private async Task ListAsync(CancellationToken ct)
+    private async Task<IReadOnlyList<PoolResource>> ListAsync(CancellationToken ct)
     {
-        _pools = [];
-        _listedAt = clock.GetUtcNow();
-        if (!zfsPresent()) return;
+        if (!zfsPresent()) return [];
         var space = await cli.PoolSpaceAsync(ct);
-        _pools = space.Select(p => new PoolResource(p.Name, ToLong(p.Size), ToLong(p.Free))).ToList();
+        return space.Select(p => new PoolResource(p.Name, ToLong(p.Size), ToLong(p.Free))).ToList();
     }
 
     private static long ToLong(ulong bytes) => bytes > long.MaxValue ? long.MaxValue : (long)bytes;

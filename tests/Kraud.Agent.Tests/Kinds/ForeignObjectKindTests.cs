@@ -35,7 +35,7 @@ public class ForeignObjectKindTests
 
         foreach (bool deleted in new[] { true, false })
         {
-            var e = await Assert.ThrowsAsync<PermanentReconcileException>(() =>
+            var e = await Assert.ThrowsAsync<ForeignObjectException>(() =>
                 kind.ReconcileAsync(Envelope("Vpc", "vpc-b", deleted, """{"interface":"kvpcb0","listenPort":51890}"""), context, default));
             Assert.Equal("link kvpcb0 exists and is not kraud's (no alias kraud:vpc:vpc-b); left untouched", e.Message);
             var left = ns.Rtnl.LinkGet("kvpcb0");
@@ -57,7 +57,7 @@ public class ForeignObjectKindTests
              "local":{"ip6":"fd42:76::1","ip4":"10.76.0.1"},"members":[{"ip6":"fd42:76::2","ip4":"10.76.0.2"}]}
             """;
 
-        var e = await Assert.ThrowsAsync<PermanentReconcileException>(() =>
+        var e = await Assert.ThrowsAsync<ForeignObjectException>(() =>
             kind.ReconcileAsync(Envelope("Overlay", "ov-b", false, spec), new ReconcileContext("h1", dir.Path, 1, NullLogger.Instance), default));
         Assert.Equal($"link {tunnel} exists and is not kraud's (bridge link without alias {OverlayReconciler.TunnelAlias}); left untouched", e.Message);
         Assert.Null(ns.Rtnl.LinkGet(tunnel).Alias);

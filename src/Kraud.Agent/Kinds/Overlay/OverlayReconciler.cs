@@ -33,8 +33,8 @@ public sealed class OverlayReconciler(NetNs? ns = null, ILogger? logger = null) 
     /// <summary>The work engine's entry. A delete finds the routes by the id; a spec, when it carries one, must still be valid.</summary>
     public async Task<JsonObject?> ReconcileAsync(ResourceEnvelope envelope, ReconcileContext context, CancellationToken ct)
     {
-        if (!envelope.Deleted) return await ReconcileAsync(envelope.Id, SpecReader.Read(envelope, OverlayJsonContext.Default.OverlaySpec), ct).ConfigureAwait(false);
-        SpecReader.ReadForDelete(envelope, OverlayJsonContext.Default.OverlaySpec)?.Validate();
+        if (!envelope.Deleted) return await ReconcileAsync(envelope.Id, envelope.ReadSpec(OverlayJsonContext.Default.OverlaySpec), ct).ConfigureAwait(false);
+        envelope.ReadSpecIfAny(OverlayJsonContext.Default.OverlaySpec)?.Validate();
         int routes = await DeleteAsync(envelope.Id, ct).ConfigureAwait(false);
         return new JsonObject { ["deletedRoutes"] = routes, ["deleted"] = true };
     }

@@ -19,8 +19,8 @@ public sealed class SnapshotReconciler(ZfsApi zfs, VolumeReconciler volumes) : I
     public async Task<JsonObject?> ReconcileAsync(ResourceEnvelope envelope, ReconcileContext context, CancellationToken ct)
     {
         if (envelope.Deleted)
-            return await DeleteAsync(envelope.Id, SpecReader.ReadForDelete(envelope, SnapshotJsonContext.Default.SnapshotSpec), ct).ConfigureAwait(false);
-        return await ReconcileAsync(envelope.Id, envelope.Generation, context.Host, SpecReader.Read(envelope, SnapshotJsonContext.Default.SnapshotSpec), ct).ConfigureAwait(false);
+            return await DeleteAsync(envelope.Id, envelope.ReadSpecIfAny(SnapshotJsonContext.Default.SnapshotSpec), ct).ConfigureAwait(false);
+        return await ReconcileAsync(envelope.Id, envelope.Generation, context.Host, envelope.ReadSpec(SnapshotJsonContext.Default.SnapshotSpec), ct).ConfigureAwait(false);
     }
 
     public async Task<JsonObject> ReconcileAsync(string id, long generation, string hostId, SnapshotSpec spec, CancellationToken ct = default)
@@ -76,7 +76,7 @@ public sealed class SnapshotReconciler(ZfsApi zfs, VolumeReconciler volumes) : I
     private static void CheckOwned(string snap, string owner, string id)
     {
         if (owner != id)
-            throw new PermanentReconcileException(owner == "-"
+            throw new ForeignObjectException(owner == "-"
                 ? $"snapshot {snap} exists and is not kraud's (no kraud:id={id}); left untouched"
                 : $"snapshot {snap} exists and is not kraud's (kraud:id is '{owner}', not '{id}'); left untouched", "spec.name");
     }

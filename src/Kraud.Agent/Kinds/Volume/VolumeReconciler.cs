@@ -20,7 +20,7 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
     /// <summary>The work engine's entry. A delete's spec is optional: without one the volume is found on whichever pool has it.</summary>
     public async Task<JsonObject?> ReconcileAsync(ResourceEnvelope envelope, ReconcileContext context, CancellationToken ct)
     {
-        var spec = SpecReader.ReadForDelete(envelope, VolumeJsonContext.Default.VolumeSpec);
+        var spec = envelope.ReadSpecIfAny(VolumeJsonContext.Default.VolumeSpec);
         if (envelope.Deleted) return await DeleteAsync(envelope.Id, context.Host, spec, ct).ConfigureAwait(false);
         return await ReconcileAsync(envelope.Id, envelope.Generation, context.Host,
             spec ?? throw PermanentReconcileException.At("spec", "required"), progress: null, ct).ConfigureAwait(false);
@@ -148,12 +148,12 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
     {
         string owner = MarkOf(have.GetValueOrDefault(VolumeDatasets.IdProperty));
         if (owner != id)
-            throw new PermanentReconcileException(owner == "-"
+            throw new ForeignObjectException(owner == "-"
                 ? $"dataset {ds} exists and is not kraud's (no kraud:id={id}); left untouched"
                 : $"dataset {ds} exists and is not kraud's (kraud:id is '{owner}', not '{id}'); left untouched", "id");
         string host = MarkOf(have.GetValueOrDefault(VolumeDatasets.HostProperty));
         if (host != hostId)
-            throw new PermanentReconcileException(host == "-"
+            throw new ForeignObjectException(host == "-"
                 ? $"dataset {ds} exists and is not kraud's on this host (no kraud:host={hostId}); left untouched"
                 : $"dataset {ds} exists and is not kraud's on this host (kraud:host is '{host}', not '{hostId}'); left untouched", "id");
     }

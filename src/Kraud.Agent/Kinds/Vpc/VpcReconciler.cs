@@ -27,7 +27,7 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
     public async Task<JsonObject?> ReconcileAsync(ResourceEnvelope envelope, ReconcileContext context, CancellationToken ct)
     {
         if (envelope.Deleted) return await DeleteAsync(envelope, ct).ConfigureAwait(false);
-        var observed = await ReconcileAsync(SpecReader.Read(envelope, VpcJsonContext.Default.VpcSpec), context.StateDir, envelope.Id, ct).ConfigureAwait(false);
+        var observed = await ReconcileAsync(envelope.ReadSpec(VpcJsonContext.Default.VpcSpec), context.StateDir, envelope.Id, ct).ConfigureAwait(false);
         if (observed["publicKey"]?.GetValue<string>() is { } publicKey) publicKeys?.Set(envelope.Id, publicKey);
         return observed;
     }
@@ -35,7 +35,7 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
     /// <summary>Removes the spec's interface, if a spec is known, and every interface tagged as this resource's.</summary>
     private async Task<JsonObject> DeleteAsync(ResourceEnvelope envelope, CancellationToken ct)
     {
-        var spec = SpecReader.ReadForDelete(envelope, VpcJsonContext.Default.VpcSpec);
+        var spec = envelope.ReadSpecIfAny(VpcJsonContext.Default.VpcSpec);
         spec?.Validate();
         var deleted = await DeleteOwnedAsync(envelope.Id, spec?.Interface, ct).ConfigureAwait(false);
         publicKeys?.Remove(envelope.Id);

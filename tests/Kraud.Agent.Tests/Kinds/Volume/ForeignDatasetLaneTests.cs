@@ -27,11 +27,11 @@ public class ForeignDatasetLaneTests
         await TestZpool.Zfs("create", "-p", ds);
         string before = await TestZpool.GetAll(ds);
 
-        var e = await Assert.ThrowsAsync<PermanentReconcileException>(() => volumes.ReconcileAsync("v", 1, "h1", Nfs(pool.Name)));
+        var e = await Assert.ThrowsAsync<ForeignObjectException>(() => volumes.ReconcileAsync("v", 1, "h1", Nfs(pool.Name)));
         Assert.Equal($"dataset {ds} exists and is not kraud's (no kraud:id=v); left untouched", e.Message);
         Assert.Equal(before, await TestZpool.GetAll(ds));
 
-        var d = await Assert.ThrowsAsync<PermanentReconcileException>(() => volumes.DeleteAsync("v", "h1", null));
+        var d = await Assert.ThrowsAsync<ForeignObjectException>(() => volumes.DeleteAsync("v", "h1", null));
         Assert.Equal(e.Message, d.Message);
         Assert.Equal(before, await TestZpool.GetAll(ds));
     }
@@ -44,7 +44,7 @@ public class ForeignDatasetLaneTests
         string ds = $"{pool.Name}/kraud/v";
         await TestZpool.Zfs("create", "-p", ds);
 
-        var e = await Assert.ThrowsAsync<PermanentReconcileException>(() => snapshots.ReconcileAsync("s1", 1, "h1", new SnapshotSpec { Volume = "v", Name = "x" }));
+        var e = await Assert.ThrowsAsync<ForeignObjectException>(() => snapshots.ReconcileAsync("s1", 1, "h1", new SnapshotSpec { Volume = "v", Name = "x" }));
         Assert.Equal($"dataset {ds} exists and is not kraud's (no kraud:id=v); left untouched", e.Message);
         Assert.False(zfs.Exists(ds + "@user-x"));
         Assert.Equal("", (await TestZpool.Zfs("list", "-H", "-t", "snapshot", "-o", "name", "-r", ds)).Trim());
@@ -59,11 +59,11 @@ public class ForeignDatasetLaneTests
         await TestZpool.Zfs("create", "-p", "-o", "kraud:id=w", "-o", "kraud:host=h2", "-o", "kraud:generation=4", ds);
         string before = await TestZpool.GetAll(ds);
 
-        var e = await Assert.ThrowsAsync<PermanentReconcileException>(() => volumes.ReconcileAsync("w", 5, "h1", Nfs(pool.Name)));
+        var e = await Assert.ThrowsAsync<ForeignObjectException>(() => volumes.ReconcileAsync("w", 5, "h1", Nfs(pool.Name)));
         Assert.Equal($"dataset {ds} exists and is not kraud's on this host (kraud:host is 'h2', not 'h1'); left untouched", e.Message);
         Assert.Equal(before, await TestZpool.GetAll(ds));
 
-        var d = await Assert.ThrowsAsync<PermanentReconcileException>(() => volumes.DeleteAsync("w", "h1", Nfs(pool.Name)));
+        var d = await Assert.ThrowsAsync<ForeignObjectException>(() => volumes.DeleteAsync("w", "h1", Nfs(pool.Name)));
         Assert.Equal(e.Message, d.Message);
         Assert.Equal(before, await TestZpool.GetAll(ds));
     }
@@ -82,9 +82,9 @@ public class ForeignDatasetLaneTests
         Assert.Equal("v\tinherited from " + ds, (await TestZpool.Zfs("get", "-H", "-o", "value,source", "kraud:id", snap)).Trim());
         foreach (string id in new[] { "v", "s1" })
         {
-            var e = await Assert.ThrowsAsync<PermanentReconcileException>(() => snapshots.ReconcileAsync(id, 1, "h1", spec));
+            var e = await Assert.ThrowsAsync<ForeignObjectException>(() => snapshots.ReconcileAsync(id, 1, "h1", spec));
             Assert.Equal($"snapshot {snap} exists and is not kraud's (no kraud:id={id}); left untouched", e.Message);
-            var d = await Assert.ThrowsAsync<PermanentReconcileException>(() => snapshots.DeleteAsync(id, spec));
+            var d = await Assert.ThrowsAsync<ForeignObjectException>(() => snapshots.DeleteAsync(id, spec));
             Assert.Equal(e.Message, d.Message);
             // Without a spec the delete looks for the snapshots marked with the id, finds none and is done.
             Assert.Null((string?)(await snapshots.DeleteAsync(id, null))["snapshot"]);

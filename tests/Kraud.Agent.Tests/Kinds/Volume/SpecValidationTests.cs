@@ -11,9 +11,9 @@ namespace Kraud.Agent.Tests.Kinds.Volume;
 
 public class SpecValidationTests
 {
-    private static VolumeSpec ParseVolume(string json) => SpecReader.Read(JsonDocument.Parse(json).RootElement, VolumeJsonContext.Default.VolumeSpec);
+    private static VolumeSpec ParseVolume(string json) => ResourceEnvelope.ReadSpec(JsonDocument.Parse(json).RootElement, VolumeJsonContext.Default.VolumeSpec);
     private static VolumeSpec ParseVolume(JsonNode json) => ParseVolume(json.ToJsonString());
-    private static SnapshotSpec ParseSnapshot(string json) => SpecReader.Read(JsonDocument.Parse(json).RootElement, SnapshotJsonContext.Default.SnapshotSpec);
+    private static SnapshotSpec ParseSnapshot(string json) => ResourceEnvelope.ReadSpec(JsonDocument.Parse(json).RootElement, SnapshotJsonContext.Default.SnapshotSpec);
 
     private const string Example = """
         { "pool": "tank", "class": "nfs", "sizeBytes": 10737418240,
