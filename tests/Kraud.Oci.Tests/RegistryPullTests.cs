@@ -184,10 +184,23 @@ public sealed class RegistryPullTests(PlainRegistry registry) : IClassFixture<Pl
         using var _ = store;
         using var __ = puller;
         int[] before = [.. registry.SharedLayers.Select(l => registry.Server.BlobGets(l.Digest))];
+        // The first pull's progress callback runs on its transfer: holding it there keeps the transfer open until the
+        // second pull has asked for the same blobs, so the two certainly overlap.
+        using var hold = new ManualResetEventSlim();
+        var transferring = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Hold(TransferProgress p)
+        {
+            transferring.TrySetResult();
+            Assert.True(hold.Wait(TimeSpan.FromSeconds(30)), "the test never released the first pull");
+        }
 
-        var both = await Task.WhenAll(
-            puller.PullAsync(registry.Ref("test/shared:shared"), "pod-1", null, CancellationToken.None),
-            puller.PullAsync(registry.Ref("test/shared:shared"), "pod-2", null, CancellationToken.None));
+        var first = puller.PullAsync(registry.Ref("test/shared:shared"), "pod-1", Hold, CancellationToken.None);
+        await transferring.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var second = puller.PullAsync(registry.Ref("test/shared:shared"), "pod-2", null, CancellationToken.None);
+        await Deadline.WaitUntilAsync(() => registry.SharedLayers.All(l => store.ReferencesOf("pod-2").Contains(l.Digest)),
+            TimeSpan.FromSeconds(10), "the second pull to reach the layers");
+        hold.Set();
+        var both = await Task.WhenAll(first, second);
 
         Assert.Equal(both[0].Blobs, both[1].Blobs);
         // The registry's access log is written after the response: wait for its lines rather than sleep.
