@@ -169,7 +169,11 @@ public sealed partial class BlobStore
             left -= n;
         }
 
-        BlobRange range = await source(have, ct);
+        // A partial file already whole (a crash between fsync and rename) needs no request: a range from its end
+        // would only get a 416.
+        BlobRange range = size is { } whole && have == whole
+            ? new BlobRange(Stream.Null, have, 0)
+            : await source(have, ct);
         await using Stream body = range.Content;
         if (range.Start != have)
         {
@@ -230,7 +234,18 @@ public sealed partial class BlobStore
         Action<TransferProgress>[] listeners;
         lock (_gate) listeners = [.. flight.Listeners];
         var p = new TransferProgress(done, total);
-        foreach (var l in listeners) l(p);
+        foreach (var l in listeners)
+        {
+            try
+            {
+                l(p);
+            }
+            catch (Exception e)
+            {
+                // One caller's broken callback must not fail the transfer the others share.
+                _logger.LogWarning(e, "blob store: a progress callback failed");
+            }
+        }
     }
 
     private string PartialPathOf(Digest digest) => Path.Combine(BlobDirectory, $".{digest.Hex}.partial");

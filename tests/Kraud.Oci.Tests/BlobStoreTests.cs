@@ -105,6 +105,20 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_whole_partial_file_left_by_a_crash_before_the_rename_is_verified_and_kept_without_a_request()
+    {
+        using var store = Open();
+        byte[] content = RandomNumberGenerator.GetBytes(10_000);
+        var digest = Digest.Of(content);
+        File.WriteAllBytes(Path.Combine(store.BlobDirectory, $".{digest.Hex}.partial"), content);
+
+        string path = await store.GetOrAddAsync(digest, content.Length,
+            (_, _) => throw new InvalidOperationException("no request expected"), null, CancellationToken.None);
+
+        Assert.Equal(content, File.ReadAllBytes(path));
+    }
+
+    [Fact]
     public async Task A_blob_no_owner_uses_goes_after_the_grace_period_and_a_referenced_one_stays()
     {
         using var store = Open();
