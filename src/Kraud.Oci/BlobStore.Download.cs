@@ -42,25 +42,34 @@ public sealed partial class BlobStore
         CancellationToken ct)
     {
         string path = PathOf(digest);
-        Flight flight;
+        Flight? flight = null;
+        long stored = -1;
         lock (_gate)
         {
             if (IsStored(path, digest, size))
             {
-                progress?.Invoke(new TransferProgress(new FileInfo(path).Length, size ?? new FileInfo(path).Length));
-                return path;
+                stored = new FileInfo(path).Length;
             }
-            if (!_inFlight.TryGetValue(digest, out flight!) || flight.Cancel.IsCancellationRequested)
+            else
             {
-                // A download whose callers all left is still winding down: the new one starts after it, on the
-                // same partial file.
-                Task? previous = flight?.Task;
-                var started = flight = new Flight();
-                started.Task = Task.Run(() => FlyAsync(started, previous, digest, size, source));
-                _inFlight[digest] = started;
+                if (!_inFlight.TryGetValue(digest, out flight) || flight.Cancel.IsCancellationRequested)
+                {
+                    // A download whose callers all left is still winding down: the new one starts after it, on the
+                    // same partial file.
+                    Task? previous = flight?.Task;
+                    var started = flight = new Flight();
+                    started.Task = Task.Run(() => FlyAsync(started, previous, digest, size, source));
+                    _inFlight[digest] = started;
+                }
+                flight.Waiters++;
+                if (progress is not null) flight.Listeners.Add(progress);
             }
-            flight.Waiters++;
-            if (progress is not null) flight.Listeners.Add(progress);
+        }
+        if (flight is null)
+        {
+            // Outside the lock: a callback may well call back into the store.
+            progress?.Invoke(new TransferProgress(stored, stored));
+            return path;
         }
         try
         {
@@ -104,7 +113,7 @@ public sealed partial class BlobStore
             {
                 if (_inFlight.TryGetValue(digest, out var current) && current == flight) _inFlight.Remove(digest);
             }
-            flight.Cancel.Dispose();
+            // flight.Cancel is not disposed: a leaving caller may still cancel it, and without a timer it holds nothing.
         }
     }
 

@@ -122,7 +122,9 @@ public sealed class RegistryClient : IDisposable
             }
             catch (HttpRequestException e)
             {
-                throw new RegistryException($"registry {Options.Host}: {what}: {e.Message}", null, e);
+                // "The SSL connection could not be established, see inner exception": the inner one says why.
+                string why = e.InnerException is { } inner ? $"{e.Message} ({inner.Message})" : e.Message;
+                throw new RegistryException($"registry {Options.Host}: {what}: {why}", null, e);
             }
             catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
             {

@@ -90,6 +90,7 @@ public sealed class BasicAuthTlsTests(SecureRegistry registry) : IClassFixture<S
         Assert.Null(e.Status);
         Assert.Contains(registry.Server.Host, e.Message);
         Assert.IsType<AuthenticationException>(e.InnerException?.InnerException);
+        Assert.Contains("certificate", e.Message);
     }
 
     [Fact]

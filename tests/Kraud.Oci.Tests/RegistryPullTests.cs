@@ -79,6 +79,22 @@ public sealed class RegistryPullTests(PlainRegistry registry) : IClassFixture<Pl
     }
 
     [Fact]
+    public async Task A_docker_manifest_list_resolves_to_its_linux_amd64_image()
+    {
+        var (store, puller) = Open();
+        using var _ = store;
+        using var __ = puller;
+
+        PulledImage image = await puller.PullAsync(registry.Ref("test/multi-docker:multi"), "pod-l", null, CancellationToken.None);
+
+        Assert.Equal(Skopeo.DigestOf(registry.Server.Host, "test/multi-docker", "multi"), image.Digest);
+        Assert.Contains(MediaTypes.DockerManifestList, File.ReadAllText(store.PathOf(image.Digest)));
+        Assert.Contains(MediaTypes.DockerManifest, File.ReadAllText(store.PathOf(image.ManifestDigest)));
+        Assert.Equal([registry.AmdLayer.Digest], image.Layers.Select(l => l.Digest));
+        Assert.False(store.Contains(registry.ArmLayer.Digest));
+    }
+
+    [Fact]
     public async Task An_index_without_linux_amd64_fails_naming_what_it_offers()
     {
         var (store, puller) = Open();

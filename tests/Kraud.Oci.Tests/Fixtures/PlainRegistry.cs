@@ -4,7 +4,7 @@ namespace Kraud.Oci.Tests.Fixtures;
 
 /// <summary>
 /// One plain-HTTP registry for a test class, filled by skopeo from a hand-written OCI layout: an OCI image, the same
-/// image as Docker schema 2, a linux/arm64 + linux/amd64 index, an index without amd64, an arm64-only image, and
+/// image as Docker schema 2, a linux/arm64 + linux/amd64 index (OCI, and as a Docker manifest list), an index without amd64, an arm64-only image, and
 /// images of their own for the tests that corrupt the registry's storage.
 /// </summary>
 public sealed class PlainRegistry : IAsyncLifetime
@@ -20,6 +20,7 @@ public sealed class PlainRegistry : IAsyncLifetime
     public ContentDescriptor AmdInIndex { get; private set; } = null!;
     public ContentDescriptor ArmInIndex { get; private set; } = null!;
     public ContentDescriptor ArmLayer { get; private set; } = null!;
+    public ContentDescriptor AmdLayer { get; private set; } = null!;
     public ContentDescriptor CorruptLayer { get; private set; } = null!;
     public ContentDescriptor CorruptManifest { get; private set; } = null!;
     public IReadOnlyList<ContentDescriptor> SharedLayers { get; private set; } = [];
@@ -40,9 +41,11 @@ public sealed class PlainRegistry : IAsyncLifetime
 
         ArmLayer = Layout.AddLayer(("bin/app", "arm64 build\n"));
         ArmInIndex = Layout.AddImage("linux", "arm64", [ArmLayer], "/bin/app");
-        AmdInIndex = Layout.AddImage("linux", "amd64", [Layout.AddLayer(("bin/app", "amd64 build\n"))], "/bin/app");
+        AmdLayer = Layout.AddLayer(("bin/app", "amd64 build\n"));
+        AmdInIndex = Layout.AddImage("linux", "amd64", [AmdLayer], "/bin/app");
         Layout.Tag("multi", Layout.AddIndex((ArmInIndex, "linux", "arm64"), (AmdInIndex, "linux", "amd64")));
         Push("multi", "test/multi", "--all");
+        Push("multi", "test/multi-docker", "--all", "--format", "v2s2"); // a Docker manifest list
         Layout.Tag("noamd", Layout.AddIndex((ArmInIndex, "linux", "arm64"),
             (Layout.AddImage("linux", "s390x", [ArmLayer], "/bin/app"), "linux", "s390x")));
         Push("noamd", "test/noamd", "--all");
