@@ -57,7 +57,9 @@ public sealed class ImagePuller : IDisposable
         {
             var child = PickPlatform(top, where);
             manifest = await ManifestAsync(image, child.Digest.ToString(), child.Digest, owner, where, ct);
-            if (manifest.IsIndex) throw new ImageFormatException($"{where}: index {top.Digest} points to another index {manifest.Digest} for {Os}/{Architecture}; nested indexes are not supported");
+            if (manifest.IsIndex)
+                throw new ImageFormatException($"{where}: index {top.Digest} points to another index {manifest.Digest} " +
+                                               $"for {Os}/{Architecture}; nested indexes are not supported");
             blobs.Add(manifest.Digest);
         }
         List<ContentDescriptor> contents = [manifest.Config!, .. manifest.Layers];

@@ -64,6 +64,9 @@ internal sealed class RegistryAuth(RegistryOptions options, HttpClient http, Tim
         await TokenAsync(scope, renew: true, ct);
     }
 
+    // A realm as it may appear in a message: without user info or query.
+    private static string Shown(Uri uri) => uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
+
     private AuthenticationHeaderValue BasicHeader() =>
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{options.Username}:{options.Password}")));
 
@@ -89,7 +92,7 @@ internal sealed class RegistryAuth(RegistryOptions options, HttpClient http, Tim
         if (!Uri.TryCreate(challenge["realm"], UriKind.Absolute, out Uri? realm) || realm.Scheme is not ("https" or "http"))
             throw new RegistryException($"registry {options.Host}: token realm '{challenge["realm"]}' is not an http(s) URL", HttpStatusCode.Unauthorized);
         if (realm.Scheme == "http" && HasCredentials && !options.PlainHttp)
-            throw new RegistryException($"registry {options.Host}: token realm {realm.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)} is plain HTTP; " +
+            throw new RegistryException($"registry {options.Host}: token realm {Shown(realm)} is plain HTTP; " +
                                         "credentials are only sent there when the registry is configured with plainHttp", HttpStatusCode.Unauthorized);
 
         var query = new StringBuilder();
@@ -100,7 +103,7 @@ internal sealed class RegistryAuth(RegistryOptions options, HttpClient http, Tim
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         if (HasCredentials) request.Headers.Authorization = BasicHeader();
         string who = HasCredentials ? $"the credentials of user '{options.Username}'" : "an anonymous request";
-        string where = $"token service {realm.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)} of registry {options.Host}";
+        string where = $"token service {Shown(realm)} of registry {options.Host}";
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));
         HttpResponseMessage response;
