@@ -61,6 +61,26 @@ public sealed class BearerTokenTests(TokenRegistry registry) : IClassFixture<Tok
     }
 
     [Fact]
+    public async Task Neither_the_password_nor_a_token_is_logged_even_at_trace_level()
+    {
+        var log = new CapturingLogger();
+        using var store = new BlobStore(_dir.Path, log);
+        using var puller = new ImagePuller(store, [registry.Options()], log);
+
+        await puller.PullAsync(registry.Ref(), "p", null, CancellationToken.None);
+        await Assert.ThrowsAsync<RegistryException>(() => puller.PullAsync(registry.Ref("missing"), "p", null, CancellationToken.None));
+
+        Assert.NotEmpty(log.Lines);
+        Assert.Contains(log.Lines, l => l.Contains("bearer token for repository:tok/app:pull"));
+        string all = string.Join("\n", log.Lines);
+        Assert.DoesNotContain(TokenRegistry.Password, all);
+        lock (registry.Issuer.Issued)
+        {
+            foreach (string token in registry.Issuer.Issued) Assert.DoesNotContain(token.Split('.')[2], all);
+        }
+    }
+
+    [Fact]
     public async Task An_expired_token_is_fetched_anew()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
