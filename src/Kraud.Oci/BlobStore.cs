@@ -53,7 +53,15 @@ public sealed partial class BlobStore : IDisposable
         }
         _statePath = Path.Combine(Root, "refs.json");
         _openedAt = _time.GetUtcNow();
-        LoadState();
+        try
+        {
+            LoadState();
+        }
+        catch
+        {
+            _lockFile.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The store's root directory (absolute).</summary>

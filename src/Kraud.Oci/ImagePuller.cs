@@ -21,7 +21,8 @@ public sealed record PulledImage(ImageReference Reference, Digest Digest, Digest
 /// <summary>
 /// Pulls linux/amd64 images into a <see cref="BlobStore"/> for an owner: resolves the reference (a pinned digest
 /// already stored needs no registry at all), references every blob for the owner before fetching it, fetches the
-/// missing ones a few at a time and reports bytes done of the image's total.
+/// missing ones a few at a time and reports bytes done of the image's total. A failed pull leaves the owner's
+/// references in place, so a retry reuses what was fetched; release the owner when it is gone.
 /// </summary>
 public sealed class ImagePuller : IDisposable
 {

@@ -45,7 +45,7 @@ public sealed class RegistryClient : IDisposable
     public async Task<RegistryManifest> GetManifestAsync(string repository, string reference, CancellationToken ct)
     {
         Digest? pinned = Digest.TryParse(reference, out var d, out _) ? d : null;
-        string what = $"manifest {repository}:{reference}";
+        string what = pinned is null ? $"manifest {repository}:{reference}" : $"manifest {repository}@{reference}";
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(HeadersTimeout);
         using HttpResponseMessage response = await SendAsync(() =>
