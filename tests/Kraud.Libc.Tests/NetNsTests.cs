@@ -96,7 +96,7 @@ public class NetNsTests
         // starvation for the rest of the process's life, on the asking thread. Created inside, they and every
         // worker they create would live in the namespace. So the 1,000 runs happen in a process of their own.
         using var ns = new TestNetns();
-        var (code, output) = Cmd.TryRun("dotnet", "exec", Path.Combine(AppContext.BaseDirectory, "Kraud.Net.Tests.dll"), PoolStarvationProbe.Command, ns.Ns.Path);
+        var (code, output) = Cmd.TryRun("dotnet", "exec", Path.Combine(AppContext.BaseDirectory, "Kraud.Libc.Tests.dll"), PoolStarvationProbe.Command, ns.Ns.Path);
         Assert.True(code == 0, $"the probe exited {code}:\n{output}");
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var report = lines.Where(l => l.Contains('=')).Select(l => l.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);

@@ -71,8 +71,8 @@ public sealed class BearerTokenTests(TokenRegistry registry) : IClassFixture<Tok
         await Assert.ThrowsAsync<RegistryException>(() => puller.PullAsync(registry.Ref("missing"), "p", null, CancellationToken.None));
 
         Assert.NotEmpty(log.Lines);
-        Assert.Contains(log.Lines, l => l.Contains("bearer token for repository:tok/app:pull"));
-        string all = string.Join("\n", log.Lines);
+        Assert.Contains(log.Lines, l => l.Message.Contains("bearer token for repository:tok/app:pull"));
+        string all = log.Text;
         Assert.DoesNotContain(TokenRegistry.Password, all);
         lock (registry.Issuer.Issued)
         {

@@ -10,6 +10,7 @@ namespace Kraud.Agent.Kinds;
 public sealed class RefreshedValue<T>(TimeSpan refresh, TimeProvider clock, T initial, bool retryAtOnce)
 {
     private readonly SemaphoreSlim _computing = new(1, 1);
+    private readonly T _initial = initial;
     private DateTimeOffset _computedAt = DateTimeOffset.MinValue;
 
     /// <summary>The last value (or <paramref name="initial"/>), whatever the last computation did.</summary>
@@ -24,7 +25,7 @@ public sealed class RefreshedValue<T>(TimeSpan refresh, TimeProvider clock, T in
             if (clock.GetUtcNow() - _computedAt < refresh) return Value;
             if (!retryAtOnce)
             {
-                Value = initial;
+                Value = _initial;
                 _computedAt = clock.GetUtcNow();
             }
             Value = await compute(ct);
