@@ -7,7 +7,7 @@ namespace Kraud.Systemd;
 
 /// <summary>
 /// Readable one-line-per-entry logs on stderr for a terminal or a test:
-/// <c>21:04:05.123 info  Kraud.Agent.Work: reconciled  kind=Volume id=vol-7f3a</c>.
+/// <c>21:04:05.123 info  Kraud.Agent.ControlPlane.WorkEngine: reconciled  kind=Volume id=vol-7f3a</c>.
 /// Scope values follow the message as key=value pairs; an exception follows on indented lines. Text from outside
 /// is escaped (<see cref="LogText"/>): one entry is one line, whatever a message or value contains.
 /// Without a writer, each entry is one write(2) to fd 2 (no System.Console: kraud-vmm stays small).

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Kraud.Libc;
 
 namespace Kraud.Zfs;
 

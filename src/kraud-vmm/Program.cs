@@ -47,10 +47,10 @@ internal static class Program
             if (a.StartsWith("--config=", StringComparison.Ordinal)) config = a["--config=".Length..];
             else if (a == "--config" && i + 1 < args.Length) config = args[++i];
             else if (a == "--log-level" && i + 1 < args.Length)
-                level = ParseLevel(args[++i]) ?? (LogLevel)(-1);
+                level = LogLevels.Parse(args[++i]) ?? (LogLevel)(-1);
             else return Fail($"unexpected argument '{a}'");
         }
-        if ((int)level < 0) return Fail("--log-level must be trace, debug, info, warning or error");
+        if ((int)level < 0) return Fail("--log-level must be " + LogLevels.Accepted);
         if (string.IsNullOrEmpty(config)) return Fail("--config FILE is required");
 
         using var loggers = new MinimumLevelLoggerFactory(Provider(), level);
@@ -95,15 +95,6 @@ internal static class Program
         ? new JournaldLoggerProvider(new JournalSocket(), "kraud-vmm", fallback: new StderrLoggerProvider())
         : new StderrLoggerProvider();
 
-    private static LogLevel? ParseLevel(string s) => s switch
-    {
-        "trace" => LogLevel.Trace,
-        "debug" => LogLevel.Debug,
-        "info" => LogLevel.Information,
-        "warning" => LogLevel.Warning,
-        "error" => LogLevel.Error,
-        _ => null,
-    };
 
     private static int Fail(string message)
     {

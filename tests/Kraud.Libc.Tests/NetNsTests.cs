@@ -1,6 +1,5 @@
 using Kraud.Net.Netlink;
 using Kraud.Net.Rtnl;
-using Kraud.Libc;
 
 namespace Kraud.Libc.Tests;
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Kraud.Libc;
 
 namespace Kraud.Libc.Tests;
 

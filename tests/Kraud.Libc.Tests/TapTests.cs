@@ -1,5 +1,4 @@
 using Kraud.Net.Rtnl;
-using Kraud.Libc;
 
 namespace Kraud.Libc.Tests;
 

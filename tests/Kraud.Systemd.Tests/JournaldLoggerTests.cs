@@ -1,4 +1,3 @@
-using Kraud.Systemd;
 using Kraud.Testing;
 using Microsoft.Extensions.Logging;
 

@@ -1,4 +1,3 @@
-using Kraud.Systemd;
 using Microsoft.Extensions.Logging;
 
 namespace Kraud.Systemd.Tests;

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
 namespace Kraud.Testing;
 
 /// <summary>

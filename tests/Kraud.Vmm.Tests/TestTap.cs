@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Kraud.Vmm.Tests;
 
-/// <summary>A tap interface made with `ip tuntap add` for one test (until the Net library provides taps), removed after.</summary>
+/// <summary>A tap made with `ip tuntap add` for one test and removed after: made by iproute2, not by our TunTap, so the VMM is shown to work with a tap an operator made.</summary>
 public sealed class TestTap : IDisposable
 {
     public TestTap()

@@ -1,5 +1,3 @@
-using Kraud.Testing;
-
 namespace Kraud.Agent.Tests.Cli;
 
 /// <summary>`kraud-agent dev` brings its own nats-server up and takes it down again.</summary>

@@ -1,5 +1,3 @@
-using Kraud.Testing;
-
 namespace Kraud.Agent.Tests.Cli;
 
 /// <summary>`doctor` tells this machine's truth, compared with what the kernel and PATH say.</summary>

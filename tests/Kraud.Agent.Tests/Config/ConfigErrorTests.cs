@@ -1,5 +1,3 @@
-using Kraud.Testing;
-
 namespace Kraud.Agent.Tests.Config;
 
 /// <summary>A bad configuration stops the binary before READY with exit 78 and one line naming the file and the key.</summary>

@@ -1,6 +1,5 @@
 using System.Collections;
 using Kraud.Agent.Config;
-using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.Config;
 

@@ -1,5 +1,4 @@
 using Kraud.Agent.Tests.ControlPlane;
-using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.Config;
 

@@ -1,5 +1,3 @@
-using Kraud.Testing;
-
 namespace Kraud.Agent.Tests.ControlPlane;
 
 /// <summary>A `kraud-agent run` process with its own state directory, config and notify socket.</summary>

@@ -1,5 +1,3 @@
-using Kraud.Testing;
-
 namespace Kraud.Agent.Tests.ControlPlane;
 
 /// <summary>Bad envelopes fail permanently with a message naming the problem; the agent keeps serving.</summary>

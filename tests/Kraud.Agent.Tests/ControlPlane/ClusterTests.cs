@@ -1,5 +1,3 @@
-using Kraud.Testing;
-
 namespace Kraud.Agent.Tests.ControlPlane;
 
 /// <summary>Against a 3-node JetStream cluster (R3 streams) the agent keeps completing work while a server dies and returns.</summary>

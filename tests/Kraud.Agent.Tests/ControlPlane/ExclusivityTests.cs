@@ -1,5 +1,3 @@
-using Kraud.Testing;
-
 namespace Kraud.Agent.Tests.ControlPlane;
 
 /// <summary>Two agents on one host id share the work: never two reconciles of one resource at once, nothing lost.</summary>

@@ -1,8 +1,5 @@
-using Kraud.Agent.Kinds;
-using Kraud.Agent.Kinds.Overlay;
 using Kraud.Agent.Kinds.Vpc;
 using Kraud.Net.WireGuard;
-using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.ControlPlane;
 

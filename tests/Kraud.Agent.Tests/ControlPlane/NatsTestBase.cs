@@ -1,5 +1,3 @@
-using Kraud.Testing;
-
 namespace Kraud.Agent.Tests.ControlPlane;
 
 /// <summary>A real nats-server, the test's control plane and a temp dir per test, shared by the engine tests.</summary>

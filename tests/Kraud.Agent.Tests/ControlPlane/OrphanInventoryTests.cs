@@ -1,14 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using System.Text.Json;
-using Kraud.Agent.Hosting;
-using Kraud.Agent.Kinds.Probe;
 using Kraud.Agent.Kinds.Volume;
 using Kraud.Agent.Kinds.Vpc;
-using Kraud.Agent.Host;
-using Kraud.Testing;
-using Kraud.Agent.ControlPlane;
-using Kraud.Agent.Kinds;
-using Kraud.Agent.State;
 using Kraud.Zfs;
 using NATS.Client.JetStream.Models;
 using Microsoft.Extensions.Logging;

@@ -1,5 +1,3 @@
-using Kraud.Testing;
-
 namespace Kraud.Agent.Tests.ControlPlane;
 
 /// <summary>A resource deleted and then created again, by the control plane or with `kraud-agent apply`.</summary>

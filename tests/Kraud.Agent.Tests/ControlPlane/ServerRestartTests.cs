@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using Kraud.Testing;
 using Xunit.Abstractions;
 
 namespace Kraud.Agent.Tests.ControlPlane;

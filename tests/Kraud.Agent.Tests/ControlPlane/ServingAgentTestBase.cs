@@ -1,5 +1,3 @@
-using Kraud.Testing;
-
 namespace Kraud.Agent.Tests.ControlPlane;
 
 /// <summary>A real nats-server and one agent for host h1, serving before each test starts.</summary>

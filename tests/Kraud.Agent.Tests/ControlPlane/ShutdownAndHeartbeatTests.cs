@@ -1,5 +1,3 @@
-using Kraud.Testing;
-
 namespace Kraud.Agent.Tests.ControlPlane;
 
 /// <summary>SIGTERM drains (finish within grace, hand back the rest); the host record is written and marked draining.</summary>

@@ -1,8 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using Kraud.Agent.ControlPlane;
-using Kraud.Agent.Kinds;
-using Kraud.Agent.State;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.KeyValueStore;

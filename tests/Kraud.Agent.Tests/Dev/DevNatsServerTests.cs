@@ -1,5 +1,4 @@
 using Kraud.Agent.Dev;
-using Kraud.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Kraud.Agent.Tests.Dev;

@@ -1,6 +1,5 @@
 using System.Text;
 using Kraud.Agent.Tests.ControlPlane;
-using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.Faults;
 

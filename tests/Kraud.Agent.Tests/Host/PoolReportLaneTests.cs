@@ -1,6 +1,5 @@
 using Kraud.Agent.Tests.ControlPlane;
 using Kraud.Commands;
-using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.Host;
 

@@ -1,10 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
-using Kraud.Agent.ControlPlane;
-using Kraud.Agent.Kinds;
-using Kraud.Agent.Host;
-using Kraud.Agent.Kinds.Volume;
 using Kraud.Zfs;
-using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.Host;
 

@@ -1,15 +1,8 @@
 using System.Net;
 using System.Text.Json;
-using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Overlay;
 using Kraud.Agent.Kinds.Vpc;
-using Kraud.Agent.Hosting;
-using Kraud.Agent.Kinds.Probe;
-using Kraud.Agent.Kinds.Volume;
 using Kraud.Agent.Tests.ControlPlane;
-using Kraud.Agent.ControlPlane;
-using Kraud.Agent.State;
-using Kraud.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Kraud.Agent.Tests.Kinds;

@@ -1,5 +1,4 @@
 using Kraud.Agent.Tests.ControlPlane;
-using Kraud.Testing;
 using NATS.Client.Core;
 using NATS.NKeys;
 

@@ -1,10 +1,6 @@
 using System.Diagnostics;
 using System.Text;
 using Kraud.Agent.Config;
-using Kraud.Testing;
-using Kraud.Agent.ControlPlane;
-using Kraud.Agent.Kinds;
-using Kraud.Agent.State;
 using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
 using NATS.Client.JetStream;

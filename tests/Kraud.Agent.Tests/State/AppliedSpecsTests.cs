@@ -1,8 +1,4 @@
 using System.Text.Json;
-using Kraud.Agent.ControlPlane;
-using Kraud.Agent.Kinds;
-using Kraud.Agent.State;
-using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.State;
 

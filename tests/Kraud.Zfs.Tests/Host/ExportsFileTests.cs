@@ -1,5 +1,4 @@
 using Kraud.Zfs.Nfs;
-using Kraud.Testing;
 
 namespace Kraud.Zfs.Tests.Host;
 

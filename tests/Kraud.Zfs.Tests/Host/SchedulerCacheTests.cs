@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
 using Kraud.Zfs.Schedule;
-using Kraud.Testing;
 
 namespace Kraud.Zfs.Tests.Host;
 

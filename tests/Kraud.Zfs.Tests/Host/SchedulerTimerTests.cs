@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using Kraud.Zfs.Schedule;
-using Kraud.Testing;
 
 namespace Kraud.Zfs.Tests.Host;
 

@@ -1,10 +1,6 @@
-using Kraud.Zfs.Schedule;
 using Kraud.Zfs;
 using Kraud.Zfs.Nfs;
-using Kraud.Agent.Kinds;
-using Kraud.Agent.Kinds.Snapshot;
 using Kraud.Agent.Kinds.Volume;
-using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.Kinds.Volume;
 

@@ -1,8 +1,4 @@
-using Kraud.Zfs.Schedule;
-using Kraud.Zfs;
 using Kraud.Zfs.Nfs;
-using Kraud.Agent.Kinds;
-using Kraud.Agent.Kinds.Snapshot;
 using Kraud.Agent.Kinds.Volume;
 
 namespace Kraud.Agent.Tests.Kinds.Volume;

@@ -1,8 +1,5 @@
-using Kraud.Zfs.Nfs;
 using Kraud.Zfs.Schedule;
-using Kraud.Zfs;
 using Microsoft.Extensions.Time.Testing;
-using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Snapshot;
 using Kraud.Agent.Kinds.Volume;
 

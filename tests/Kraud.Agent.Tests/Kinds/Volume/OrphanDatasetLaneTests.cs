@@ -1,15 +1,8 @@
-using Kraud.Zfs.Nfs;
-using Kraud.Zfs.Schedule;
-using Kraud.Agent.Host;
 using Kraud.Agent.Kinds.Volume;
 using Kraud.Agent.Tests.ControlPlane;
-using Kraud.Agent.ControlPlane;
-using Kraud.Agent.Kinds;
-using Kraud.Agent.State;
 using Kraud.Zfs;
 using Kraud.Commands;
 using NATS.Client.JetStream.Models;
-using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.Kinds.Volume;
 

@@ -1,7 +1,3 @@
-using Kraud.Zfs.Nfs;
-using Kraud.Zfs.Schedule;
-using Kraud.Zfs;
-using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Snapshot;
 using Kraud.Agent.Kinds.Volume;
 

@@ -1,8 +1,4 @@
-using Kraud.Zfs.Nfs;
-using Kraud.Zfs;
 using Microsoft.Extensions.Time.Testing;
-using Kraud.Agent.Kinds;
-using Kraud.Agent.Kinds.Snapshot;
 using Kraud.Agent.Kinds.Volume;
 using Kraud.Zfs.Schedule;
 

@@ -1,16 +1,9 @@
-using Kraud.Zfs.Nfs;
-using Kraud.Zfs;
 using System.Text.Json.Nodes;
-using Kraud.Agent.Host;
 using Kraud.Agent.Kinds.Volume;
 using Kraud.Zfs.Schedule;
-using Kraud.Agent.ControlPlane;
-using Kraud.Agent.Kinds;
-using Kraud.Agent.State;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.KeyValueStore;
-using Kraud.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Kraud.Agent.Tests.Kinds.Volume;

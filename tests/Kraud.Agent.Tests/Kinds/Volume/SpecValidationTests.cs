@@ -1,9 +1,5 @@
-using Kraud.Zfs.Nfs;
-using Kraud.Zfs.Schedule;
-using Kraud.Zfs;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Snapshot;
 using Kraud.Agent.Kinds.Volume;
 

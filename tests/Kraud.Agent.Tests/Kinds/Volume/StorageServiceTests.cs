@@ -1,12 +1,7 @@
-using Kraud.Zfs;
 using System.Text.Json.Nodes;
-using Kraud.Agent.ControlPlane;
-using Kraud.Agent.Kinds;
-using Kraud.Agent.Host;
 using Kraud.Agent.Kinds.Volume;
 using Kraud.Zfs.Nfs;
 using Kraud.Zfs.Schedule;
-using Kraud.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace Kraud.Agent.Tests.Kinds.Volume;

@@ -1,11 +1,8 @@
 using Kraud.Zfs.Nfs;
 using Kraud.Zfs;
 using System.Threading.Channels;
-using Kraud.Agent.Kinds;
-using Kraud.Agent.Kinds.Snapshot;
 using Kraud.Agent.Kinds.Volume;
 using Kraud.Zfs.Schedule;
-using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.Kinds.Volume;
 

@@ -1,4 +1,3 @@
-using Kraud.Zfs.Schedule;
 using Kraud.Agent.Kinds.Snapshot;
 using Kraud.Agent.Kinds.Volume;
 using Kraud.Zfs;

@@ -1,10 +1,8 @@
 using System.Net;
-using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Overlay;
 using Kraud.Agent.Kinds.Vpc;
 using Kraud.Net.Rtnl;
 using Kraud.Net.WireGuard;
-using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.Kinds.Vpc;
 

@@ -1,6 +1,5 @@
 using System.Net;
 using Kraud.Net.Netlink;
-using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Overlay;
 using Kraud.Agent.Kinds.Vpc;
 using Kraud.Net.Rtnl;

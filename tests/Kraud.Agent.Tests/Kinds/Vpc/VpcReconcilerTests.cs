@@ -1,6 +1,4 @@
 using System.Text.Json;
-using Kraud.Agent.Kinds;
-using Kraud.Agent.Kinds.Overlay;
 using Kraud.Agent.Kinds.Vpc;
 using Kraud.Net.WireGuard;
 

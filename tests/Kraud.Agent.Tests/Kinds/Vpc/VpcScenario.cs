@@ -1,7 +1,4 @@
-using System.Net;
 using System.Text.Json.Nodes;
-using Kraud.Agent.Kinds;
-using Kraud.Agent.Kinds.Overlay;
 using Kraud.Agent.Kinds.Vpc;
 using Kraud.Net.Rtnl;
 using Kraud.Net.WireGuard;
