@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using Kraud.Oci;
+using Kraud.Testing;
 using Kraud.Oci.Tests.Fixtures;
 
 // usage: Kraud.Bench.Oci [--mib N] [--layers N] [--rounds N]
@@ -48,7 +49,7 @@ try
     registry.BeginOutputReadLine();
     registry.BeginErrorReadLine();
     var until = DateTime.UtcNow.AddSeconds(20);
-    while (!Listening(port))
+    while (!FreePort.IsListening(port))
     {
         if (registry.HasExited || DateTime.UtcNow > until) throw new InvalidOperationException("docker-registry did not start");
         await Task.Delay(20);
@@ -117,16 +118,3 @@ static int FreePort()
     return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
 }
 
-static bool Listening(int port)
-{
-    try
-    {
-        using var c = new TcpClient();
-        c.Connect("127.0.0.1", port);
-        return true;
-    }
-    catch (SocketException)
-    {
-        return false;
-    }
-}

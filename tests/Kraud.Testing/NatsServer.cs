@@ -152,16 +152,8 @@ public sealed class NatsServer : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Waits until the client port accepts (healthz may stay red, e.g. a cluster without quorum).</summary>
-    public Task WaitAcceptingAsync(TimeSpan timeout) => Deadline.WaitUntilAsync(() =>
-    {
-        try
-        {
-            using var c = new System.Net.Sockets.TcpClient();
-            c.Connect("127.0.0.1", Port);
-            return true;
-        }
-        catch (System.Net.Sockets.SocketException) { return false; }
-    }, timeout, $"nats-server accepting on {Port}");
+    public Task WaitAcceptingAsync(TimeSpan timeout) =>
+        Deadline.WaitUntilAsync(() => FreePort.IsListening(Port), timeout, $"nats-server accepting on {Port}");
 
     public string LogTail(int lines = 30)
     {

@@ -91,7 +91,7 @@ public sealed class RegistryServer : IDisposable
         var server = new RegistryServer(dir, port, process);
         try
         {
-            await Deadline.WaitUntilAsync(() => process.HasExited || Listening(port), TimeSpan.FromSeconds(20), $"docker-registry on port {port}");
+            await Deadline.WaitUntilAsync(() => process.HasExited || FreePort.IsListening(port), TimeSpan.FromSeconds(20), $"docker-registry on port {port}");
             if (process.HasExited) throw new InvalidOperationException($"docker-registry exited {process.ExitCode}: {server.Log}");
         }
         catch
@@ -102,19 +102,6 @@ public sealed class RegistryServer : IDisposable
         return server;
     }
 
-    private static bool Listening(int port)
-    {
-        try
-        {
-            using var c = new TcpClient();
-            c.Connect("127.0.0.1", port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
 
     public void Dispose()
     {
