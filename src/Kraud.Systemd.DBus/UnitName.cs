@@ -9,8 +9,10 @@ namespace Kraud.Systemd.DBus;
 /// <remarks>
 /// systemd-escape (unit_name_escape in systemd's src/basic/unit-name.c) works on UTF-8 bytes: `/` becomes `-`;
 /// `-`, `\` and every byte outside `[0-9A-Za-z:_.]` become `\xNN` (lower-case hex); a leading `.` is escaped
-/// too, so no unit name starts with a dot. The `%I` specifier in a unit file unescapes it; `%i` does not, so a
-/// template that puts the instance in a path must use `%I` once instances are escaped.
+/// too, so no unit name starts with a dot. Unescaping (unit_name_unescape, `systemd-escape -u`, the `%I`
+/// specifier) turns `-` back into `/` and `\xNN` into its byte; `%i` is the instance as written. So a template
+/// whose instances are escaped must use `%I` where it needs the original string, and a template that uses `%i`
+/// must be given instances that need no escaping (then `web-1` stays `web-1`, but `%I` would read `web/1`).
 /// </remarks>
 public static class UnitName
 {
@@ -34,9 +36,8 @@ public static class UnitName
         return sb.ToString();
     }
 
-    /// <summary>The original string of an escaped one, as `systemd-escape --unescape` and `%I` give it. `-` stays
-    /// `-` (only path unescaping turns it back into `/`); a malformed `\x` escape or bytes that are not UTF-8
-    /// throw <see cref="FormatException"/>.</summary>
+    /// <summary>The original string of an escaped one, as `systemd-escape --unescape` and `%I` give it: `-` becomes
+    /// `/`, `\xNN` its byte. A malformed `\x` escape or bytes that are not UTF-8 throw <see cref="FormatException"/>.</summary>
     public static string Unescape(string escaped)
     {
         ArgumentNullException.ThrowIfNull(escaped);
@@ -44,6 +45,13 @@ public static class UnitName
         int plain = 0; // start of the run of characters since the last escape, copied as UTF-8
         for (int i = 0; i < escaped.Length; i++)
         {
+            if (escaped[i] == '-')
+            {
+                bytes.AddRange(Encoding.UTF8.GetBytes(escaped[plain..i]));
+                bytes.Add((byte)'/');
+                plain = i + 1;
+                continue;
+            }
             if (escaped[i] != '\\') continue;
             bytes.AddRange(Encoding.UTF8.GetBytes(escaped[plain..i]));
             if (i + 3 >= escaped.Length || escaped[i + 1] != 'x' || HexValue(escaped[i + 2]) < 0 || HexValue(escaped[i + 3]) < 0)
@@ -57,7 +65,8 @@ public static class UnitName
         catch (DecoderFallbackException e) { throw new FormatException($"'{escaped}' unescapes to bytes that are not UTF-8", e); }
     }
 
-    /// <summary>The unit of a template for one instance: (`kraud-vm@.service`, `a/b`) gives `kraud-vm@a-b.service`.</summary>
+    /// <summary>The unit of a template for one instance, escaped as `systemd-escape --template=TEMPLATE` does:
+    /// (`kraud-vm@.service`, `web-1`) gives `kraud-vm@web\x2d1.service`, whose `%I` is `web-1`.</summary>
     public static string ForInstance(string template, string instance)
     {
         int at = template.IndexOf('@');
@@ -71,17 +80,16 @@ public static class UnitName
         return name;
     }
 
-    /// <summary>Splits an instance unit (`kraud-vm@a-b.service`) into its template (`kraud-vm@.service`) and its
-    /// unescaped instance (`a-b`); false for a name that is not an instance of a template or whose instance is
-    /// not validly escaped.</summary>
+    /// <summary>Splits an instance unit (`kraud-vm@web\x2d1.service`) into its template (`kraud-vm@.service`) and
+    /// its instance as written (`web\x2d1`, what `%i` gives; <see cref="Unescape"/> gives `%I`); false for a name
+    /// that is not an instance of a template.</summary>
     public static bool TryParseInstance(string unit, out string template, out string instance)
     {
         template = instance = "";
         int at = unit.IndexOf('@');
         int dot = unit.LastIndexOf('.');
         if (at <= 0 || dot <= at + 1 || dot == unit.Length - 1) return false;
-        try { instance = Unescape(unit[(at + 1)..dot]); }
-        catch (FormatException) { return false; }
+        instance = unit[(at + 1)..dot];
         template = string.Concat(unit.AsSpan(0, at + 1), unit.AsSpan(dot));
         return true;
     }
