@@ -39,7 +39,6 @@ public sealed class TestUnit : IAsyncDisposable
 /// <summary>These tests need systemd as PID 1: the kernel lane booted with systemd.</summary>
 public static class SystemdLane
 {
-    public const string Trait = "systemd";
 
     public static void Require()
     {
