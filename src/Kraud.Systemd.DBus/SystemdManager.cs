@@ -59,7 +59,7 @@ public sealed partial class SystemdManager : IAsyncDisposable, IDisposable
     /// <see cref="SystemdAddresses.Private"/>).</summary>
     public static async Task<SystemdManager> ConnectAsync(string address, ILogger? logger = null, CancellationToken ct = default)
     {
-        var connection = new DBusConnection(address);
+        var connection = new DBusConnection(new SocketSetup(address));
         var manager = new SystemdManager(connection, address, logger ?? NullLogger.Instance);
         try
         {

@@ -20,6 +20,27 @@ public sealed class SystemdManagerTests
         Assert.Equal(UnitActiveState.Active, state.ActiveState);
     }
 
+    [Fact]
+    public async Task Connections_one_after_another_all_come_up()
+    {
+        // Before PipelinedBeginStream, about one private-socket connect in three made right after a bus connection
+        // hung (systemd left the Hello unprocessed): ten rounds of both would all but surely catch it again.
+        var open = new List<SystemdManager>();
+        try
+        {
+            for (int round = 0; round < 10; round++)
+                foreach (var address in new[] { SystemdAddresses.SystemBus, SystemdAddresses.Private })
+                {
+                    using var limit = CancellationTokenSource.CreateLinkedTokenSource(_ct);
+                    limit.CancelAfter(TimeSpan.FromSeconds(20));
+                    try { open.Add(await SystemdManager.ConnectAsync(address, null, limit.Token)); }
+                    catch (OperationCanceledException) { Assert.Fail($"round {round}: no connection to {address} within 20 s"); }
+                }
+            foreach (var systemd in open) Assert.Equal(UnitActiveState.Active, (await systemd.GetUnitStateAsync("dbus.socket", _ct)).ActiveState);
+        }
+        finally { foreach (var systemd in open) systemd.Dispose(); }
+    }
+
     [Theory]
     [InlineData(SystemdAddresses.SystemBus)]
     [InlineData(SystemdAddresses.Private)]
