@@ -90,7 +90,7 @@ public sealed partial class SystemdManager : IAsyncDisposable, IDisposable
     /// <summary>Restarts the unit (starts it if it was not running) and waits for its job to end.</summary>
     public Task<JobOutcome> RestartUnitAsync(string unit, CancellationToken ct = default) => RunJobAsync("RestartUnit", "restart", unit, ct);
 
-    /// <summary>Forgets a failed unit's failure (and its NRestarts), as `systemctl reset-failed UNIT`.</summary>
+    /// <summary>Forgets a failed unit's failure, as `systemctl reset-failed UNIT`.</summary>
     public Task ResetFailedUnitAsync(string unit, CancellationToken ct = default) =>
         CallAsync($"ResetFailedUnit {unit}", ManagerCall("ResetFailedUnit", unit), ct);
 

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 // Time from a start request to a trivial unit (Type=exec, sleep) being active: Kraud.Systemd.DBus's StartUnit over
 // the system bus and over systemd's private socket, and until a watch sees it active, against `systemctl start`
 // (a process per start, what an agent that shells out pays). Interleaved, in one boot, after two warm-up rounds.
-// Needs systemd as PID 1 (bench/systemd/run boots the lane with it). Usage: Kraud.Bench.Systemd [--rounds N]
+// Needs systemd as PID 1 (bench/systemd/run boots the lane with it). Usage: Kraud.Bench.Systemd [--rounds N] [--verbose]
 int rounds = args is ["--rounds", var n, ..] ? int.Parse(n, CultureInfo.InvariantCulture) : 20;
 ILogger? log = args.Contains("--verbose") ? new StderrLogger() : null;
 if (File.ReadAllText("/proc/1/comm").Trim() != "systemd") { Console.Error.WriteLine("needs systemd as PID 1"); return 2; }
