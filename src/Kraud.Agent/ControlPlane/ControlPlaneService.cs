@@ -175,7 +175,29 @@ public sealed class ControlPlaneService(
         }
         _stopHeartbeat.Cancel();
         await _heartbeatTask;
-        if (_connection is not null) await _connection.DisposeAsync();
+        if (_connection is not null)
+        {
+            await FlushAsync(_connection);
+            await _connection.DisposeAsync();
+        }
         _held?.Dispose();
+    }
+
+    /// <summary>
+    /// The hand-backs (-NAK) of the drain are publishes that may still sit in the client's write buffer when the
+    /// connection is closed, and under load one was lost that way (the token came back only after ack_wait). A PING
+    /// answered means the server has read everything written before it (one TCP stream), so none is lost to the close.
+    /// </summary>
+    private async Task FlushAsync(NatsConnection connection)
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            await connection.PingAsync(limit.Token);
+        }
+        catch (Exception e) when (e is NatsException or TimeoutException or OperationCanceledException)
+        {
+            _logger.LogWarning("could not confirm the last hand-backs before closing ({Error}); they come back after ack_wait", e.Message);
+        }
     }
 }
