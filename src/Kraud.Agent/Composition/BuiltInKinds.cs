@@ -1,6 +1,7 @@
 using Kraud.Agent.Config;
 using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Overlay;
+using Kraud.Agent.Kinds.Pod;
 using Kraud.Agent.Kinds.Probe;
 using Kraud.Agent.Kinds.Volume;
 using Kraud.Agent.Kinds.Vpc;
@@ -12,7 +13,7 @@ namespace Kraud.Agent.Composition;
 public sealed record KindSet(IReadOnlyList<IReconciler> Reconcilers, IReadOnlyList<IHostReport> Reports, IReadOnlyList<IResourceInventory> Inventories);
 
 /// <summary>
-/// The kinds this build serves: the one place they are registered. A kind not listed (Pod, until its slice lands)
+/// The kinds this build serves: the one place they are registered. A kind not listed
 /// fails permanently with a message naming it. Adding a kind is a folder under Kinds/ and its lines here.
 /// </summary>
 public static class BuiltInKinds
@@ -29,6 +30,7 @@ public static class BuiltInKinds
                 new OverlayReconciler(logger: net),
                 storage.Volumes,
                 storage.Snapshots,
+                PodKind.Create(config, loggers),
             ],
             Reports: [vpcKeys, storage.Pools],
             // Orphans are looked for on the host too, not only in the state dir (contract section 3.3).

@@ -15,6 +15,18 @@ public sealed class AgentConfig
     public int ShutdownGraceSeconds { get; set; } = 20;
     public int Replicas { get; set; } = 1;
     public LogConfig Log { get; set; } = new();
+    /// <summary>The Pod kind: where guest packages are installed (&lt;guestDir&gt;/&lt;name&gt;/cradle.json).</summary>
+    public string GuestDir { get; set; } = "/usr/lib/kraud/guest";
+    /// <summary>bali identity strings whose signatures a bali image may carry.</summary>
+    public List<string> TrustedImageKeys { get; set; } = [];
+    public ImageCacheConfig ImageCache { get; set; } = new();
+}
+
+/// <summary>The Pod kind's blob store under &lt;stateDir&gt;/images: its size limit and how long an unused blob stays.</summary>
+public sealed class ImageCacheConfig
+{
+    public long MaxBytes { get; set; } = 50L << 30;
+    public int GraceSeconds { get; set; } = 3600;
 }
 
 public sealed class NatsConfig

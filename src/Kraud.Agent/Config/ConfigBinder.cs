@@ -29,6 +29,7 @@ internal static class ConfigBinder
                 ConfigSchema.Shape.String => ctx.String(node, path, key),
                 ConfigSchema.Shape.NullableString => node is null ? null : ctx.String(node, path, key),
                 ConfigSchema.Shape.Integer => ctx.Integer(node, path, key),
+                ConfigSchema.Shape.Long => ctx.Long(node, path, key),
                 _ => ctx.StringArray(node, path, key),
             };
             key.Set!(c, value);
@@ -71,6 +72,17 @@ internal static class ConfigBinder
                 if (v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out decimal d) && d == decimal.Truncate(d) && d >= int.MinValue && d <= int.MaxValue) return (int)d;
                 // Environment overrides arrive as strings.
                 if (v.GetValueKind() == JsonValueKind.String && origins.ContainsKey(path) && int.TryParse(v.GetValue<string>(), out int e)) return e;
+            }
+            throw Wrong(path, key, "an integer", node);
+        }
+
+        public long Long(JsonNode? node, string path, ConfigSchema.Key key)
+        {
+            if (node is JsonValue v)
+            {
+                if (v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out long l)) return l;
+                if (v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out decimal d) && d == decimal.Truncate(d) && d >= long.MinValue && d <= long.MaxValue) return (long)d;
+                if (v.GetValueKind() == JsonValueKind.String && origins.ContainsKey(path) && long.TryParse(v.GetValue<string>(), out long e)) return e;
             }
             throw Wrong(path, key, "an integer", node);
         }

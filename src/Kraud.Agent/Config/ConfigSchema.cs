@@ -7,7 +7,7 @@ namespace Kraud.Agent.Config;
 /// </summary>
 internal static class ConfigSchema
 {
-    internal enum Shape { String, NullableString, Integer, StringArray, Section }
+    internal enum Shape { String, NullableString, Integer, Long, StringArray, Section }
 
     /// <summary>One key: a value (<see cref="Set"/> stores the converted value) or a section (<see cref="Children"/>).</summary>
     internal sealed record Key(string Name, Shape Shape, Action<AgentConfig, object?>? Set = null, IReadOnlyList<Key>? Children = null)
@@ -40,6 +40,12 @@ internal static class ConfigSchema
             Value("target", Shape.String, (c, v) => c.Log.Target = (string)v!),
             Value("journalSocket", Shape.String, (c, v) => c.Log.JournalSocket = (string)v!),
             Value("level", Shape.String, (c, v) => c.Log.Level = (string)v!)),
+        // The Pod kind (docs/contract.md, Pod): guest packages, trusted bali keys, the image cache's limits.
+        Value("guestDir", Shape.String, (c, v) => c.GuestDir = (string)v!),
+        Value("trustedImageKeys", Shape.StringArray, (c, v) => c.TrustedImageKeys = (List<string>)v!),
+        Section("imageCache",
+            Value("maxBytes", Shape.Long, (c, v) => c.ImageCache.MaxBytes = (long)v!),
+            Value("graceSeconds", Shape.Integer, (c, v) => c.ImageCache.GraceSeconds = (int)v!)),
     ];
 
     /// <summary>The key called <paramref name="name"/> among <paramref name="keys"/> (exact, or ignoring case for environment variables).</summary>

@@ -46,5 +46,12 @@ internal static partial class ConfigValidator
         if (c.Log.Target is not ("auto" or "journal" or "stderr")) Fail("log.target", $"\"{c.Log.Target}\" must be auto, journal or stderr");
         if (Kraud.Systemd.LogLevels.Parse(c.Log.Level) is null) Fail("log.level", $"\"{c.Log.Level}\" must be {Kraud.Systemd.LogLevels.Accepted}");
         if (!Path.IsPathRooted(c.Log.JournalSocket)) Fail("log.journalSocket", "must be an absolute path");
+
+        if (!Path.IsPathRooted(c.GuestDir)) Fail("guestDir", "must be an absolute path");
+        for (int i = 0; i < c.TrustedImageKeys.Count; i++)
+            if (!Kraud.Oci.BaliIdentity.TryParse(c.TrustedImageKeys[i], out _, out string? error))
+                Fail($"trustedImageKeys[{i}]", $"is not a bali identity ({error})");
+        if (c.ImageCache.MaxBytes < 0) Fail("imageCache.maxBytes", $"{c.ImageCache.MaxBytes} must not be negative");
+        if (c.ImageCache.GraceSeconds < 0) Fail("imageCache.graceSeconds", $"{c.ImageCache.GraceSeconds} must not be negative");
     }
 }
