@@ -73,6 +73,8 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         var guest = GuestPackage.Load(options.GuestDir, spec.Guest!);
         var volumeDisks = FindVolumes(spec);
         CheckAllocatable(id, spec.Resources!);
+        // Before anything is fetched or written: a link with the pod's tap name that is not the pod's refuses it.
+        if (spec.Network is not null) await Task.Run(() => tap.CheckNotForeign(id), ct).ConfigureAwait(false);
 
         var images = await PullImagesAsync(id, spec, ct).ConfigureAwait(false);
 

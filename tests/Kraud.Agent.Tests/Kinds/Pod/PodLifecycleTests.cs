@@ -1,0 +1,187 @@
+using System.Formats.Tar;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Kraud.Agent.Kinds;
+using Kraud.Agent.Kinds.Pod;
+using Kraud.Oci;
+using Kraud.Oci.Tests.Fixtures;
+using Kraud.Testing;
+using Kraud.Vmm.Tests;
+
+namespace Kraud.Agent.Tests.Kinds.Pod;
+
+/// <summary>One real docker-registry for the class, holding a one-layer image pushed by skopeo.</summary>
+public sealed class PodRegistry : IAsyncLifetime
+{
+    private readonly TempDir _dir = new("kraud-pod-layout");
+    public RegistryServer Server { get; private set; } = null!;
+    public ContentDescriptor Layer { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Server = await RegistryServer.StartAsync();
+        var layout = new OciLayout(_dir.Path);
+        Layer = layout.AddLayer(("bin/app", "#!/bin/sh\necho pod\n"));
+        layout.Tag("v1", layout.AddImage("linux", "amd64", [Layer], "/bin/app"));
+        Skopeo.Push(layout, "v1", Server.Host, "test/app");
+    }
+
+    public Task DisposeAsync()
+    {
+        Server?.Dispose();
+        _dir.Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// The Pod kind on real parts: the registry above, a network namespace for the tap, /dev/kvm with the published
+/// kraud-vmm running the project's idle test guest as the kernel of a guest package the test writes.
+/// </summary>
+public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodRegistry>, IAsyncLifetime
+{
+    private readonly TempDir _dir = new("kraud-pod");
+    private readonly TestNetns _ns = new("kpod");
+    private readonly CapturingLogger _log = new();
+    private ChildProcessVmSupervisor _vms = null!;
+    private PodReconciler _pods = null!;
+    private string RunDir => Path.Combine(_dir.Path, "vm");
+
+    public Task InitializeAsync()
+    {
+        string guest = Path.Combine(_dir.Path, "guest", "default");
+        Directory.CreateDirectory(guest);
+        File.Copy(TestGuests.Path("idle"), Path.Combine(guest, "kernel"));
+        File.WriteAllText(Path.Combine(guest, "cradle.json"), """{"version":2,"kernel":{"kernel":"kernel","initrd":null},"init":"cradle"}""");
+        Directory.CreateDirectory(RunDir);
+        _vms = new ChildProcessVmSupervisor(AgentBinary.VmmPath, ["ip", "netns", "exec", _ns.Name], _log);
+        _pods = new PodReconciler(new PodOptions
+        {
+            GuestDir = Path.Combine(_dir.Path, "guest"),
+            RunDir = RunDir,
+            ImagesDir = Path.Combine(_dir.Path, "images"),
+            Registries = [new RegistryOptions { Host = registry.Server.Host, PlainHttp = true }],
+            CacheDiskBytes = 16 << 20,
+            ImageCacheGrace = TimeSpan.FromHours(1),
+        }, _vms, new PodTap(_ns.Ns), _log);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _vms.DisposeAsync();
+        _pods.Dispose();
+        _ns.Dispose();
+        _dir.Dispose();
+    }
+
+    private PodSpec Spec(long memoryMiB = 64) => ResourceEnvelope.ReadSpec(JsonDocument.Parse($$"""
+        { "resources": { "vcpus": 1, "memoryMiB": {{memoryMiB}} }, "guest": "default",
+          "containers": [ { "name": "app", "image": { "ref": "{{registry.Server.Host}}/test/app:v1" },
+                            "process": { "cmd": ["/bin/app"] } } ],
+          "network": { "ip6": "fd42:1a8::17", "ip4": "10.20.0.17" }, "restart": "always" }
+        """).RootElement, PodJsonContext.Default.PodSpec);
+
+    private static bool Alive(int pid) => File.Exists($"/proc/{pid}/status") && !File.ReadAllText($"/proc/{pid}/status").Contains("State:\tZ");
+
+    [Fact]
+    public async Task A_pod_from_a_registry_image_runs_with_its_tap_and_routes_and_its_delete_leaves_nothing()
+    {
+        const string id = "pod-1";
+        var observed = await _pods.ApplyAsync(id, Spec(), CancellationToken.None);
+
+        Assert.Equal("Running", (string?)observed["vm"]!["state"]);
+        int pid = (int)observed["vm"]!["pid"]!;
+        Assert.True(Alive(pid));
+        string serial = Path.Combine(RunDir, id, "serial.log");
+        await Deadline.WaitUntilAsync(() => File.Exists(serial) && File.ReadAllText(serial).Contains("idle guest up"), TimeSpan.FromSeconds(10), "the guest's first line");
+
+        // The image: pinned to what the tag resolved to, its layer a read-only disk of the blob itself.
+        string digest = (string)observed["images"]![0]!["digest"]!;
+        Assert.Equal(Skopeo.DigestOf(registry.Server.Host, "test/app", "v1").ToString(), digest);
+        var launch = JsonNode.Parse(File.ReadAllText(Path.Combine(RunDir, id, "launch.json")))!;
+        var disks = launch["disks"]!.AsArray();
+        Assert.Equal(3, disks.Count); // config, cache, one layer
+        Assert.Equal(registry.Layer.Digest.Hex, Path.GetFileName((string)disks[2]!["path"]!));
+        Assert.True((bool)disks[2]!["readOnly"]!);
+        var guestLaunch = ReadConfigDisk((string)disks[0]!["path"]!);
+        Assert.Equal(id, (string?)guestLaunch["id"]);
+        Assert.Equal(registry.Layer.Digest.ToString(), (string?)guestLaunch["containers"]![0]!["layers"]![0]!["digest"]);
+
+        // The tap: marked, up, with the transit addresses and the pod's routes (protocol kraud).
+        string tap = PodTap.NameOf(id);
+        Assert.Equal(tap, (string?)observed["network"]!["tap"]);
+        Assert.Equal(tap, (string)launch["nets"]![0]!["tap"]!);
+        string link = _ns.Exec("ip", "-d", "link", "show", tap);
+        Assert.Contains("alias kraud:pod:pod-1", link);
+        Assert.Contains("fdee:face::1/128", _ns.Exec("ip", "-6", "addr", "show", "dev", tap));
+        Assert.Contains("169.254.1.1/32", _ns.Exec("ip", "-4", "addr", "show", "dev", tap));
+        Assert.Contains("fd42:1a8::17", _ns.Exec("ip", "-6", "route", "show", "proto", "75", "dev", tap));
+        Assert.Contains("10.20.0.17", _ns.Exec("ip", "-4", "route", "show", "proto", "75", "dev", tap));
+
+        // The same spec again touches nothing; more memory restarts the VM with it.
+        var again = await _pods.ApplyAsync(id, Spec(), CancellationToken.None);
+        Assert.Equal(pid, (int)again["vm"]!["pid"]!);
+        var bigger = await _pods.ApplyAsync(id, Spec(memoryMiB: 96), CancellationToken.None);
+        int pid2 = (int)bigger["vm"]!["pid"]!;
+        Assert.NotEqual(pid, pid2);
+        Assert.False(Alive(pid));
+        Assert.Equal(96, (int)JsonNode.Parse(File.ReadAllText(Path.Combine(RunDir, id, "launch.json")))!["memoryMiB"]!);
+
+        // Delete: no VM, no tap (its routes go with it), no files, no image references.
+        var deleted = await _pods.DeleteAsync(id, CancellationToken.None);
+        Assert.True((bool)deleted["deleted"]!);
+        Assert.False(Alive(pid2));
+        Assert.Null(_vms.Get(id));
+        Assert.Null(_ns.Rtnl.LinkFind(tap));
+        Assert.DoesNotContain("10.20.0.17", _ns.Exec("ip", "-4", "route", "show"));
+        Assert.False(Directory.Exists(Path.Combine(RunDir, id)));
+        using (var store = ReopenStore()) Assert.Empty(store.ReferencesOf(id));
+    }
+
+    [Fact]
+    public async Task A_tap_name_taken_by_a_foreign_link_fails_permanently_and_is_left_as_it_is()
+    {
+        const string id = "pod-2";
+        string tap = PodTap.NameOf(id);
+        _ns.Exec("ip", "tuntap", "add", "dev", tap, "mode", "tap");
+        var before = _ns.Rtnl.LinkGet(tap);
+
+        var e = await Assert.ThrowsAsync<ForeignObjectException>(() => _pods.ApplyAsync(id, Spec(), CancellationToken.None));
+        Assert.Contains($"link {tap} exists and is not kraud's", e.Message);
+        await Assert.ThrowsAsync<ForeignObjectException>(() => _pods.DeleteAsync(id, CancellationToken.None));
+
+        var after = _ns.Rtnl.LinkGet(tap);
+        Assert.Equal(before.Index, after.Index);
+        Assert.Null(after.Alias);
+        Assert.DoesNotContain(_ns.Rtnl.AddrList(after.Index), a => a.Scope == 0);
+        Assert.Null(_vms.Get(id));
+        Assert.False(Directory.Exists(Path.Combine(RunDir, id)));
+    }
+
+    [Fact]
+    public async Task A_launch_the_vmm_refuses_fails_permanently_with_its_exit_code()
+    {
+        // A "kernel" that is no kernel: the VMM refuses it with 65 before the guest could run.
+        File.WriteAllText(Path.Combine(_dir.Path, "guest", "default", "kernel"), "not a kernel");
+        var e = await Assert.ThrowsAsync<PermanentReconcileException>(() => _pods.ApplyAsync("pod-3", Spec(), CancellationToken.None));
+        Assert.Contains("exit 65", e.Message);
+        await _pods.DeleteAsync("pod-3", CancellationToken.None);
+        Assert.Null(_ns.Rtnl.LinkFind(PodTap.NameOf("pod-3")));
+    }
+
+    private BlobStore ReopenStore()
+    {
+        _pods.Dispose(); // the store is one process's at a time (flock)
+        return new BlobStore(Path.Combine(_dir.Path, "images"));
+    }
+
+    private static JsonNode ReadConfigDisk(string path)
+    {
+        using var f = File.OpenRead(path);
+        using var tar = new TarReader(f);
+        var entry = tar.GetNextEntry()!;
+        Assert.Equal("launch.json", entry.Name);
+        return JsonNode.Parse(entry.DataStream!)!;
+    }
+}
