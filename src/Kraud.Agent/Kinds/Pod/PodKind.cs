@@ -14,6 +14,10 @@ public static class PodKind
         {
             GuestDir = config.GuestDir,
             ImagesDir = Path.Combine(config.StateDir, "images"),
+            Registries = config.Registries.Select(r => new RegistryOptions
+            {
+                Host = r.Host, CaFile = r.CaFile, Username = r.Username, Password = r.Password, PlainHttp = r.PlainHttp,
+            }).ToList(),
             TrustedImageKeys = config.TrustedImageKeys.Select(BaliIdentity.Parse).ToList(),
             ImageCacheMaxBytes = config.ImageCache.MaxBytes,
             ImageCacheGrace = TimeSpan.FromSeconds(config.ImageCache.GraceSeconds),
