@@ -22,6 +22,7 @@ public static class BuiltInKinds
     {
         var net = loggers.CreateLogger("Kraud.Net");
         var vpcKeys = new VpcPublicKeys(config.StateDir);
+        var pods = PodKind.Create(config, loggers);
         return new KindSet(
             Reconcilers:
             [
@@ -30,9 +31,9 @@ public static class BuiltInKinds
                 new OverlayReconciler(logger: net),
                 storage.Volumes,
                 storage.Snapshots,
-                PodKind.Create(config, loggers),
+                pods,
             ],
-            Reports: [vpcKeys, storage.Pools],
+            Reports: [vpcKeys, storage.Pools, pods],
             // Orphans are looked for on the host too, not only in the state dir (contract section 3.3).
             Inventories: [new VolumeDatasetInventory(storage.Zfs.Cli, () => storage.Present.Ok, config.Host), new VpcLinkInventory(config.Host)]);
     }

@@ -40,7 +40,7 @@ public sealed record PodOptions
 /// <see cref="IVmSupervisor"/> run the VM until the VMM reports the guest running. An update restarts the VM only when
 /// its launch (launch file and config disk) changed; a delete stops it and removes everything of the pod.
 /// </summary>
-public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap tap, ILogger? logger = null) : IReconciler, IDisposable
+public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap tap, ILogger? logger = null) : IReconciler, IHostReport, IDisposable
 {
     private readonly ILogger _log = logger ?? NullLogger.Instance;
     private readonly Lock _storeLock = new();
@@ -65,6 +65,16 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
 
     public (int Vcpus, long MemoryMiB) Allocatable =>
         (options.AllocatableVcpus ?? Environment.ProcessorCount, options.AllocatableMemoryMiB ?? HostMemoryMiB());
+
+    /// <summary>The host record's `pods`: VMs running now, and memory and vCPUs left after what every pod with a VM holds.</summary>
+    public Task ContributeAsync(HostReportBuilder report, CancellationToken ct)
+    {
+        var running = vms.List().Where(v => v.Running).Select(v => v.Id).Order(StringComparer.Ordinal).ToList();
+        var (cpus, mem) = Allocatable;
+        var held = _held.Values.ToList();
+        report.Pods = new PodsResource(running.Count, running, cpus - held.Sum(h => h.Vcpus), (mem - held.Sum(h => h.MemoryMiB)) << 20);
+        return Task.CompletedTask;
+    }
 
     public async Task<JsonObject> ApplyAsync(string id, PodSpec spec, CancellationToken ct)
     {
