@@ -16,8 +16,10 @@ namespace Kraud.Agent.Kinds.Pod;
 /// is the one that outlives it).
 /// </summary>
 /// <param name="vmmPath">kraud-vmm (beside the agent's binary in a real run).</param>
+/// <param name="runDir">The VMs' directories (&lt;runDir&gt;/&lt;id&gt;/): each running VMM's pid is kept there in `vmm.pid`, so
+/// a VMM left by an agent that died (kill -9) is stopped before its pod's VM starts again, never run twice.</param>
 /// <param name="launcherPrefix">Argv put before kraud-vmm, e.g. `ip netns exec NAME` for a test's namespace (that execs, keeping the pid).</param>
-public sealed class ChildProcessVmSupervisor(string vmmPath, IReadOnlyList<string>? launcherPrefix = null, ILogger? logger = null)
+public sealed class ChildProcessVmSupervisor(string vmmPath, string runDir, IReadOnlyList<string>? launcherPrefix = null, ILogger? logger = null)
     : IVmSupervisor, IAsyncDisposable
 {
     private const int SIGTERM = 15, SIGKILL = 9;
@@ -48,8 +50,33 @@ public sealed class ChildProcessVmSupervisor(string vmmPath, IReadOnlyList<strin
 
     public async Task StopAsync(string id, CancellationToken ct)
     {
-        if (!_vms.TryRemove(id, out var vm)) return;
-        await vm.StopAsync().WaitAsync(ct).ConfigureAwait(false);
+        if (_vms.TryRemove(id, out var vm)) await vm.StopAsync().WaitAsync(ct).ConfigureAwait(false);
+        await StopLeftOverAsync(id, ct).ConfigureAwait(false);
+    }
+
+    private string PidFile(string id) => Path.Combine(runDir, id, "vmm.pid");
+
+    /// <summary>A VMM of this pod that no supervisor here started (its agent died): SIGTERM, then SIGKILL after the grace.</summary>
+    private async Task StopLeftOverAsync(string id, CancellationToken ct)
+    {
+        string file = PidFile(id);
+        if (!File.Exists(file) || !int.TryParse(File.ReadAllText(file).Trim(), out int pid)) return;
+        string launch = Path.Combine(runDir, id, "launch.json");
+        bool IsOurs()
+        {
+            try { return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0').Contains(launch) && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z "); }
+            catch (IOException) { return false; }
+        }
+        if (IsOurs())
+        {
+            _log.LogWarning("stopping VMM pid {Pid} of pod {Id} left by an earlier agent", pid, id);
+            Kraud.Libc.Native.kill(pid, SIGTERM);
+            var until = DateTime.UtcNow + StopGrace;
+            while (IsOurs() && DateTime.UtcNow < until) await Task.Delay(20, ct).ConfigureAwait(false);
+            if (IsOurs()) Kraud.Libc.Native.kill(pid, SIGKILL);
+            while (IsOurs()) await Task.Delay(20, ct).ConfigureAwait(false);
+        }
+        File.Delete(file);
     }
 
     public VmState? Get(string id) => _vms.TryGetValue(id, out var vm) ? vm.State : null;
@@ -157,6 +184,7 @@ public sealed class ChildProcessVmSupervisor(string vmmPath, IReadOnlyList<strin
                 _pid = p.Id;
                 _starts++;
             }
+            File.WriteAllText(owner.PidFile(request.Id), p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
             owner._log.LogInformation("started VMM of pod {Id}: pid {Pid}", request.Id, p.Id);
             using (p)
             {

@@ -24,6 +24,6 @@ public static class PodKind
         };
         // Without kraud-vmm beside the agent a pod fails at its start (transient, naming the path), not the daemon.
         string vmm = ChildProcessVmSupervisor.LocateVmm() ?? "/usr/bin/kraud-vmm";
-        return new PodReconciler(options, new ChildProcessVmSupervisor(vmm, logger: log), new PodTap(), log);
+        return new PodReconciler(options, new ChildProcessVmSupervisor(vmm, options.RunDir, logger: log), new PodTap(), log);
     }
 }

@@ -54,7 +54,7 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         File.Copy(TestGuests.Path("idle"), Path.Combine(guest, "kernel"));
         File.WriteAllText(Path.Combine(guest, "cradle.json"), """{"version":2,"kernel":{"kernel":"kernel","initrd":null},"init":"cradle"}""");
         Directory.CreateDirectory(RunDir);
-        _vms = new ChildProcessVmSupervisor(AgentBinary.VmmPath, ["ip", "netns", "exec", _ns.Name], _log);
+        _vms = new ChildProcessVmSupervisor(AgentBinary.VmmPath, RunDir, ["ip", "netns", "exec", _ns.Name], _log);
         _pods = new PodReconciler(new PodOptions
         {
             GuestDir = Path.Combine(_dir.Path, "guest"),
@@ -75,11 +75,11 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         _dir.Dispose();
     }
 
-    private PodSpec Spec(long memoryMiB = 64) => ResourceEnvelope.ReadSpec(JsonDocument.Parse($$"""
+    private PodSpec Spec(long memoryMiB = 64, string restart = "always") => ResourceEnvelope.ReadSpec(JsonDocument.Parse($$"""
         { "resources": { "vcpus": 1, "memoryMiB": {{memoryMiB}} }, "guest": "default",
           "containers": [ { "name": "app", "image": { "ref": "{{registry.Server.Host}}/test/app:v1" },
                             "process": { "cmd": ["/bin/app"] } } ],
-          "network": { "ip6": "fd42:1a8::17", "ip4": "10.20.0.17" }, "restart": "always" }
+          "network": { "ip6": "fd42:1a8::17", "ip4": "10.20.0.17" }, "restart": "{{restart}}" }
         """).RootElement, PodJsonContext.Default.PodSpec);
 
     private static bool Alive(int pid) => File.Exists($"/proc/{pid}/status") && !File.ReadAllText($"/proc/{pid}/status").Contains("State:\tZ");
@@ -168,6 +168,58 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         Assert.Contains("exit 65", e.Message);
         await _pods.DeleteAsync("pod-3", CancellationToken.None);
         Assert.Null(_ns.Rtnl.LinkFind(PodTap.NameOf("pod-3")));
+    }
+
+    [Fact]
+    public async Task A_vmm_killed_is_restarted_by_the_policy_and_reported()
+    {
+        const string id = "pod-4";
+        var first = await _pods.ApplyAsync(id, Spec(), CancellationToken.None);
+        int pid = (int)first["vm"]!["pid"]!;
+        Kraud.Libc.Native.kill(pid, 9);
+        await Deadline.WaitUntilAsync(() => _vms.Get(id) is { Running: true, Restarts: 1 }, TimeSpan.FromSeconds(20), "the VM restarted");
+        var state = _vms.Get(id)!;
+        Assert.NotEqual(pid, state.Pid);
+        Assert.Equal(137, state.LastExit!.Code);
+        Assert.Contains("idle guest up", state.LastExit.SerialTail);
+
+        // The next reconcile of the same spec leaves the restarted VM alone and reports the restart.
+        var again = await _pods.ApplyAsync(id, Spec(), CancellationToken.None);
+        Assert.Equal(state.Pid, (int)again["vm"]!["pid"]!);
+        Assert.Equal(1, (int)again["vm"]!["restarts"]!);
+        Assert.Equal(137, (int)again["vm"]!["lastExit"]!["code"]!);
+        await _pods.DeleteAsync(id, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task A_vmm_left_by_a_dead_agent_is_replaced_not_duplicated()
+    {
+        const string id = "pod-5";
+        // restart never: the abandoned supervisor below must not start the VM again when it is stopped.
+        var first = await _pods.ApplyAsync(id, Spec(restart: "never"), CancellationToken.None);
+        int pid = (int)first["vm"]!["pid"]!;
+
+        // A new agent: new reconciler and supervisor; the old supervisor is abandoned as a kill -9 would leave it.
+        _pods.Dispose();
+        var vms = new ChildProcessVmSupervisor(AgentBinary.VmmPath, RunDir, ["ip", "netns", "exec", _ns.Name], _log);
+        using var pods = new PodReconciler(new PodOptions
+        {
+            GuestDir = Path.Combine(_dir.Path, "guest"), RunDir = RunDir, ImagesDir = Path.Combine(_dir.Path, "images"),
+            Registries = [new RegistryOptions { Host = registry.Server.Host, PlainHttp = true }], CacheDiskBytes = 16 << 20,
+        }, vms, new PodTap(_ns.Ns), _log);
+        var second = await pods.ApplyAsync(id, Spec(restart: "never"), CancellationToken.None);
+        int pid2 = (int)second["vm"]!["pid"]!;
+        Assert.NotEqual(pid, pid2);
+        Assert.False(Alive(pid));
+        string launch = Path.Combine(RunDir, id, "launch.json");
+        var vmms = Directory.EnumerateDirectories("/proc").Select(Path.GetFileName)
+            .Where(p => int.TryParse(p, out _) && Alive(int.Parse(p!)))
+            .Count(p => { try { return File.ReadAllText($"/proc/{p}/cmdline").Split('\0').Contains(launch); } catch (IOException) { return false; } });
+        Assert.Equal(1, vmms);
+        await pods.DeleteAsync(id, CancellationToken.None);
+        Assert.False(Alive(pid2));
+        await vms.DisposeAsync();
+        await _vms.StopAsync(id, CancellationToken.None); // the abandoned supervisor's loop ends too
     }
 
     private BlobStore ReopenStore()
