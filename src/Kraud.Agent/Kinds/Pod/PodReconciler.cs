@@ -57,7 +57,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = ResourceKinds.Pod, ["Id"] = envelope.Id });
         if (envelope.Deleted) return await DeleteAsync(envelope.Id, ct).ConfigureAwait(false);
         var spec = envelope.ReadSpec(PodJsonContext.Default.PodSpec);
-        return await ApplyAsync(envelope.Id, spec, ct).ConfigureAwait(false);
+        return await ApplyAsync(envelope.Id, spec, ct, context.Progress).ConfigureAwait(false);
     }
 
     /// <summary>Pods holding a VM and what they hold (the host record's running pods and allocatable resources).</summary>
@@ -76,7 +76,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         return Task.CompletedTask;
     }
 
-    public async Task<JsonObject> ApplyAsync(string id, PodSpec spec, CancellationToken ct)
+    public async Task<JsonObject> ApplyAsync(string id, PodSpec spec, CancellationToken ct, IProgress<JsonObject>? progress = null)
     {
         PodSpecValidator.ValidateId(id);
         PodSpecValidator.Validate(spec);
@@ -86,7 +86,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         // Before anything is fetched or written: a link with the pod's tap name that is not the pod's refuses it.
         if (spec.Network is not null) await Task.Run(() => tap.CheckNotForeign(id), ct).ConfigureAwait(false);
 
-        var images = await PullImagesAsync(id, spec, ct).ConfigureAwait(false);
+        var images = await PullImagesAsync(id, spec, progress, ct).ConfigureAwait(false);
 
         string dir = Path.Combine(options.RunDir, id);
         Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -168,6 +168,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         string hash = Convert.ToHexStringLower(SHA256.HashData([.. launchBytes, .. config, .. System.Text.Encoding.UTF8.GetBytes(spec.Restart ?? "always")]));
 
         var state = vms.Get(id);
+        progress?.Report(new JsonObject { ["stage"] = "starting" });
         if (state is null || state.LaunchHash != hash || !state.Running)
         {
             if (state is not null) _log.LogInformation("restarting the VM of pod {Id}: {Why}", id, state.LaunchHash != hash ? "its launch changed" : "it is not running");
@@ -251,7 +252,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
 
     private sealed record PodImageResult(string Container, string Shown, string? Digest, IReadOnlyList<ContentDescriptor> Layers, IReadOnlyList<string>? DiffIds, IReadOnlyList<Digest> Blobs);
 
-    private async Task<List<PodImageResult>> PullImagesAsync(string id, PodSpec spec, CancellationToken ct)
+    private async Task<List<PodImageResult>> PullImagesAsync(string id, PodSpec spec, IProgress<JsonObject>? progress, CancellationToken ct)
     {
         var store = Store();
         var results = new List<PodImageResult>();
@@ -272,8 +273,14 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
                 {
                     var reference = PodSpecValidator.ReferenceOf(image);
                     long lastLogged = 0;
+                    string container = spec.Containers[i].Name!;
                     var pulled = await _puller!.PullAsync(reference, id, p =>
                     {
+                        progress?.Report(new JsonObject
+                        {
+                            ["stage"] = "pulling",
+                            ["pull"] = new JsonObject { ["container"] = container, ["image"] = image.Ref, ["doneBytes"] = p.Done, ["totalBytes"] = p.Total },
+                        });
                         if (p.Done - Interlocked.Read(ref lastLogged) < 16 << 20 && p.Done != p.Total) return;
                         Interlocked.Exchange(ref lastLogged, p.Done);
                         _log.LogInformation("pulling {Image}: {Done} of {Total} bytes", image.Ref, p.Done, p.Total);

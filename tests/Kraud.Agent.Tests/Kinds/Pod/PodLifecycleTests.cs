@@ -88,7 +88,14 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
     public async Task A_pod_from_a_registry_image_runs_with_its_tap_and_routes_and_its_delete_leaves_nothing()
     {
         const string id = "pod-1";
-        var observed = await _pods.ApplyAsync(id, Spec(), CancellationToken.None);
+        var progress = new Recorded();
+        var observed = await _pods.ApplyAsync(id, Spec(), CancellationToken.None, progress);
+
+        // Progress for the status: the pull's bytes (all of them at its end), then the start.
+        var pulls = progress.Values.Where(v => (string?)v["stage"] == "pulling").ToList();
+        Assert.NotEmpty(pulls);
+        Assert.Equal((long?)pulls[^1]["pull"]!["totalBytes"], (long?)pulls[^1]["pull"]!["doneBytes"]);
+        Assert.Equal("starting", (string?)progress.Values[^1]["stage"]);
 
         Assert.Equal("Running", (string?)observed["vm"]!["state"]);
         int pid = (int)observed["vm"]!["pid"]!;
@@ -220,6 +227,13 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         Assert.False(Alive(pid2));
         await vms.DisposeAsync();
         await _vms.StopAsync(id, CancellationToken.None); // the abandoned supervisor's loop ends too
+    }
+
+    private sealed class Recorded : IProgress<JsonObject>
+    {
+        private readonly List<JsonObject> _values = [];
+        public List<JsonObject> Values { get { lock (_values) return [.. _values]; } }
+        public void Report(JsonObject value) { lock (_values) _values.Add(value); }
     }
 
     private BlobStore ReopenStore()
