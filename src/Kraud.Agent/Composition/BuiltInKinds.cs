@@ -23,6 +23,7 @@ public static class BuiltInKinds
         var net = loggers.CreateLogger("Kraud.Net");
         var vpcKeys = new VpcPublicKeys(config.StateDir);
         var pods = PodKind.Create(config, loggers);
+        storage.UsedByPod = pods.UsesVolume;
         return new KindSet(
             Reconcilers:
             [

@@ -54,7 +54,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
     public async Task<JsonObject?> ReconcileAsync(ResourceEnvelope envelope, ReconcileContext context, CancellationToken ct)
     {
         PodSpecValidator.ValidateId(envelope.Id);
-        using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = ResourceKinds.Pod, ["Id"] = envelope.Id });
+        // The engine's scope already carries Kind and Id.
         if (envelope.Deleted) return await DeleteAsync(envelope.Id, ct).ConfigureAwait(false);
         var spec = envelope.ReadSpec(PodJsonContext.Default.PodSpec);
         return await ApplyAsync(envelope.Id, spec, ct, context.Progress).ConfigureAwait(false);
@@ -74,6 +74,28 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         var held = _held.Values.ToList();
         report.Pods = new PodsResource(running.Count, running, cpus - held.Sum(h => h.Vcpus), (mem - held.Sum(h => h.MemoryMiB)) << 20);
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Whether a pod of this host has volume <paramref name="volumeId"/> among its VM's disks (read from the launch files,
+    /// so it holds across agent restarts): the Volume kind refuses such a volume's delete.
+    /// </summary>
+    public bool UsesVolume(string volumeId)
+    {
+        if (!Directory.Exists(options.RunDir)) return false;
+        string suffix = "/kraud/" + volumeId;
+        foreach (var dir in Directory.EnumerateDirectories(options.RunDir))
+        {
+            string file = Path.Combine(dir, "launch.json");
+            try
+            {
+                if (!File.Exists(file)) continue;
+                var launch = JsonSerializer.Deserialize(File.ReadAllBytes(file), PodFilesJsonContext.Default.VmLaunchFile);
+                if (launch?.Disks.Any(d => d.Path.EndsWith(suffix, StringComparison.Ordinal)) == true) return true;
+            }
+            catch (Exception e) when (e is IOException or JsonException) { _log.LogWarning("reading {File}: {Error}", file, e.Message); }
+        }
+        return false;
     }
 
     public async Task<JsonObject> ApplyAsync(string id, PodSpec spec, CancellationToken ct, IProgress<JsonObject>? progress = null)
