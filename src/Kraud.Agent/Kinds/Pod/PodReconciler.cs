@@ -310,7 +310,12 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
                     results.Add(new PodImageResult(spec.Containers[i].Name!, image.Ref!, pulled.Digest.ToString(), pulled.Layers, pulled.ImageConfig.RootFs?.DiffIds?.ToList(), pulled.Blobs));
                 }
             }
-            catch (OciException e) when (e.IsPermanent) { throw PermanentReconcileException.At(field, e.Message, e); }
+            catch (OciException e) when (e.IsPermanent)
+            {
+                // Never retried: a pod without a VM keeps no references (a running one keeps its current images').
+                if (vms.Get(id) is null) store.Release(id);
+                throw PermanentReconcileException.At(field, e.Message, e);
+            }
             catch (OciException e) { throw new TransientReconcileException($"{field}: {e.Message}", e); }
         }
         // References of an earlier generation's images that this one no longer uses.

@@ -16,6 +16,7 @@ public sealed class PodRegistry : IAsyncLifetime
     private readonly TempDir _dir = new("kraud-pod-layout");
     public RegistryServer Server { get; private set; } = null!;
     public ContentDescriptor Layer { get; private set; } = null!;
+    public ContentDescriptor TamperedLayer { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
@@ -24,6 +25,13 @@ public sealed class PodRegistry : IAsyncLifetime
         Layer = layout.AddLayer(("bin/app", "#!/bin/sh\necho pod\n"));
         layout.Tag("v1", layout.AddImage("linux", "amd64", [Layer], "/bin/app"));
         Skopeo.Push(layout, "v1", Server.Host, "test/app");
+        TamperedLayer = layout.AddLayer(("bin/app", "this layer is tampered with in the registry\n"));
+        layout.Tag("tampered", layout.AddImage("linux", "amd64", [TamperedLayer], "/bin/app"));
+        Skopeo.Push(layout, "tampered", Server.Host, "test/tampered");
+        // The registry now serves other bytes than the manifest's digest names.
+        byte[] bytes = File.ReadAllBytes(Server.BlobDataPath(TamperedLayer.Digest));
+        bytes[^1] ^= 0xff;
+        File.WriteAllBytes(Server.BlobDataPath(TamperedLayer.Digest), bytes);
     }
 
     public Task DisposeAsync()
@@ -43,6 +51,7 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
     private readonly TempDir _dir = new("kraud-pod");
     private readonly TestNetns _ns = new("kpod");
     private readonly CapturingLogger _log = new();
+    private readonly BaliSigner _trusted = new(), _untrusted = new();
     private ChildProcessVmSupervisor _vms = null!;
     private PodReconciler _pods = null!;
     private string RunDir => Path.Combine(_dir.Path, "vm");
@@ -63,6 +72,7 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
             Registries = [new RegistryOptions { Host = registry.Server.Host, PlainHttp = true }],
             CacheDiskBytes = 16 << 20,
             ImageCacheGrace = TimeSpan.FromHours(1),
+            TrustedImageKeys = [_trusted.Identity],
         }, _vms, new PodTap(_ns.Ns), _log);
         return Task.CompletedTask;
     }
@@ -75,9 +85,9 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         _dir.Dispose();
     }
 
-    private PodSpec Spec(long memoryMiB = 64, string restart = "always") => ResourceEnvelope.ReadSpec(JsonDocument.Parse($$"""
+    private PodSpec Spec(long memoryMiB = 64, string restart = "always", string? image = null) => ResourceEnvelope.ReadSpec(JsonDocument.Parse($$"""
         { "resources": { "vcpus": 1, "memoryMiB": {{memoryMiB}} }, "guest": "default",
-          "containers": [ { "name": "app", "image": { "ref": "{{registry.Server.Host}}/test/app:v1" },
+          "containers": [ { "name": "app", "image": {{image ?? $"{{ \"ref\": \"{registry.Server.Host}/test/app:v1\" }}"}},
                             "process": { "cmd": ["/bin/app"] } } ],
           "network": { "ip6": "fd42:1a8::17", "ip4": "10.20.0.17" }, "restart": "{{restart}}" }
         """).RootElement, PodJsonContext.Default.PodSpec);
@@ -227,6 +237,53 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         Assert.False(Alive(pid2));
         await vms.DisposeAsync();
         await _vms.StopAsync(id, CancellationToken.None); // the abandoned supervisor's loop ends too
+    }
+
+    [Fact]
+    public async Task A_bali_image_signed_by_a_trusted_key_runs_from_its_verified_file()
+    {
+        const string id = "pod-6";
+        string file = Path.Combine(_dir.Path, "app.tar.gz");
+        var sha = _trusted.WriteImage(file, BaliSigner.Tar(("bin/app", "bali app\n")));
+        var observed = await _pods.ApplyAsync(id, Spec(image: $$"""{ "bali": "file://{{file}}", "sha256": "{{sha.Hex}}" }"""), CancellationToken.None);
+        Assert.Equal("Running", (string?)observed["vm"]!["state"]);
+        Assert.Equal(sha.ToString(), (string?)observed["images"]![0]!["digest"]);
+        var disks = JsonNode.Parse(File.ReadAllText(Path.Combine(RunDir, id, "launch.json")))!["disks"]!.AsArray();
+        Assert.Equal(sha.Hex, Path.GetFileName((string)disks[2]!["path"]!));
+        await _pods.DeleteAsync(id, CancellationToken.None);
+    }
+
+    [Theory]
+    [InlineData("untrusted")]
+    [InlineData("unsigned")]
+    [InlineData("not-found")]
+    [InlineData("tampered")]
+    public async Task A_bad_image_fails_permanently_naming_it_and_leaves_nothing(string what)
+    {
+        string id = "pod-bad-" + what;
+        string file = Path.Combine(_dir.Path, what + ".tar.gz");
+        string image = what switch
+        {
+            "untrusted" => $$"""{ "bali": "file://{{file}}", "sha256": "{{_untrusted.WriteImage(file, BaliSigner.Tar(("a", "b"))).Hex}}" }""",
+            "unsigned" => WriteUnsigned(file),
+            "not-found" => $$"""{ "ref": "{{registry.Server.Host}}/test/nothing:v1" }""",
+            _ => $$"""{ "ref": "{{registry.Server.Host}}/test/tampered:tampered" }""",
+        };
+        var e = await Assert.ThrowsAnyAsync<PermanentReconcileException>(() => _pods.ApplyAsync(id, Spec(image: image), CancellationToken.None));
+        Assert.StartsWith("spec.containers[0].image:", e.Message);
+        if (what == "tampered") Assert.Contains(registry.TamperedLayer.Digest.ToString(), e.Message);
+        Assert.Null(_vms.Get(id));
+        Assert.Null(_ns.Rtnl.LinkFind(PodTap.NameOf(id)));
+        Assert.False(Directory.Exists(Path.Combine(RunDir, id)));
+        using var store = ReopenStore();
+        Assert.Empty(store.ReferencesOf(id));
+
+        static string WriteUnsigned(string path)
+        {
+            byte[] gz = BaliSigner.Gzip(BaliSigner.Tar(("a", "b")));
+            File.WriteAllBytes(path, gz);
+            return $$"""{ "bali": "file://{{path}}", "sha256": "{{Digest.Of(gz).Hex}}" }""";
+        }
     }
 
     private sealed class Recorded : IProgress<JsonObject>
