@@ -10,7 +10,11 @@ using Microsoft.Extensions.Logging;
 namespace Kraud.Agent.Composition;
 
 /// <summary>What the kinds give the daemon: their reconcilers, their parts of the host record, and where their orphans are found on the host.</summary>
-public sealed record KindSet(IReadOnlyList<IReconciler> Reconcilers, IReadOnlyList<IHostReport> Reports, IReadOnlyList<IResourceInventory> Inventories);
+public sealed record KindSet(IReadOnlyList<IReconciler> Reconcilers, IReadOnlyList<IHostReport> Reports, IReadOnlyList<IResourceInventory> Inventories)
+{
+    /// <summary>Kinds that change their stored status between reconciles (a pod's VM exiting): given the engine once it exists.</summary>
+    public IReadOnlyList<Action<IStatusAmender>> StatusAmenderUsers { get; init; } = [];
+}
 
 /// <summary>
 /// The kinds this build serves: the one place they are registered. A kind not listed
@@ -36,6 +40,9 @@ public static class BuiltInKinds
             ],
             Reports: [vpcKeys, storage.Pools, pods],
             // Orphans are looked for on the host too, not only in the state dir (contract section 3.3).
-            Inventories: [new VolumeDatasetInventory(storage.Zfs.Cli, () => storage.Present.Ok, config.Host), new VpcLinkInventory(config.Host)]);
+            Inventories: [new VolumeDatasetInventory(storage.Zfs.Cli, () => storage.Present.Ok, config.Host), new VpcLinkInventory(config.Host)])
+        {
+            StatusAmenderUsers = [pods.ReportVmChangesTo],
+        };
     }
 }

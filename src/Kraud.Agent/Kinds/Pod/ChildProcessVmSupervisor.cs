@@ -28,6 +28,14 @@ public sealed class ChildProcessVmSupervisor(string vmmPath, string runDir, IRea
     private readonly IReadOnlyList<string> _launcherPrefix = launcherPrefix ?? [];
     private readonly ConcurrentDictionary<string, ChildVm> _vms = new(StringComparer.Ordinal);
 
+    public event Action<VmState>? Changed;
+
+    private void RaiseChanged(VmState state)
+    {
+        try { Changed?.Invoke(state); }
+        catch (Exception e) { _log.LogWarning("a VM state listener failed: {Error}", e.Message); }
+    }
+
     /// <summary>How long a stopped VMM gets after SIGTERM before SIGKILL.</summary>
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -144,8 +152,8 @@ public sealed class ChildProcessVmSupervisor(string vmmPath, string runDir, IRea
                 }
                 var exit = new VmExit(code, DateTimeOffset.UtcNow, SerialTail(request.SerialLog));
                 lock (_lock) { _running = false; _pid = null; _lastExit = exit; }
-                FirstOutcome.TrySetResult();
                 if (_stop.IsCancellationRequested) break;
+                if (!FirstOutcome.TrySetResult()) owner.RaiseChanged(State);
                 owner._log.LogWarning("VMM of pod {Id} exited with {Code}", request.Id, code);
                 bool again = request.Restart switch { "always" => true, "on-failure" => code != 0, _ => false };
                 // 65 is a launch file the VMM refuses: starting it again cannot help.
@@ -199,7 +207,7 @@ public sealed class ChildProcessVmSupervisor(string vmmPath, string runDir, IRea
                     {
                         lock (_lock) { _running = true; _startedAt = DateTimeOffset.UtcNow; }
                         owner._log.LogInformation("VM of pod {Id} running (pid {Pid})", request.Id, p.Id);
-                        FirstOutcome.TrySetResult();
+                        if (!FirstOutcome.TrySetResult()) owner.RaiseChanged(State);
                     }
                 }
                 await exited.ConfigureAwait(false);

@@ -22,6 +22,9 @@ public interface IVmSupervisor
 
     /// <summary>Every VM the backend runs or restarts.</summary>
     IReadOnlyList<VmState> List();
+
+    /// <summary>Raised when a VM's state changes outside a start or stop: its VMM exited, or a restart reported the guest running.</summary>
+    event Action<VmState>? Changed;
 }
 
 /// <param name="Restart">always, on-failure or never: what happens when the VMM exits on its own.</param>

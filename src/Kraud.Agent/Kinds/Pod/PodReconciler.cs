@@ -51,13 +51,50 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
 
     public string Kind => ResourceKinds.Pod;
 
+    /// <summary>The generation each pod's VM was last started or checked for: a VM change is put into that status.</summary>
+    private readonly ConcurrentDictionary<string, long> _generations = new(StringComparer.Ordinal);
+    private IStatusAmender? _amender;
+
+    /// <summary>
+    /// Puts a VM's exit and restart into its pod's stored status (observed.vm, same generation and phase) as they
+    /// happen, between reconciles. The daemon sets it once the engine exists.
+    /// </summary>
+    public void ReportVmChangesTo(IStatusAmender amender)
+    {
+        _amender = amender;
+        vms.Changed += state => _ = AmendAsync(state);
+    }
+
+    private async Task AmendAsync(VmState state)
+    {
+        if (_amender is null || !_generations.TryGetValue(state.Id, out long generation)) return;
+        var vm = VmNode(state);
+        try
+        {
+            var outcome = await _amender.AmendObservedAsync(ResourceKinds.Pod, state.Id, generation, observed =>
+            {
+                if (JsonNode.DeepEquals(observed["vm"], vm)) return false;
+                observed["vm"] = vm.DeepClone();
+                return true;
+            }, CancellationToken.None).ConfigureAwait(false);
+            _log.LogInformation("VM of pod {Id} {State} (restarts {Restarts}, last exit {Code}): status {Outcome}", state.Id,
+                state.Running ? "running" : "exited", state.Restarts, state.LastExit?.Code, outcome);
+        }
+        catch (Exception e)
+        {
+            _log.LogWarning("status of pod {Id} after a VM change not written: {Error}", state.Id, e.Message);
+        }
+    }
+
     public async Task<JsonObject?> ReconcileAsync(ResourceEnvelope envelope, ReconcileContext context, CancellationToken ct)
     {
         PodSpecValidator.ValidateId(envelope.Id);
         // The engine's scope already carries Kind and Id.
         if (envelope.Deleted) return await DeleteAsync(envelope.Id, ct).ConfigureAwait(false);
         var spec = envelope.ReadSpec(PodJsonContext.Default.PodSpec);
-        return await ApplyAsync(envelope.Id, spec, ct, context.Progress).ConfigureAwait(false);
+        var observed = await ApplyAsync(envelope.Id, spec, ct, context.Progress).ConfigureAwait(false);
+        _generations[envelope.Id] = envelope.Generation;
+        return observed;
     }
 
     /// <summary>Pods holding a VM and what they hold (the host record's running pods and allocatable resources).</summary>
@@ -224,6 +261,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         PodSpecValidator.ValidateId(id);
         // A tap of the pod's name that is not the pod's refuses the delete before anything changes.
         await Task.Run(() => tap.CheckNotForeign(id), ct).ConfigureAwait(false);
+        _generations.TryRemove(id, out _);
         await vms.StopAsync(id, ct).ConfigureAwait(false);
         _held.TryRemove(id, out _);
         bool tapRemoved = await Task.Run(() => tap.Remove(id), ct).ConfigureAwait(false);
@@ -394,22 +432,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
 
     private static JsonObject Observe(string id, VmState state, List<PodImageResult> images, GuestNetwork? network, string? tapName, int disks, string guest)
     {
-        var vm = new JsonObject
-        {
-            ["state"] = state.Running ? "Running" : "Stopped",
-            ["unit"] = state.Unit,
-            ["pid"] = state.Pid,
-            ["startedAt"] = state.StartedAt?.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-            ["restarts"] = state.Restarts,
-            ["lastExit"] = state.LastExit is { } e
-                ? new JsonObject
-                {
-                    ["code"] = e.Code,
-                    ["at"] = e.At.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-                    ["serial"] = new JsonArray(e.SerialTail.Select(l => (JsonNode?)JsonValue.Create(l)).ToArray()),
-                }
-                : null,
-        };
+        var vm = VmNode(state);
         var imgs = new JsonArray();
         foreach (var img in images) imgs.Add((JsonNode)new JsonObject { ["container"] = img.Container, ["image"] = img.Shown, ["digest"] = img.Digest });
         return new JsonObject
@@ -422,6 +445,27 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
                 ["tap"] = tapName, ["mac"] = network.Mac, ["ip6"] = network.Ip6, ["ip4"] = network.Ip4,
             },
             ["disks"] = disks,
+        };
+    }
+
+    /// <summary>observed.vm: state (Running or Exited), unit, pid, startedAt, restarts, lastExit {code, at, serial}.</summary>
+    public static JsonObject VmNode(VmState state)
+    {
+        return new JsonObject
+        {
+            ["state"] = state.Running ? "Running" : "Exited",
+            ["unit"] = state.Unit,
+            ["pid"] = state.Pid,
+            ["startedAt"] = state.StartedAt?.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            ["restarts"] = state.Restarts,
+            ["lastExit"] = state.LastExit is { } e
+                ? new JsonObject
+                {
+                    ["code"] = e.Code,
+                    ["at"] = e.At.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                    ["serial"] = new JsonArray(e.SerialTail.Select(l => (JsonNode?)JsonValue.Create(l)).ToArray()),
+                }
+                : null,
         };
     }
 }

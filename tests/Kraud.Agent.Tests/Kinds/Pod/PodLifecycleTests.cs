@@ -85,12 +85,15 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         _dir.Dispose();
     }
 
-    private PodSpec Spec(long memoryMiB = 64, string restart = "always", string? image = null) => ResourceEnvelope.ReadSpec(JsonDocument.Parse($$"""
+    private string SpecJson(long memoryMiB = 64, string restart = "always", string? image = null) => $$"""
         { "resources": { "vcpus": 1, "memoryMiB": {{memoryMiB}} }, "guest": "default",
           "containers": [ { "name": "app", "image": {{image ?? $"{{ \"ref\": \"{registry.Server.Host}/test/app:v1\" }}"}},
                             "process": { "cmd": ["/bin/app"] } } ],
           "network": { "ip6": "fd42:1a8::17", "ip4": "10.20.0.17" }, "restart": "{{restart}}" }
-        """).RootElement, PodJsonContext.Default.PodSpec);
+        """;
+
+    private PodSpec Spec(long memoryMiB = 64, string restart = "always", string? image = null) =>
+        ResourceEnvelope.ReadSpec(JsonDocument.Parse(SpecJson(memoryMiB, restart, image)).RootElement, PodJsonContext.Default.PodSpec);
 
     private static bool Alive(int pid) => File.Exists($"/proc/{pid}/status") && !File.ReadAllText($"/proc/{pid}/status").Contains("State:\tZ");
 
@@ -191,10 +194,21 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
     public async Task A_vmm_killed_is_restarted_by_the_policy_and_reported()
     {
         const string id = "pod-4";
-        var first = await _pods.ApplyAsync(id, Spec(), CancellationToken.None);
-        int pid = (int)first["vm"]!["pid"]!;
+        var status = new RecordingAmender();
+        _pods.ReportVmChangesTo(status);
+        var envelope = new ResourceEnvelope(ResourceEnvelope.V1, "Pod", id, 7, false, JsonDocument.Parse(SpecJson()).RootElement);
+        var first = await _pods.ReconcileAsync(envelope, new ReconcileContext("h1", _dir.Path, 1, _log), CancellationToken.None);
+        int pid = (int)first!["vm"]!["pid"]!;
         Kraud.Libc.Native.kill(pid, 9);
         await Deadline.WaitUntilAsync(() => _vms.Get(id) is { Running: true, Restarts: 1 }, TimeSpan.FromSeconds(20), "the VM restarted");
+
+        // Both changes reached the stored status, at the pod's generation: the exit, then the guest running again.
+        await Deadline.WaitUntilAsync(() => status.Amends.Any(a => (string?)a["state"] == "Running" && (int?)a["restarts"] == 1),
+            TimeSpan.FromSeconds(5), "the restart in the status");
+        var exited = Assert.Single(status.Amends, a => (string?)a["state"] == "Exited");
+        Assert.Equal(137, (int)exited["lastExit"]!["code"]!);
+        Assert.Contains("idle guest up", exited["lastExit"]!["serial"]!.AsArray().Select(l => (string?)l));
+        Assert.All(status.Generations, g => Assert.Equal(7, g));
         var state = _vms.Get(id)!;
         Assert.NotEqual(pid, state.Pid);
         Assert.Equal(137, state.LastExit!.Code);
@@ -283,6 +297,26 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
             byte[] gz = BaliSigner.Gzip(BaliSigner.Tar(("a", "b")));
             File.WriteAllBytes(path, gz);
             return $$"""{ "bali": "file://{{path}}", "sha256": "{{Digest.Of(gz).Hex}}" }""";
+        }
+    }
+
+    private sealed class RecordingAmender : IStatusAmender
+    {
+        private readonly List<(long Generation, JsonObject Vm)> _amends = [];
+        private JsonObject _observed = new();
+        public List<JsonObject> Amends { get { lock (_amends) return _amends.Select(a => a.Vm).ToList(); } }
+        public List<long> Generations { get { lock (_amends) return _amends.Select(a => a.Generation).ToList(); } }
+
+        public Task<AmendOutcome> AmendObservedAsync(string kind, string id, long generation, Func<JsonObject, bool> change, CancellationToken ct)
+        {
+            lock (_amends)
+            {
+                var copy = (JsonObject)_observed.DeepClone();
+                if (!change(copy)) return Task.FromResult(AmendOutcome.Unchanged);
+                _observed = copy;
+                _amends.Add((generation, (JsonObject)copy["vm"]!.DeepClone()));
+                return Task.FromResult(AmendOutcome.Amended);
+            }
         }
     }
 
