@@ -168,8 +168,9 @@ public sealed class ChildProcessVmSupervisor(string vmmPath, string runDir, IRea
         private async Task<int> RunOnceAsync()
         {
             string dir = Path.GetDirectoryName(request.LaunchFile)!;
-            string notifyPath = Path.Combine(dir, "notify.sock");
-            File.Delete(notifyPath);
+            // A name of its own per start: .NET unlinks a bound socket's path when it is disposed, so a shared name could be
+            // taken from under this start by an earlier one's socket closing late (a VMM left by an earlier agent).
+            string notifyPath = Path.Combine(dir, $"notify-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}.sock");
             using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
             notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
 

@@ -62,6 +62,10 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         Directory.CreateDirectory(guest);
         File.Copy(TestGuests.Path("idle"), Path.Combine(guest, "kernel"));
         File.WriteAllText(Path.Combine(guest, "cradle.json"), """{"version":2,"kernel":{"kernel":"kernel","initrd":null},"init":"cradle"}""");
+        string podGuest = Path.Combine(_dir.Path, "guest", "pod");
+        Directory.CreateDirectory(podGuest);
+        File.Copy(TestGuests.Path("pod"), Path.Combine(podGuest, "vmlinux"));
+        File.WriteAllText(Path.Combine(podGuest, "cradle.json"), """{"version":2,"kernel":{"kernel":"vmlinux"}}""");
         Directory.CreateDirectory(RunDir);
         _vms = new ChildProcessVmSupervisor(AgentBinary.VmmPath, RunDir, ["ip", "netns", "exec", _ns.Name], _log);
         _pods = new PodReconciler(new PodOptions
@@ -298,6 +302,37 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
             File.WriteAllBytes(path, gz);
             return $$"""{ "bali": "file://{{path}}", "sha256": "{{Digest.Of(gz).Hex}}" }""";
         }
+    }
+
+    [Fact]
+    public async Task The_guest_reads_its_pod_id_and_layer_from_its_disks_and_its_frame_reaches_the_tap()
+    {
+        const string id = "pod-7";
+        var node = JsonNode.Parse(SpecJson())!;
+        node["guest"] = "pod";
+        var observed = await _pods.ApplyAsync(id, ResourceEnvelope.ReadSpec(JsonDocument.Parse(node.ToJsonString()).RootElement, PodJsonContext.Default.PodSpec),
+            CancellationToken.None);
+        Assert.Equal("Running", (string?)observed["vm"]!["state"]);
+
+        string serial = Path.Combine(RunDir, id, "serial.log");
+        await Deadline.WaitUntilAsync(() => File.Exists(serial) && File.ReadAllText(serial).Contains("pod: sending frames"), TimeSpan.FromSeconds(10),
+            "the guest to read its disks");
+        string text = File.ReadAllText(serial);
+        Assert.Contains("pod: config file launch.json", text);
+        Assert.Contains($"pod: id={id}\n", text);
+        Assert.Contains($"pod: layer digest={registry.Layer.Digest}\n", text);
+        Assert.Contains("pod: layer magic=1f8b\n", text);
+
+        // The guest's frame arrives on the pod's tap, from the pod's MAC.
+        string tap = PodTap.NameOf(id);
+        int index = _ns.Rtnl.LinkGet(tap).Index;
+        using var packets = _ns.Ns.Run(() => new PacketSocket(index, 0x88b5));
+        byte[]? frame = null;
+        try { await Deadline.WaitUntilAsync(() => (frame = packets.Receive(100)) is not null, TimeSpan.FromSeconds(10), "a frame from the guest"); }
+        catch (TimeoutException e) { throw new TimeoutException(e.Message + "; serial:\n" + File.ReadAllText(serial) + "\n" + _ns.Exec("ip", "-s", "-d", "link", "show", tap), e); }
+        Assert.Equal(PodTap.MacOf(id), string.Join(':', frame![6..12].Select(b => b.ToString("x2"))));
+        Assert.Equal("kraud pod frame", System.Text.Encoding.ASCII.GetString(frame, 14, 15));
+        await _pods.DeleteAsync(id, CancellationToken.None);
     }
 
     private sealed class RecordingAmender : IStatusAmender
