@@ -335,6 +335,33 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         await _pods.DeleteAsync(id, CancellationToken.None);
     }
 
+    [Fact]
+    public async Task A_pod_beyond_the_allocatable_memory_fails_transiently_naming_the_shortfall()
+    {
+        var vms = new ChildProcessVmSupervisor(AgentBinary.VmmPath, RunDir, ["ip", "netns", "exec", _ns.Name], _log);
+        using var pods = new PodReconciler(new PodOptions
+        {
+            GuestDir = Path.Combine(_dir.Path, "guest"), RunDir = RunDir, ImagesDir = Path.Combine(_dir.Path, "images-small"),
+            Registries = [new RegistryOptions { Host = registry.Server.Host, PlainHttp = true }], CacheDiskBytes = 16 << 20,
+            AllocatableMemoryMiB = 100, AllocatableVcpus = 4,
+        }, vms, new PodTap(_ns.Ns), _log);
+        await pods.ApplyAsync("pod-8", Spec(), CancellationToken.None);
+        var report = new HostReportBuilder();
+        await pods.ContributeAsync(report, CancellationToken.None);
+        Assert.Equal((1, 3, 36L << 20), (report.Pods!.Running, report.Pods.AllocatableVcpus, report.Pods.AllocatableMemoryBytes));
+
+        var e = await Assert.ThrowsAsync<TransientReconcileException>(() => pods.ApplyAsync("pod-9", Spec(), CancellationToken.None));
+        Assert.StartsWith("spec.resources.memoryMiB: 64 MiB asked, 36 MiB allocatable", e.Message);
+        Assert.Contains("short by 28 MiB", e.Message);
+        Assert.Null(vms.Get("pod-9"));
+        Assert.False(Directory.Exists(Path.Combine(RunDir, "pod-9")));
+
+        await pods.DeleteAsync("pod-8", CancellationToken.None);
+        await pods.ApplyAsync("pod-9", Spec(), CancellationToken.None); // what pod-8 held is free again
+        await pods.DeleteAsync("pod-9", CancellationToken.None);
+        await vms.DisposeAsync();
+    }
+
     private sealed class RecordingAmender : IStatusAmender
     {
         private readonly List<(long Generation, JsonObject Vm)> _amends = [];
