@@ -247,7 +247,12 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
                 var exit = state.LastExit;
                 string tail = exit is { SerialTail.Count: > 0 } ? "; serial: " + string.Join(" | ", exit.SerialTail.TakeLast(5)) : "";
                 if (exit?.Code == 65)
+                {
+                    // Never retried: what this pod has on the host goes now (as its delete would), so nothing is left behind.
+                    try { await DeleteAsync(id, CancellationToken.None).ConfigureAwait(false); }
+                    catch (Exception e) when (e is not OperationCanceledException) { _log.LogWarning("cleaning up pod {Id} after exit 65: {Error}", id, e.Message); }
                     throw new PermanentReconcileException($"the VMM refused the launch of pod {id} (exit 65){tail}", "spec");
+                }
                 throw new TransientReconcileException($"the VM of pod {id} exited with code {exit?.Code} before its guest ran{tail}");
             }
         }

@@ -190,8 +190,12 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         File.WriteAllText(Path.Combine(_dir.Path, "guest", "default", "kernel"), "not a kernel");
         var e = await Assert.ThrowsAsync<PermanentReconcileException>(() => _pods.ApplyAsync("pod-3", Spec(), CancellationToken.None));
         Assert.Contains("exit 65", e.Message);
-        await _pods.DeleteAsync("pod-3", CancellationToken.None);
+        // Permanent: nothing of the pod stays (no VM, tap, files or image references) without waiting for its delete.
+        Assert.Null(_vms.Get("pod-3"));
         Assert.Null(_ns.Rtnl.LinkFind(PodTap.NameOf("pod-3")));
+        Assert.False(Directory.Exists(Path.Combine(RunDir, "pod-3")));
+        using var store = ReopenStore();
+        Assert.Empty(store.ReferencesOf("pod-3"));
     }
 
     [Fact]
