@@ -33,10 +33,13 @@ public sealed unsafe partial class PacketSocket : IDisposable
     private static partial nint send(int fd, byte* buf, nint len, int flags);
 
     public PacketSocket(string ifname, ushort ethertype)
+        : this(int.Parse(File.ReadAllText($"/sys/class/net/{ifname}/ifindex").Trim()), ethertype) { }
+
+    /// <summary>By index: for an interface of another network namespace (create it on a thread inside it), which /sys does not show.</summary>
+    public PacketSocket(int ifindex, ushort ethertype)
     {
         ushort proto = BinaryPrimitives.ReverseEndianness(ethertype);
         _fd = new FileDescriptor(Native.Check(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, proto), "socket(AF_PACKET)"));
-        int ifindex = int.Parse(File.ReadAllText($"/sys/class/net/{ifname}/ifindex").Trim());
         var sa = new SockaddrLl { Family = AF_PACKET, Protocol = proto, IfIndex = ifindex };
         Native.Check(bind(_fd.Fd, &sa, (uint)sizeof(SockaddrLl)), "bind(AF_PACKET)");
     }

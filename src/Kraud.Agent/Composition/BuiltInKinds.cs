@@ -1,6 +1,7 @@
 using Kraud.Agent.Config;
 using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Overlay;
+using Kraud.Agent.Kinds.Pod;
 using Kraud.Agent.Kinds.Probe;
 using Kraud.Agent.Kinds.Volume;
 using Kraud.Agent.Kinds.Vpc;
@@ -9,10 +10,14 @@ using Microsoft.Extensions.Logging;
 namespace Kraud.Agent.Composition;
 
 /// <summary>What the kinds give the daemon: their reconcilers, their parts of the host record, and where their orphans are found on the host.</summary>
-public sealed record KindSet(IReadOnlyList<IReconciler> Reconcilers, IReadOnlyList<IHostReport> Reports, IReadOnlyList<IResourceInventory> Inventories);
+public sealed record KindSet(IReadOnlyList<IReconciler> Reconcilers, IReadOnlyList<IHostReport> Reports, IReadOnlyList<IResourceInventory> Inventories)
+{
+    /// <summary>Kinds that change their stored status between reconciles (a pod's VM exiting): given the engine once it exists.</summary>
+    public IReadOnlyList<Action<IStatusAmender>> StatusAmenderUsers { get; init; } = [];
+}
 
 /// <summary>
-/// The kinds this build serves: the one place they are registered. A kind not listed (Pod, until its slice lands)
+/// The kinds this build serves: the one place they are registered. A kind not listed
 /// fails permanently with a message naming it. Adding a kind is a folder under Kinds/ and its lines here.
 /// </summary>
 public static class BuiltInKinds
@@ -21,6 +26,8 @@ public static class BuiltInKinds
     {
         var net = loggers.CreateLogger("Kraud.Net");
         var vpcKeys = new VpcPublicKeys(config.StateDir);
+        var pods = PodKind.Create(config, loggers);
+        storage.UsedByPod = pods.UsesVolume;
         return new KindSet(
             Reconcilers:
             [
@@ -29,9 +36,13 @@ public static class BuiltInKinds
                 new OverlayReconciler(logger: net),
                 storage.Volumes,
                 storage.Snapshots,
+                pods,
             ],
-            Reports: [vpcKeys, storage.Pools],
+            Reports: [vpcKeys, storage.Pools, pods],
             // Orphans are looked for on the host too, not only in the state dir (contract section 3.3).
-            Inventories: [new VolumeDatasetInventory(storage.Zfs.Cli, () => storage.Present.Ok, config.Host), new VpcLinkInventory(config.Host)]);
+            Inventories: [new VolumeDatasetInventory(storage.Zfs.Cli, () => storage.Present.Ok, config.Host), new VpcLinkInventory(config.Host)])
+        {
+            StatusAmenderUsers = [pods.ReportVmChangesTo],
+        };
     }
 }

@@ -27,6 +27,7 @@ public static class Daemon
         var storage = ZfsStorage.Create(TimeProvider.System, loggers);
         var kinds = BuiltInKinds.Create(config, loggers, storage);
         var engine = new ControlPlaneService(config, new ReconcilerRegistry(kinds.Reconcilers), kinds.Reports, kinds.Inventories, status, loggers);
+        foreach (var user in kinds.StatusAmenderUsers) user(engine);
         // Before the engine: the exports file is reconciled before any Volume reconcile touches it.
         services.Add(StorageService.Create(storage.Volumes, storage.Scheduler, storage.Present.Current,
             new SnapshotStatusUpdater(engine, loggers.CreateLogger<SnapshotStatusUpdater>()), loggers.CreateLogger<StorageService>()));

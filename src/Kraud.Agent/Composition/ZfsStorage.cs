@@ -22,10 +22,13 @@ public sealed class ZfsStorage
         Zfs = zfs;
         Exports = exports;
         Scheduler = scheduler;
-        Volumes = new VolumeReconciler(zfs, exports) { Changed = scheduler.Invalidate };
+        Volumes = new VolumeReconciler(zfs, exports, usedByPod: id => UsedByPod?.Invoke(id) == true) { Changed = scheduler.Invalidate };
         Snapshots = new SnapshotReconciler(zfs, Volumes);
         Pools = new PoolReport(zfs.Cli, () => present.Ok, clock);
     }
+
+    /// <summary>Whether a pod of this host uses volume id (set by the Pod kind's registration): such a Volume's delete is refused.</summary>
+    public Func<string, bool>? UsedByPod { get; set; }
 
     /// <summary>Whether ZFS is usable here (one probe for every storage part).</summary>
     public ZfsPresence Present { get; }

@@ -15,6 +15,32 @@ public sealed class AgentConfig
     public int ShutdownGraceSeconds { get; set; } = 20;
     public int Replicas { get; set; } = 1;
     public LogConfig Log { get; set; } = new();
+    /// <summary>The Pod kind: where guest packages are installed (&lt;guestDir&gt;/&lt;name&gt;/cradle.json).</summary>
+    public string GuestDir { get; set; } = "/usr/lib/kraud/guest";
+    /// <summary>bali identity strings whose signatures a bali image may carry.</summary>
+    public List<string> TrustedImageKeys { get; set; } = [];
+    /// <summary>How to reach image registries (matched by host[:port]); others are reached anonymously over HTTPS.</summary>
+    public List<RegistryConfig> Registries { get; set; } = [];
+    public ImageCacheConfig ImageCache { get; set; } = new();
+}
+
+/// <summary>One image registry of the config's `registries`.</summary>
+public sealed class RegistryConfig
+{
+    public string Host { get; set; } = "";
+    public string? CaFile { get; set; }
+    public string? Username { get; set; }
+    /// <summary>A secret: never printed (ConfigSchema marks it so).</summary>
+    public string? Password { get; set; }
+    /// <summary>Allows a registry without TLS (loopback, tests).</summary>
+    public bool PlainHttp { get; set; }
+}
+
+/// <summary>The Pod kind's blob store under &lt;stateDir&gt;/images: its size limit and how long an unused blob stays.</summary>
+public sealed class ImageCacheConfig
+{
+    public long MaxBytes { get; set; } = 50L << 30;
+    public int GraceSeconds { get; set; } = 3600;
 }
 
 public sealed class NatsConfig

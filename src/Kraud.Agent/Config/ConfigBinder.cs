@@ -24,11 +24,24 @@ internal static class ConfigBinder
                 BindSection(ctx.Object(node, path, key), key.Children!, path + ".", c, ctx);
                 continue;
             }
+            if (key.Shape == ConfigSchema.Shape.ObjectArray)
+            {
+                if (node is not JsonArray items) throw ctx.NotA(path, key, "a list of objects", node);
+                for (int i = 0; i < items.Count; i++)
+                {
+                    var item = ctx.Object(items[i], $"{path}[{i}]", key);
+                    key.Set!(c, null);
+                    BindSection(item, key.Children!, $"{path}[{i}].", c, ctx);
+                }
+                continue;
+            }
             object? value = key.Shape switch
             {
                 ConfigSchema.Shape.String => ctx.String(node, path, key),
                 ConfigSchema.Shape.NullableString => node is null ? null : ctx.String(node, path, key),
                 ConfigSchema.Shape.Integer => ctx.Integer(node, path, key),
+                ConfigSchema.Shape.Long => ctx.Long(node, path, key),
+                ConfigSchema.Shape.Boolean => ctx.Boolean(node, path, key),
                 _ => ctx.StringArray(node, path, key),
             };
             key.Set!(c, value);
@@ -71,6 +84,29 @@ internal static class ConfigBinder
                 if (v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out decimal d) && d == decimal.Truncate(d) && d >= int.MinValue && d <= int.MaxValue) return (int)d;
                 // Environment overrides arrive as strings.
                 if (v.GetValueKind() == JsonValueKind.String && origins.ContainsKey(path) && int.TryParse(v.GetValue<string>(), out int e)) return e;
+            }
+            throw Wrong(path, key, "an integer", node);
+        }
+
+        public ConfigException NotA(string path, ConfigSchema.Key key, string expected, JsonNode? node) => Wrong(path, key, expected, node);
+
+        public bool Boolean(JsonNode? node, string path, ConfigSchema.Key key)
+        {
+            if (node is JsonValue v)
+            {
+                if (v.GetValueKind() is JsonValueKind.True or JsonValueKind.False) return v.GetValue<bool>();
+                if (v.GetValueKind() == JsonValueKind.String && origins.ContainsKey(path) && bool.TryParse(v.GetValue<string>(), out bool e)) return e;
+            }
+            throw Wrong(path, key, "true or false", node);
+        }
+
+        public long Long(JsonNode? node, string path, ConfigSchema.Key key)
+        {
+            if (node is JsonValue v)
+            {
+                if (v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out long l)) return l;
+                if (v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out decimal d) && d == decimal.Truncate(d) && d >= long.MinValue && d <= long.MaxValue) return (long)d;
+                if (v.GetValueKind() == JsonValueKind.String && origins.ContainsKey(path) && long.TryParse(v.GetValue<string>(), out long e)) return e;
             }
             throw Wrong(path, key, "an integer", node);
         }

@@ -65,10 +65,12 @@ public static class ConfigLoader
         return config;
     }
 
-    /// <summary>True when the file's own text sets nats.password or nats.token, or a server URL with credentials.</summary>
+    /// <summary>True when the file's own text sets nats.password or nats.token, a server URL with credentials, or a registry's password.</summary>
     private static bool HoldsSecret(string text)
     {
-        var nats = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })?["nats"] as JsonObject;
+        var root = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }) as JsonObject;
+        if (root?["registries"] is JsonArray registries && registries.Any(r => r is JsonObject o && o["password"] is not null)) return true;
+        var nats = root?["nats"] as JsonObject;
         if (nats is null) return false;
         if (nats["password"] is not null || nats["token"] is not null) return true;
         return nats["servers"] is JsonArray servers && servers.Any(s => s is JsonValue v && v.TryGetValue(out string? url) && Redaction.Urls(url) != url);

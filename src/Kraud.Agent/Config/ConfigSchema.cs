@@ -7,7 +7,7 @@ namespace Kraud.Agent.Config;
 /// </summary>
 internal static class ConfigSchema
 {
-    internal enum Shape { String, NullableString, Integer, StringArray, Section }
+    internal enum Shape { String, NullableString, Integer, Long, Boolean, StringArray, Section, ObjectArray }
 
     /// <summary>One key: a value (<see cref="Set"/> stores the converted value) or a section (<see cref="Children"/>).</summary>
     internal sealed record Key(string Name, Shape Shape, Action<AgentConfig, object?>? Set = null, IReadOnlyList<Key>? Children = null)
@@ -18,6 +18,9 @@ internal static class ConfigSchema
 
     private static Key Value(string name, Shape shape, Action<AgentConfig, object?> set) => new(name, shape, set);
     private static Key Section(string name, params Key[] children) => new(name, Shape.Section, Children: children);
+
+    /// <summary>A list of objects: <see cref="Key.Set"/> adds an item, then its children set that (last) item's keys.</summary>
+    private static Key Items(string name, Action<AgentConfig> add, params Key[] children) => new(name, Shape.ObjectArray, (c, _) => add(c), children);
 
     internal static readonly IReadOnlyList<Key> Root =
     [
@@ -40,6 +43,18 @@ internal static class ConfigSchema
             Value("target", Shape.String, (c, v) => c.Log.Target = (string)v!),
             Value("journalSocket", Shape.String, (c, v) => c.Log.JournalSocket = (string)v!),
             Value("level", Shape.String, (c, v) => c.Log.Level = (string)v!)),
+        // The Pod kind (docs/contract.md, Pod): guest packages, trusted bali keys, the image cache's limits.
+        Value("guestDir", Shape.String, (c, v) => c.GuestDir = (string)v!),
+        Items("registries", c => c.Registries.Add(new RegistryConfig()),
+            Value("host", Shape.String, (c, v) => c.Registries[^1].Host = (string)v!),
+            Value("caFile", Shape.NullableString, (c, v) => c.Registries[^1].CaFile = (string?)v),
+            Value("username", Shape.NullableString, (c, v) => c.Registries[^1].Username = (string?)v),
+            Value("password", Shape.NullableString, (c, v) => c.Registries[^1].Password = (string?)v) with { Secret = true },
+            Value("plainHttp", Shape.Boolean, (c, v) => c.Registries[^1].PlainHttp = (bool)v!)),
+        Value("trustedImageKeys", Shape.StringArray, (c, v) => c.TrustedImageKeys = (List<string>)v!),
+        Section("imageCache",
+            Value("maxBytes", Shape.Long, (c, v) => c.ImageCache.MaxBytes = (long)v!),
+            Value("graceSeconds", Shape.Integer, (c, v) => c.ImageCache.GraceSeconds = (int)v!)),
     ];
 
     /// <summary>The key called <paramref name="name"/> among <paramref name="keys"/> (exact, or ignoring case for environment variables).</summary>

@@ -46,5 +46,19 @@ internal static partial class ConfigValidator
         if (c.Log.Target is not ("auto" or "journal" or "stderr")) Fail("log.target", $"\"{c.Log.Target}\" must be auto, journal or stderr");
         if (Kraud.Systemd.LogLevels.Parse(c.Log.Level) is null) Fail("log.level", $"\"{c.Log.Level}\" must be {Kraud.Systemd.LogLevels.Accepted}");
         if (!Path.IsPathRooted(c.Log.JournalSocket)) Fail("log.journalSocket", "must be an absolute path");
+
+        if (!Path.IsPathRooted(c.GuestDir)) Fail("guestDir", "must be an absolute path");
+        for (int i = 0; i < c.TrustedImageKeys.Count; i++)
+            if (!Kraud.Oci.BaliIdentity.TryParse(c.TrustedImageKeys[i], out _, out string? error))
+                Fail($"trustedImageKeys[{i}]", $"is not a bali identity ({error})");
+        for (int i = 0; i < c.Registries.Count; i++)
+        {
+            var r = c.Registries[i];
+            if (r.Host.Length == 0 || r.Host.Contains('/') || r.Host.Contains('@')) Fail($"registries[{i}].host", $"\"{r.Host}\" must be a registry host[:port]");
+            if (r.CaFile is { } ca && !Path.IsPathRooted(ca)) Fail($"registries[{i}].caFile", "must be an absolute path");
+            if ((r.Username is null) != (r.Password is null)) Fail($"registries[{i}].password", "username and password go together");
+        }
+        if (c.ImageCache.MaxBytes < 0) Fail("imageCache.maxBytes", $"{c.ImageCache.MaxBytes} must not be negative");
+        if (c.ImageCache.GraceSeconds < 0) Fail("imageCache.graceSeconds", $"{c.ImageCache.GraceSeconds} must not be negative");
     }
 }

@@ -43,6 +43,20 @@ internal static class EnvironmentOverrides
                 keys = found.Children!;
                 continue;
             }
+            if (shape == ConfigSchema.Shape.ObjectArray)
+            {
+                // KRAUD_REGISTRIES__0__PASSWORD: item 0 of the file's list (or a new one, consecutive from 0), key password.
+                if (i > parts.Length - 3 || !int.TryParse(parts[i + 1], out int item) || item < 0)
+                    throw new ConfigException(source, path, $"is a list of objects; set an item's key as {Prefix}…{parts[i].ToUpperInvariant()}__0__{found.Children![0].Name.ToUpperInvariant()}");
+                if (current[key] is not JsonArray items) current[key] = items = new JsonArray();
+                if (item > items.Count) throw new ConfigException(source, $"{path}[{item}]", $"set item {items.Count} first (items must be consecutive from 0)");
+                if (item == items.Count) items.Add((JsonNode)new JsonObject());
+                current = items[item] as JsonObject ?? throw new ConfigException(source, $"{path}[{item}]", "is not an object in the file");
+                keys = found.Children!;
+                path = $"{path}[{item}]";
+                i++;
+                continue;
+            }
             if (shape == ConfigSchema.Shape.StringArray)
             {
                 if (i != parts.Length - 2 || !int.TryParse(parts[i + 1], out int index) || index < 0)

@@ -80,6 +80,7 @@ public sealed class HostHeartbeat(INatsKVStore bucket, string host, HostProbes p
             Wireguard = new HostWireguard { PublicKey = report.WireguardPublicKey },
             Orphans = report.Orphans,
             RejectedTokens = report.RejectedTokens,
+            Pods = report.Pods,
         };
     }
 

@@ -18,6 +18,8 @@ public sealed record HostRecord
     public List<string> Orphans { get; init; } = [];
     /// <summary>Work tokens terminated since the agent started because their subject names no resource a status can carry.</summary>
     public long RejectedTokens { get; init; }
+    /// <summary>The Pod kind: running pods and allocatable memory/vCPUs (null when the kind reported nothing).</summary>
+    public PodsResource? Pods { get; init; }
 }
 
 public sealed record HostCapabilities(bool Kvm, bool Zfs, string Wireguard, bool Ip6tnl, bool Nfs);

@@ -188,7 +188,7 @@ public sealed class WorkEngine
     {
         ResourceEnvelope? envelope = null;
         ReadOnlyMemory<byte> desiredData = default;
-        DelayedAction? progressing = null;
+        ProgressingStatus? progressing = null;
         // An envelope too broken to parse still reports at its generation when that can be read, else at the
         // stored one (0), so a Failed is never dropped as older than the resource's last status.
         bool headOnly = false;
@@ -230,9 +230,9 @@ public sealed class WorkEngine
             if (envelope.Deleted && envelope.Spec.ValueKind == System.Text.Json.JsonValueKind.Undefined && _applied.Load(key) is { } last)
                 envelope = envelope with { Spec = last };
             using var genScope = _logger.BeginScope(new Dictionary<string, object?> { ["Generation"] = envelope.Generation });
-            var context = new ReconcileContext(_host, _stateDir, (int)attempt, _logger);
-
             progressing = ReportProgressingLater(key, envelope, attempt, cancel.Token);
+            var context = new ReconcileContext(_host, _stateDir, (int)attempt, _logger) { Progress = progressing };
+
             var observed = await reconciler.ReconcileAsync(envelope, context, cancel.Token);
             await StopProgressing();
             await hold.StopAsync();
@@ -380,8 +380,8 @@ public sealed class WorkEngine
     }
 
     /// <summary>A reconcile that takes a while reports Progressing; a quick one goes straight to Ready.</summary>
-    private DelayedAction ReportProgressingLater(ResourceKey key, ResourceEnvelope envelope, ulong attempt, CancellationToken ct) =>
-        new(TimeSpan.FromMilliseconds(250), () => WriteStatusAsync(key, envelope.Generation, ResourceStatus.Progressing, "", attempt, null), ct);
+    private ProgressingStatus ReportProgressingLater(ResourceKey key, ResourceEnvelope envelope, ulong attempt, CancellationToken ct) =>
+        new(observed => WriteStatusAsync(key, envelope.Generation, ResourceStatus.Progressing, "", attempt, observed), ct);
 
     /// <summary>
     /// Retried for up to 30 s: while a cluster elects a new leader for the status bucket, writes time out, and a

@@ -13,7 +13,12 @@ public sealed class HostReportBuilder
     public List<string> Orphans { get; } = [];
     public string? WireguardPublicKey { get; set; }
     public long RejectedTokens { get; set; }
+    /// <summary>The Pod kind's part: its running pods and what is left for more.</summary>
+    public PodsResource? Pods { get; set; }
 }
+
+/// <summary>Pods on this host (host record `pods`): those whose VM runs, and the memory and vCPUs still allocatable.</summary>
+public sealed record PodsResource(int Running, List<string> Ids, int AllocatableVcpus, long AllocatableMemoryBytes);
 
 /// <summary>One ZFS pool in the host record (resources.pools).</summary>
 public sealed record PoolResource(string Name, long SizeBytes, long FreeBytes);

@@ -19,4 +19,11 @@ public interface IReconciler
 }
 
 /// <summary>What a reconcile may use besides its envelope.</summary>
-public sealed record ReconcileContext(string Host, string StateDir, int Attempt, ILogger Log);
+public sealed record ReconcileContext(string Host, string StateDir, int Attempt, ILogger Log)
+{
+    /// <summary>
+    /// Where a long reconcile reports what it has so far (a pull's bytes): the engine writes it as the observed of the
+    /// Progressing status, at most once a second. Null outside the engine.
+    /// </summary>
+    public IProgress<System.Text.Json.Nodes.JsonObject>? Progress { get; init; }
+}

@@ -31,7 +31,9 @@ public sealed class VirtioBlock : IVirtioDevice, IDisposable
         _file = new SafeFileHandle(fd, ownsHandle: true);
         long size = Native.lseek(fd, 0, Native.SEEK_END); // works for block devices, where st_size is 0
         if (size < 0) { _file.Dispose(); throw LibcException.FromLastError($"lseek {path}"); }
-        CapacitySectors = (ulong)size / SectorSize;
+        // A read-only disk may be any file (a pod's image layer is the compressed blob itself): its last partial sector
+        // is readable, zero-filled past the end, so the guest sees every byte. A writable disk keeps whole sectors.
+        CapacitySectors = readOnly ? ((ulong)size + SectorSize - 1) / SectorSize : (ulong)size / SectorSize;
         Encoding.ASCII.GetBytes(serial.AsSpan(0, Math.Min(serial.Length, IdLength)), _id);
     }
 
@@ -121,6 +123,7 @@ public sealed class VirtioBlock : IVirtioDevice, IDisposable
                 while (done < span.Length)
                 {
                     int n = RandomAccess.Read(_file, span[done..], offset + done);
+                    if (n == 0 && ReadOnly) { span[done..].Clear(); break; } // the tail of the last partial sector
                     if (n <= 0) return StatusIoErr;
                     done += n;
                 }

@@ -1,0 +1,102 @@
+using System.Text.Json.Nodes;
+using Kraud.Agent.ControlPlane;
+using Kraud.Agent.Kinds.Pod;
+using Kraud.Agent.Tests.ControlPlane;
+using Kraud.Net.Rtnl;
+using Kraud.Testing;
+using Kraud.Vmm.Tests;
+
+namespace Kraud.Agent.Tests.Kinds.Pod;
+
+/// <summary>
+/// End to end through the published kraud-agent: a Pod envelope on KRAUD_DESIRED → the agent pulls from the real
+/// registry (configured in its file), starts kraud-vmm (beside it) with the idle test guest, and reports Ready with
+/// the VM running; an unchanged generation touches nothing; the delete leaves nothing. The agent runs in the host's
+/// namespace (it reaches nats-server on loopback), so the tap and its routes are made there, with addresses of their own.
+/// </summary>
+public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFixture<PodRegistry>
+{
+    private readonly string _id = "pod-e2e-" + Guid.NewGuid().ToString("N")[..6];
+    private AgentProcess? _agent;
+    private readonly NotifyListener _notify = new();
+
+    private string Spec() => $$"""
+        { "resources": { "vcpus": 1, "memoryMiB": 64 }, "guest": "default",
+          "containers": [ { "name": "app", "image": { "ref": "{{registry.Server.Host}}/test/app:v1" } } ],
+          "network": { "ip6": "fd42:1a8:e2e::17", "ip4": "10.231.0.17" } }
+        """;
+
+    private void StartAgent()
+    {
+        string guest = Path.Combine(Dir.Path, "guest", "default");
+        Directory.CreateDirectory(guest);
+        File.Copy(TestGuests.Path("idle"), Path.Combine(guest, "kernel"));
+        File.WriteAllText(Path.Combine(guest, "cradle.json"), """{"version":2,"kernel":{"kernel":"kernel"}}""");
+        string config = Dir.Write("agent.json", $$"""
+            { "host": "h1", "stateDir": "{{Path.Combine(Dir.Path, "state")}}", "nats": { "servers": ["{{Nats.Url}}"] },
+              "guestDir": "{{Path.Combine(Dir.Path, "guest")}}",
+              "registries": [ { "host": "{{registry.Server.Host}}", "plainHttp": true } ],
+              "imageCache": { "maxBytes": 1073741824, "graceSeconds": 3600 } }
+            """);
+        _agent = AgentProcess.Start(["run", "--config", config], new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = _notify.Address });
+    }
+
+    [Fact]
+    public async Task A_published_pod_runs_and_an_unchanged_generation_touches_nothing_and_its_delete_leaves_nothing()
+    {
+        StartAgent();
+        await Deadline.WaitUntilAsync(() => _notify.Messages.Any(m => m.Text.StartsWith("STATUS=Ready: host", StringComparison.Ordinal)) || _agent!.HasExited,
+            TimeSpan.FromSeconds(30), "the agent to serve");
+        Assert.False(_agent!.HasExited, string.Join("\n", _agent.Stderr));
+
+        await Cp.PublishAsync("h1", "Pod", _id, 1, Spec());
+        var ready = await Cp.WaitForStatusAsync("h1", "pod", _id, s => s.Phase is ResourceStatus.Ready or ResourceStatus.Failed, TimeSpan.FromSeconds(60));
+        Assert.True(ready.Phase == ResourceStatus.Ready, ready.Message + "\n" + string.Join("\n", _agent.Stderr.TakeLast(30)));
+        var vm = ready.Observed["vm"]!;
+        Assert.Equal("Running", (string?)vm["state"]);
+        int pid = (int)vm["pid"]!;
+        Assert.True(File.Exists($"/proc/{pid}/status"));
+        Assert.Equal(Path.Combine(Path.GetDirectoryName(AgentBinary.Path)!, "kraud-vmm"), new FileInfo($"/proc/{pid}/exe").LinkTarget);
+        string tap = PodTap.NameOf(_id);
+        Assert.Equal(tap, (string?)ready.Observed["network"]!["tap"]);
+        using (var rt = RtNetlink.Open()) Assert.Equal(PodTap.OwnerAlias(_id), rt.LinkGet(tap).Alias);
+        Assert.Contains("10.231.0.17", Cmd.Run("ip", "-4", "route", "show", "proto", "75", "dev", tap));
+
+        // The host record counts it (written every 10 s).
+        var record = await WaitForHostAsync(h => h.Pods?.Ids.Contains(_id) == true);
+        Assert.True(record.Pods!.AllocatableVcpus < Environment.ProcessorCount);
+
+        // Generation 2, same spec: Ready at 2 with the same VM.
+        await Cp.PublishAsync("h1", "Pod", _id, 2, Spec());
+        var second = await Cp.WaitForStatusAsync("h1", "pod", _id, s => s.Generation == 2 && s.Phase is ResourceStatus.Ready or ResourceStatus.Failed, TimeSpan.FromSeconds(30));
+        Assert.Equal(ResourceStatus.Ready, second.Phase);
+        Assert.Equal(pid, (int)second.Observed["vm"]!["pid"]!);
+
+        await Cp.PublishAsync("h1", "Pod", _id, 3, deleted: true);
+        var deleted = await Cp.WaitForStatusAsync("h1", "pod", _id, s => s.Phase is ResourceStatus.Deleted or ResourceStatus.Failed, TimeSpan.FromSeconds(30));
+        Assert.True(deleted.Phase == ResourceStatus.Deleted, deleted.Message + "\n" + string.Join("\n", _agent.Stderr.TakeLast(20)));
+        await Deadline.WaitUntilAsync(() => !File.Exists($"/proc/{pid}/status") || File.ReadAllText($"/proc/{pid}/status").Contains("State:\tZ"),
+            TimeSpan.FromSeconds(5), "the VMM gone");
+        using (var rt = RtNetlink.Open()) Assert.Null(rt.LinkFind(tap));
+        Assert.False(Directory.Exists(Path.Combine("/run/kraud/vm", _id)));
+    }
+
+    private async Task<HostRecord> WaitForHostAsync(Func<HostRecord, bool> condition)
+    {
+        HostRecord? last = null;
+        await Deadline.WaitUntilAsync(async () => (last = await Cp.GetHostAsync("h1")) is { } h && condition(h), TimeSpan.FromSeconds(25), "the host record", 200);
+        return last!;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        _agent?.Dispose();
+        _notify.Dispose();
+        // What a failed test may leave: the VMM (a child the agent does not take with it) and the tap.
+        string pidFile = Path.Combine("/run/kraud/vm", _id, "vmm.pid");
+        if (File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile), out int pid)) Kraud.Libc.Native.kill(pid, 9);
+        using (var rt = RtNetlink.Open()) if (rt.LinkFind(PodTap.NameOf(_id)) is { } l) rt.LinkDel(l.Index);
+        if (Directory.Exists(Path.Combine("/run/kraud/vm", _id))) Directory.Delete(Path.Combine("/run/kraud/vm", _id), true);
+        await base.DisposeAsync();
+    }
+}
