@@ -25,7 +25,9 @@ public sealed class TestControlPlane : IAsyncDisposable
     /// <summary>With the options a secured server needs (credentials, TLS).</summary>
     public static async Task<TestControlPlane> ConnectAsync(NatsOpts opts)
     {
-        var c = new NatsConnection(opts with { Name = "test control plane", RetryOnInitialConnect = false });
+        // 15 s to connect, not NATS.Net's 2 s: in the kernel lane (emulated CPU, one TCG thread) the handshake with a
+        // freshly started nats-server once took longer than 2 s and the test failed before it began.
+        var c = new NatsConnection(opts with { Name = "test control plane", RetryOnInitialConnect = false, ConnectTimeout = TimeSpan.FromSeconds(15) });
         await c.ConnectAsync();
         return new TestControlPlane(c);
     }
