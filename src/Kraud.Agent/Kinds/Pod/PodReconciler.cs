@@ -43,9 +43,7 @@ public sealed record PodOptions
 public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap tap, ILogger? logger = null) : IReconciler, IHostReport, IDisposable
 {
     private readonly ILogger _log = logger ?? NullLogger.Instance;
-    private readonly Lock _storeLock = new();
-    private BlobStore? _store;
-    private ImagePuller? _puller;
+    private readonly PodImages _images = new(options, logger ?? NullLogger.Instance);
     /// <summary>What each pod with a VM holds: for the allocatable check and the host record.</summary>
     private readonly ConcurrentDictionary<string, (int Vcpus, long MemoryMiB)> _held = new(StringComparer.Ordinal);
 
@@ -145,7 +143,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         // Before anything is fetched or written: a link with the pod's tap name that is not the pod's refuses it.
         if (spec.Network is not null) await Task.Run(() => tap.CheckNotForeign(id), ct).ConfigureAwait(false);
 
-        var images = await PullImagesAsync(id, spec, progress, ct).ConfigureAwait(false);
+        var images = await _images.PullAsync(id, spec, keepReferences: vms.Get(id) is not null, progress, ct).ConfigureAwait(false);
 
         string dir = Path.Combine(options.RunDir, id);
         Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -164,7 +162,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         var containers = new List<GuestContainer>();
         var volumeIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (name, path, _) in volumeDisks) volumeIndex[name] = -1;
-        var store = Store();
+        var store = _images.Store();
         for (int i = 0; i < spec.Containers!.Count; i++)
         {
             var c = spec.Containers[i];
@@ -256,7 +254,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
                 throw new TransientReconcileException($"the VM of pod {id} exited with code {exit?.Code} before its guest ran{tail}");
             }
         }
-        Collect();
+        _images.Collect();
         return Observe(id, state, images, network, tapName, disks.Count, guest.Name);
     }
 
@@ -276,100 +274,17 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         int released = 0;
         if (Directory.Exists(options.ImagesDir))
         {
-            var store = Store();
+            var store = _images.Store();
             released = store.ReferencesOf(id).Count;
             store.Release(id);
-            Collect();
+            _images.Collect();
         }
-        if (vms.Get(id) is not null || tap.Observe(id) is not null || Directory.Exists(dir) || (_store?.ReferencesOf(id).Count ?? 0) > 0)
+        if (vms.Get(id) is not null || tap.Observe(id) is not null || Directory.Exists(dir) || _images.ReferencesOf(id) > 0)
             throw new TransientReconcileException($"pod {id}: something is still there after its delete");
         return new JsonObject { ["deleted"] = true, ["tapRemoved"] = tapRemoved, ["filesRemoved"] = filesRemoved, ["releasedBlobs"] = released };
     }
 
-    public void Dispose()
-    {
-        _puller?.Dispose();
-        _store?.Dispose();
-    }
-
-    private BlobStore Store()
-    {
-        lock (_storeLock)
-        {
-            if (_store is null)
-            {
-                _store = new BlobStore(options.ImagesDir, _log);
-                _puller = new ImagePuller(_store, options.Registries, _log);
-            }
-            return _store;
-        }
-    }
-
-    private void Collect()
-    {
-        try
-        {
-            var r = Store().CollectGarbage(options.ImageCacheGrace, options.ImageCacheMaxBytes);
-            if (r.Removed.Count > 0) _log.LogInformation("image cache: removed {Count} blobs, {Bytes} bytes", r.Removed.Count, r.FreedBytes);
-        }
-        catch (IOException e) { _log.LogWarning("image cache collection failed: {Error}", e.Message); }
-    }
-
-    private sealed record PodImageResult(string Container, string Shown, string? Digest, IReadOnlyList<ContentDescriptor> Layers, IReadOnlyList<string>? DiffIds, IReadOnlyList<Digest> Blobs);
-
-    private async Task<List<PodImageResult>> PullImagesAsync(string id, PodSpec spec, IProgress<JsonObject>? progress, CancellationToken ct)
-    {
-        var store = Store();
-        var results = new List<PodImageResult>();
-        for (int i = 0; i < spec.Containers!.Count; i++)
-        {
-            var image = spec.Containers[i].Image!;
-            string field = $"spec.containers[{i}].image";
-            try
-            {
-                if (image.IsBali)
-                {
-                    var sha = Digest.FromHex(image.Sha256!);
-                    var verified = await BaliImage.PullAsync(store, image.Bali!, sha, [.. options.TrustedImageKeys], id, null, null, ct).ConfigureAwait(false);
-                    results.Add(new PodImageResult(spec.Containers[i].Name!, Redacted(image.Bali!), sha.ToString(),
-                        [new ContentDescriptor("application/vnd.kraud.bali.v1.tar+gzip", sha, new FileInfo(verified.Path).Length)], null, [sha]));
-                }
-                else
-                {
-                    var reference = PodSpecValidator.ReferenceOf(image);
-                    long lastLogged = 0;
-                    string container = spec.Containers[i].Name!;
-                    var pulled = await _puller!.PullAsync(reference, id, p =>
-                    {
-                        progress?.Report(new JsonObject
-                        {
-                            ["stage"] = "pulling",
-                            ["pull"] = new JsonObject { ["container"] = container, ["image"] = image.Ref, ["doneBytes"] = p.Done, ["totalBytes"] = p.Total },
-                        });
-                        if (p.Done - Interlocked.Read(ref lastLogged) < 16 << 20 && p.Done != p.Total) return;
-                        Interlocked.Exchange(ref lastLogged, p.Done);
-                        _log.LogInformation("pulling {Image}: {Done} of {Total} bytes", image.Ref, p.Done, p.Total);
-                    }, ct).ConfigureAwait(false);
-                    results.Add(new PodImageResult(spec.Containers[i].Name!, image.Ref!, pulled.Digest.ToString(), pulled.Layers, pulled.ImageConfig.RootFs?.DiffIds?.ToList(), pulled.Blobs));
-                }
-            }
-            catch (OciException e) when (e.IsPermanent)
-            {
-                // Never retried: a pod without a VM keeps no references (a running one keeps its current images').
-                if (vms.Get(id) is null) store.Release(id);
-                throw PermanentReconcileException.At(field, e.Message, e);
-            }
-            catch (OciException e) { throw new TransientReconcileException($"{field}: {e.Message}", e); }
-        }
-        // References of an earlier generation's images that this one no longer uses.
-        var used = results.SelectMany(r => r.Blobs).ToHashSet();
-        var stale = store.ReferencesOf(id).Where(d => !used.Contains(d)).ToList();
-        if (stale.Count > 0) store.Release(id, stale);
-        return results;
-    }
-
-    private static string Redacted(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var u) ? u.GetLeftPart(UriPartial.Path).Replace(u.UserInfo + "@", "", StringComparison.Ordinal) : url;
+    public void Dispose() => _images.Dispose();
 
     /// <summary>lv2 volumes by their zvol; anything else is refused naming the volume (nfs needs virtiofs, not here yet).</summary>
     private List<(string Name, string Path, bool ReadOnly)> FindVolumes(PodSpec spec)
@@ -435,7 +350,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         File.Move(tmp, path, overwrite: true);
     }
 
-    private static JsonObject Observe(string id, VmState state, List<PodImageResult> images, GuestNetwork? network, string? tapName, int disks, string guest)
+    private static JsonObject Observe(string id, VmState state, List<PodImages.PulledPodImage> images, GuestNetwork? network, string? tapName, int disks, string guest)
     {
         var vm = VmNode(state);
         var imgs = new JsonArray();

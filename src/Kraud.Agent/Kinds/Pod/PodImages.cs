@@ -1,0 +1,109 @@
+using System.Text.Json.Nodes;
+using Kraud.Oci;
+using Microsoft.Extensions.Logging;
+
+namespace Kraud.Agent.Kinds.Pod;
+
+/// <summary>
+/// The pods' images: one blob store under &lt;stateDir&gt;/images shared by every pod (opened at first use), pulls with
+/// the pod as owner and progress for the Progressing status, and the collection of blobs no pod used for the grace.
+/// </summary>
+public sealed class PodImages(PodOptions options, ILogger log) : IDisposable
+{
+    private readonly Lock _storeLock = new();
+    private BlobStore? _store;
+    private ImagePuller? _puller;
+
+    /// <summary>How many blobs <paramref name="id"/> still references (0 when the store was never opened).</summary>
+    public int ReferencesOf(string id) => _store?.ReferencesOf(id).Count ?? 0;
+
+    public void Dispose()
+    {
+        _puller?.Dispose();
+        _store?.Dispose();
+    }
+
+    public BlobStore Store()
+    {
+        lock (_storeLock)
+        {
+            if (_store is null)
+            {
+                _store = new BlobStore(options.ImagesDir, log);
+                _puller = new ImagePuller(_store, options.Registries, log);
+            }
+            return _store;
+        }
+    }
+
+    public void Collect()
+    {
+        try
+        {
+            var r = Store().CollectGarbage(options.ImageCacheGrace, options.ImageCacheMaxBytes);
+            if (r.Removed.Count > 0) log.LogInformation("image cache: removed {Count} blobs, {Bytes} bytes", r.Removed.Count, r.FreedBytes);
+        }
+        catch (IOException e) { log.LogWarning("image cache collection failed: {Error}", e.Message); }
+    }
+
+    public sealed record PulledPodImage(string Container, string Shown, string? Digest, IReadOnlyList<ContentDescriptor> Layers, IReadOnlyList<string>? DiffIds, IReadOnlyList<Digest> Blobs);
+
+    /// <summary>
+    /// Pulls every container's image with the pod as owner and drops the references of an earlier generation's images
+    /// it no longer uses. A permanent failure names `spec.containers[i].image`; the pod's references go too unless
+    /// <paramref name="keepReferences"/> (a running VM keeps its current images').
+    /// </summary>
+    public async Task<List<PulledPodImage>> PullAsync(string id, PodSpec spec, bool keepReferences, IProgress<JsonObject>? progress, CancellationToken ct)
+    {
+        var store = Store();
+        var results = new List<PulledPodImage>();
+        for (int i = 0; i < spec.Containers!.Count; i++)
+        {
+            var image = spec.Containers[i].Image!;
+            string field = $"spec.containers[{i}].image";
+            try
+            {
+                if (image.IsBali)
+                {
+                    var sha = Digest.FromHex(image.Sha256!);
+                    var verified = await BaliImage.PullAsync(store, image.Bali!, sha, [.. options.TrustedImageKeys], id, null, null, ct).ConfigureAwait(false);
+                    results.Add(new PulledPodImage(spec.Containers[i].Name!, Redacted(image.Bali!), sha.ToString(),
+                        [new ContentDescriptor("application/vnd.kraud.bali.v1.tar+gzip", sha, new FileInfo(verified.Path).Length)], null, [sha]));
+                }
+                else
+                {
+                    var reference = PodSpecValidator.ReferenceOf(image);
+                    long lastLogged = 0;
+                    string container = spec.Containers[i].Name!;
+                    var pulled = await _puller!.PullAsync(reference, id, p =>
+                    {
+                        progress?.Report(new JsonObject
+                        {
+                            ["stage"] = "pulling",
+                            ["pull"] = new JsonObject { ["container"] = container, ["image"] = image.Ref, ["doneBytes"] = p.Done, ["totalBytes"] = p.Total },
+                        });
+                        if (p.Done - Interlocked.Read(ref lastLogged) < 16 << 20 && p.Done != p.Total) return;
+                        Interlocked.Exchange(ref lastLogged, p.Done);
+                        log.LogInformation("pulling {Image}: {Done} of {Total} bytes", image.Ref, p.Done, p.Total);
+                    }, ct).ConfigureAwait(false);
+                    results.Add(new PulledPodImage(spec.Containers[i].Name!, image.Ref!, pulled.Digest.ToString(), pulled.Layers, pulled.ImageConfig.RootFs?.DiffIds?.ToList(), pulled.Blobs));
+                }
+            }
+            catch (OciException e) when (e.IsPermanent)
+            {
+                // Never retried: a pod without a VM keeps no references (a running one keeps its current images').
+                if (!keepReferences) store.Release(id);
+                throw PermanentReconcileException.At(field, e.Message, e);
+            }
+            catch (OciException e) { throw new TransientReconcileException($"{field}: {e.Message}", e); }
+        }
+        // References of an earlier generation's images that this one no longer uses.
+        var used = results.SelectMany(r => r.Blobs).ToHashSet();
+        var stale = store.ReferencesOf(id).Where(d => !used.Contains(d)).ToList();
+        if (stale.Count > 0) store.Release(id, stale);
+        return results;
+    }
+
+    private static string Redacted(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var u) ? u.GetLeftPart(UriPartial.Path).Replace(u.UserInfo + "@", "", StringComparison.Ordinal) : url;
+}
