@@ -1,7 +1,7 @@
-using Kraud.Agent.Hosting;
 using Kraud.Agent.Config;
 using Kraud.Agent.ControlPlane;
 using Kraud.Agent.Host;
+using Kraud.Agent.Hosting;
 using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Volume;
 using Kraud.Systemd;
