@@ -26,7 +26,7 @@ internal static class ConfigBinder
             }
             if (key.Shape == ConfigSchema.Shape.ObjectArray)
             {
-                if (node is not JsonArray items) throw ctx.NotA(path, key, "a list of objects", node);
+                if (node is not JsonArray items) throw ctx.Wrong(path, key, "a list of objects", node);
                 for (int i = 0; i < items.Count; i++)
                 {
                     var item = ctx.Object(items[i], $"{path}[{i}]", key);
@@ -54,7 +54,7 @@ internal static class ConfigBinder
 
         public ConfigException Unknown(string path) => new(Source(path), path, "unknown key (see `kraud-agent --help` and README: Configuration)");
 
-        private ConfigException Wrong(string path, ConfigSchema.Key key, string expected, JsonNode? node) =>
+        public ConfigException Wrong(string path, ConfigSchema.Key key, string expected, JsonNode? node) =>
             new(Source(path), path, $"expected {expected}, got {(key.Secret ? DescribeType(node) : Redaction.Urls(Describe(node)))}");
 
         /// <summary>The type only: for secrets (and server URLs, which may carry credentials).</summary>
@@ -76,19 +76,22 @@ internal static class ConfigBinder
         public string String(JsonNode? node, string path, ConfigSchema.Key key) =>
             node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : throw Wrong(path, key, "a string", node);
 
-        public int Integer(JsonNode? node, string path, ConfigSchema.Key key)
-        {
-            if (node is JsonValue v)
-            {
-                if (v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out int i)) return i;
-                if (v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out decimal d) && d == decimal.Truncate(d) && d >= int.MinValue && d <= int.MaxValue) return (int)d;
-                // Environment overrides arrive as strings.
-                if (v.GetValueKind() == JsonValueKind.String && origins.ContainsKey(path) && int.TryParse(v.GetValue<string>(), out int e)) return e;
-            }
-            throw Wrong(path, key, "an integer", node);
-        }
+        public int Integer(JsonNode? node, string path, ConfigSchema.Key key) =>
+            WholeNumber(node, path) is long n && n is >= int.MinValue and <= int.MaxValue ? (int)n : throw Wrong(path, key, "an integer", node);
 
-        public ConfigException NotA(string path, ConfigSchema.Key key, string expected, JsonNode? node) => Wrong(path, key, expected, node);
+        public long Long(JsonNode? node, string path, ConfigSchema.Key key) =>
+            WholeNumber(node, path) ?? throw Wrong(path, key, "an integer", node);
+
+        /// <summary>A JSON number without a fraction (1e3 included), or the string of an environment override; else null.</summary>
+        private long? WholeNumber(JsonNode? node, string path)
+        {
+            if (node is not JsonValue v) return null;
+            if (v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out long l)) return l;
+            if (v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out decimal d) && d == decimal.Truncate(d) && d >= long.MinValue && d <= long.MaxValue) return (long)d;
+            // Environment overrides arrive as strings.
+            if (v.GetValueKind() == JsonValueKind.String && origins.ContainsKey(path) && long.TryParse(v.GetValue<string>(), out long e)) return e;
+            return null;
+        }
 
         public bool Boolean(JsonNode? node, string path, ConfigSchema.Key key)
         {
@@ -100,16 +103,6 @@ internal static class ConfigBinder
             throw Wrong(path, key, "true or false", node);
         }
 
-        public long Long(JsonNode? node, string path, ConfigSchema.Key key)
-        {
-            if (node is JsonValue v)
-            {
-                if (v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out long l)) return l;
-                if (v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out decimal d) && d == decimal.Truncate(d) && d >= long.MinValue && d <= long.MaxValue) return (long)d;
-                if (v.GetValueKind() == JsonValueKind.String && origins.ContainsKey(path) && long.TryParse(v.GetValue<string>(), out long e)) return e;
-            }
-            throw Wrong(path, key, "an integer", node);
-        }
 
         public JsonObject Object(JsonNode? node, string path, ConfigSchema.Key key) => node as JsonObject ?? throw Wrong(path, key, "an object", node);
 

@@ -76,7 +76,7 @@ public sealed class HostHeartbeat(INatsKVStore bucket, string host, HostProbes p
             HeartbeatAt = clock.GetUtcNow(),
             Draining = Draining,
             Capabilities = new HostCapabilities(caps.Kvm, caps.Zfs, caps.Wireguard, caps.Ip6tnl, caps.Nfs),
-            Resources = new HostResources(Environment.ProcessorCount, MemTotalBytes(), report.Pools),
+            Resources = new HostResources(Environment.ProcessorCount, HostMemory.TotalBytes(), report.Pools),
             Wireguard = new HostWireguard { PublicKey = report.WireguardPublicKey },
             Orphans = report.Orphans,
             RejectedTokens = report.RejectedTokens,
@@ -84,11 +84,4 @@ public sealed class HostHeartbeat(INatsKVStore bucket, string host, HostProbes p
         };
     }
 
-    private static long MemTotalBytes()
-    {
-        foreach (string line in File.ReadLines("/proc/meminfo"))
-            if (line.StartsWith("MemTotal:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-        return 0;
-    }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Kraud.Agent.Config;
 using Kraud.Oci;
 using Microsoft.Extensions.Logging;
 
@@ -67,7 +68,7 @@ public sealed class PodImages(PodOptions options, ILogger log) : IDisposable
                 {
                     var sha = Digest.FromHex(image.Sha256!);
                     var verified = await BaliImage.PullAsync(store, image.Bali!, sha, [.. options.TrustedImageKeys], id, null, null, ct).ConfigureAwait(false);
-                    results.Add(new PulledPodImage(spec.Containers[i].Name!, Redacted(image.Bali!), sha.ToString(),
+                    results.Add(new PulledPodImage(spec.Containers[i].Name!, Redaction.Url(image.Bali!), sha.ToString(),
                         [new ContentDescriptor("application/vnd.kraud.bali.v1.tar+gzip", sha, new FileInfo(verified.Path).Length)], null, [sha]));
                 }
                 else
@@ -104,6 +105,4 @@ public sealed class PodImages(PodOptions options, ILogger log) : IDisposable
         return results;
     }
 
-    private static string Redacted(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var u) ? u.GetLeftPart(UriPartial.Path).Replace(u.UserInfo + "@", "", StringComparison.Ordinal) : url;
 }

@@ -4,6 +4,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Kraud.Agent.Host;
 using Kraud.Oci;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -99,7 +100,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
     public IReadOnlyDictionary<string, (int Vcpus, long MemoryMiB)> Held => _held;
 
     public (int Vcpus, long MemoryMiB) Allocatable =>
-        (options.AllocatableVcpus ?? Environment.ProcessorCount, options.AllocatableMemoryMiB ?? HostMemoryMiB());
+        (options.AllocatableVcpus ?? Environment.ProcessorCount, options.AllocatableMemoryMiB ?? HostMemory.TotalBytes() >> 20);
 
     /// <summary>The host record's `pods`: VMs running now, and memory and vCPUs left after what every pod with a VM holds.</summary>
     public Task ContributeAsync(HostReportBuilder report, CancellationToken ct)
@@ -318,13 +319,6 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
             throw new TransientReconcileException($"spec.resources.vcpus: {want.Vcpus} asked, {cpuFree} allocatable on this host (short by {want.Vcpus - cpuFree})");
     }
 
-    private static long HostMemoryMiB()
-    {
-        foreach (var line in File.ReadLines("/proc/meminfo"))
-            if (line.StartsWith("MemTotal:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024;
-        return 0;
-    }
 
     /// <summary>The config disk: a tar of one file, launch.json.</summary>
     private static byte[] ConfigTar(byte[] launchJson)
