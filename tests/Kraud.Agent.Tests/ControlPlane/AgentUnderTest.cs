@@ -44,11 +44,19 @@ public sealed class AgentUnderTest : IDisposable
         await WaitServingAsync(before + 1);
     }
 
-    /// <summary>Lines of probe.log: (event, id, generation, attempt, pid, monotonic ns).</summary>
-    public IReadOnlyList<ProbeEvent> ProbeEvents() =>
-        File.Exists(ProbeLog)
-            ? File.ReadAllLines(ProbeLog).Select(l => l.Split(' ')).Select(p => new ProbeEvent(p[0], p[1], long.Parse(p[2]), int.Parse(p[3]), int.Parse(p[4]), long.Parse(p[5]))).ToList()
-            : [];
+    /// <summary>
+    /// Lines of probe.log: (event, id, generation, attempt, pid, monotonic ns). Only lines that end in their newline:
+    /// the agents append while the test reads, and a read can catch a line half written.
+    /// </summary>
+    public IReadOnlyList<ProbeEvent> ProbeEvents()
+    {
+        if (!File.Exists(ProbeLog)) return [];
+        string text = File.ReadAllText(ProbeLog);
+        return text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(' '))
+            .Select(p => new ProbeEvent(p[0], p[1], long.Parse(p[2]), int.Parse(p[3]), int.Parse(p[4]), long.Parse(p[5])))
+            .ToList();
+    }
 
     public void Dispose()
     {
