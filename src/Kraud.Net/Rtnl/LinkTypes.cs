@@ -10,6 +10,9 @@ public sealed record Link(int Index, string Name, string? Kind, int Mtu, uint Fl
 
     /// <summary>The link's alias (IFLA_IFALIAS, `ip link set NAME alias TEXT`), null when unset.</summary>
     public string? Alias { get; init; }
+
+    /// <summary>A VRF device's routing table (IFLA_VRF_TABLE); null for every other kind.</summary>
+    public uint? VrfTable { get; init; }
 }
 
 /// <summary>What to create. Subtypes carry the kind-specific data.</summary>
@@ -39,6 +42,15 @@ public sealed record BridgeSpec(string Name) : LinkSpec(Name)
 public sealed record WireGuardSpec(string Name) : LinkSpec(Name)
 {
     public override string Kind => "wireguard";
+}
+
+/// <summary>
+/// A VRF (l3mdev) device: its enslaved links route in <paramref name="Table"/>. The kernel adds the l3mdev policy
+/// rules (`1000: from all lookup [l3mdev-table]`, IPv4 and IPv6) with the first VRF of a namespace; nothing else is needed.
+/// </summary>
+public sealed record VrfSpec(string Name, uint Table) : LinkSpec(Name)
+{
+    public override string Kind => "vrf";
 }
 
 /// <summary>

@@ -76,6 +76,11 @@ public sealed partial class RtNetlink
                 b.EndNest(peer);
                 b.EndNest(data);
                 break;
+            case VrfSpec vrf:
+                int vdata = b.BeginNest(Rt.IFLA_INFO_DATA);
+                b.AddU32(Rt.IFLA_VRF_TABLE, vrf.Table);
+                b.EndNest(vdata);
+                break;
             case Ip6TnlSpec tnl:
                 int tdata = b.BeginNest(Rt.IFLA_INFO_DATA);
                 b.AddU32(Rt.IFLA_IPTUN_LINK, (uint)tnl.UnderlayIndex);
@@ -107,7 +112,7 @@ public sealed partial class RtNetlink
         Do(b, $"set link #{index} mtu {mtu}");
     }
 
-    /// <summary>Enslaves to a bridge; <paramref name="masterIndex"/> 0 releases.</summary>
+    /// <summary>Enslaves to a bridge or a VRF; <paramref name="masterIndex"/> 0 releases.</summary>
     public void LinkSetMaster(int index, int masterIndex)
     {
         var b = IfInfo(Rt.RTM_NEWLINK, 0, index);
@@ -173,6 +178,7 @@ public sealed partial class RtNetlink
         uint group = 0;
         byte[]? mac = null;
         string? alias = null;
+        uint? vrfTable = null;
         var attrs = m.Attributes(Rt.IfInfoMsgSize);
         while (attrs.Next(out ushort type, out var value))
         {
@@ -187,10 +193,18 @@ public sealed partial class RtNetlink
                 case Rt.IFLA_LINKINFO:
                     var info = new NetlinkAttributeReader(value);
                     while (info.Next(out ushort it, out var iv))
+                    {
                         if (it == Rt.IFLA_INFO_KIND) kind = Nla.String(iv);
+                        else if (it == Rt.IFLA_INFO_DATA && kind == "vrf")
+                        {
+                            var data = new NetlinkAttributeReader(iv);
+                            while (data.Next(out ushort dt, out var dv))
+                                if (dt == Rt.IFLA_VRF_TABLE) vrfTable = Nla.U32(dv);
+                        }
+                    }
                     break;
             }
         }
-        return new Link(index, name, kind, mtu, flags, master, group, mac) { Alias = string.IsNullOrEmpty(alias) ? null : alias };
+        return new Link(index, name, kind, mtu, flags, master, group, mac) { Alias = string.IsNullOrEmpty(alias) ? null : alias, VrfTable = vrfTable };
     }
 }

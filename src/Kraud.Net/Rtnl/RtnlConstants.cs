@@ -11,6 +11,7 @@ internal static class Rt
         IFLA_OPERSTATE = 16, IFLA_LINKINFO = 18, IFLA_IFALIAS = 20, IFLA_GROUP = 27, IFLA_NET_NS_FD = 28, IFLA_EXT_MASK = 29;
     public const ushort IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2;
     public const ushort VETH_INFO_PEER = 1;
+    public const ushort IFLA_VRF_TABLE = 1;
     public const uint RTEXT_FILTER_SKIP_STATS = 8;
 
     public const ushort IFLA_IPTUN_LINK = 1, IFLA_IPTUN_LOCAL = 2, IFLA_IPTUN_REMOTE = 3, IFLA_IPTUN_TTL = 4,
