@@ -9,11 +9,27 @@ public sealed class TestNetns : IDisposable
 {
     public TestNetns(string prefix = "kn")
     {
+        EnsureTunInLane();
         Name = $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
         Cmd.Run("ip", "netns", "add", Name);
         Ns = NetNs.OpenNamed(Name);
         Rtnl = RtNetlink.Open(Ns);
         Rtnl.LinkSetUp("lo");
+    }
+
+    /// <summary>
+    /// The lane's kernel loads tun only on demand and its /dev has no node until it is loaded: taps and wireguard-go
+    /// (which open /dev/net/tun) need the module loaded first. Elsewhere /dev/net/tun is the host's business.
+    /// </summary>
+    private static void EnsureTunInLane()
+    {
+        if (File.Exists("/dev/net/tun") || !Directory.Exists("/run/kraud-lane")) return;
+        Cmd.Run("modprobe", "tun");
+        if (!File.Exists("/dev/net/tun"))
+        {
+            Directory.CreateDirectory("/dev/net");
+            Cmd.Run("mknod", "/dev/net/tun", "c", "10", "200");
+        }
     }
 
     public string Name { get; }

@@ -37,14 +37,20 @@ public sealed class TwoHosts : IDisposable
     public string StateA { get; }
     public string StateB { get; }
 
-    /// <summary>Pings from <paramref name="from"/> until one reply arrives or the deadline passes.</summary>
-    public static async Task PingAsync(TestNetns from, string address, TimeSpan timeout)
+    /// <summary>
+    /// Pings from <paramref name="from"/> until one reply arrives or the deadline passes; from inside a VRF when
+    /// <paramref name="device"/> names it (`ping -I VRF`).
+    /// </summary>
+    public static Task PingAsync(TestNetns from, string address, TimeSpan timeout) => PingAsync(from, address, timeout, null);
+
+    /// <inheritdoc cref="PingAsync(TestNetns, string, TimeSpan)"/>
+    public static async Task PingAsync(TestNetns from, string address, TimeSpan timeout, string? device)
     {
         var until = DateTime.UtcNow + timeout;
         string last = "";
         while (DateTime.UtcNow < until)
         {
-            var (code, output) = from.TryExec("ping", "-c", "1", "-W", "1", address);
+            var (code, output) = device is null ? from.TryExec("ping", "-c", "1", "-W", "1", address) : from.TryExec("ping", "-I", device, "-c", "1", "-W", "1", address);
             if (code == 0) return;
             last = output;
             await Task.Yield();

@@ -77,7 +77,7 @@ public sealed class HostHeartbeat(INatsKVStore bucket, string host, HostProbes p
             Draining = Draining,
             Capabilities = new HostCapabilities(caps.Kvm, caps.Zfs, caps.Wireguard, caps.Ip6tnl, caps.Nfs),
             Resources = new HostResources(Environment.ProcessorCount, HostMemory.TotalBytes(), report.Pools),
-            Wireguard = new HostWireguard { PublicKey = report.WireguardPublicKey },
+            Wireguard = report.Wireguard,
             Orphans = report.Orphans,
             RejectedTokens = report.RejectedTokens,
             Pods = report.Pods,

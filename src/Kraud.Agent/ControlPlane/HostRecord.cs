@@ -14,7 +14,8 @@ public sealed record HostRecord
     public bool Draining { get; init; }
     public required HostCapabilities Capabilities { get; init; }
     public required HostResources Resources { get; init; }
-    public HostWireguard Wireguard { get; init; } = new();
+    /// <summary>One entry per Vpc on this host: each has its own WireGuard interface, key and port (its own VRF).</summary>
+    public List<VpcWireguard> Wireguard { get; init; } = [];
     public List<string> Orphans { get; init; } = [];
     /// <summary>Work tokens terminated since the agent started because their subject names no resource a status can carry.</summary>
     public long RejectedTokens { get; init; }
@@ -27,7 +28,3 @@ public sealed record HostCapabilities(bool Kvm, bool Zfs, string Wireguard, bool
 public sealed record HostResources(int Cpus, long MemoryBytes, List<PoolResource> Pools);
 
 
-public sealed record HostWireguard
-{
-    public string? PublicKey { get; init; }
-}

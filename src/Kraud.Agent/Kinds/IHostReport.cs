@@ -11,7 +11,8 @@ public sealed class HostReportBuilder
 {
     public List<PoolResource> Pools { get; } = [];
     public List<string> Orphans { get; } = [];
-    public string? WireguardPublicKey { get; set; }
+    /// <summary>The Vpc kind's part: each Vpc's WireGuard interface, public key and port.</summary>
+    public List<VpcWireguard> Wireguard { get; } = [];
     public long RejectedTokens { get; set; }
     /// <summary>The Pod kind's part: its running pods and what is left for more.</summary>
     public PodsResource? Pods { get; set; }
@@ -19,6 +20,9 @@ public sealed class HostReportBuilder
 
 /// <summary>Pods on this host (host record `pods`): those whose VM runs, and the memory and vCPUs still allocatable.</summary>
 public sealed record PodsResource(int Running, List<string> Ids, int AllocatableVcpus, long AllocatableMemoryBytes);
+
+/// <summary>A Vpc's WireGuard identity in the host record (wireguard[]): what peers on other hosts configure.</summary>
+public sealed record VpcWireguard(string Vpc, string Interface, string PublicKey, int? ListenPort);
 
 /// <summary>One ZFS pool in the host record (resources.pools).</summary>
 public sealed record PoolResource(string Name, long SizeBytes, long FreeBytes);

@@ -22,11 +22,11 @@ public sealed class HostRecordWireguardTests : NatsTestBase
 
         using var a = new AgentUnderTest(Dir, "wg", host, Nats.Url);
         var first = await WaitForHostAsync(host);
-        Assert.Equal(kept.PublicKey().ToString(), first.Wireguard.PublicKey);
+        Assert.Equal([new Kraud.Agent.Kinds.VpcWireguard("v1", iface, kept.PublicKey().ToString(), 51830)], first.Wireguard);
 
         await Cp.PublishAsync(host, "Vpc", "v1", 2, $$"""{"interface":"{{iface}}"}""", deleted: true);
         await Cp.WaitForStatusAsync(host, "vpc", "v1", s => s.Phase == "Deleted", TimeSpan.FromSeconds(30));
-        await Deadline.WaitUntilAsync(async () => (await Cp.GetHostAsync(host))!.Wireguard.PublicKey is null,
+        await Deadline.WaitUntilAsync(async () => (await Cp.GetHostAsync(host))!.Wireguard.Count == 0,
             TimeSpan.FromSeconds(30), "the deleted Vpc's key to leave the host record");
         Assert.True(File.Exists(VpcKeyStore.KeyPath(stateDir, iface)), "the key file stays: it is the host's VPC identity");
 
@@ -34,14 +34,14 @@ public sealed class HostRecordWireguardTests : NatsTestBase
         var before = (await Cp.GetHostAsync(host))!.StartedAt;
         await a.RestartAsync();
         await Deadline.WaitUntilAsync(async () => (await Cp.GetHostAsync(host))!.StartedAt > before, TimeSpan.FromSeconds(30), "the restarted agent's record");
-        Assert.Null((await Cp.GetHostAsync(host))!.Wireguard.PublicKey);
+        Assert.Empty((await Cp.GetHostAsync(host))!.Wireguard);
     }
 
     [Fact]
     public async Task Without_a_vpc_the_host_record_has_no_key()
     {
         using var a = new AgentUnderTest(Dir, "nowg", "hw2", Nats.Url);
-        Assert.Null((await WaitForHostAsync("hw2")).Wireguard.PublicKey);
+        Assert.Empty((await WaitForHostAsync("hw2")).Wireguard);
     }
 
     private static WgKey WriteVpcKey(string stateDir, string iface) => VpcKeyStore.LoadOrCreate(stateDir, iface);
@@ -50,7 +50,7 @@ public sealed class HostRecordWireguardTests : NatsTestBase
     {
         string dir = Path.Combine(stateDir, "applied", "vpc");
         Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, id + ".json"), $$"""{"interface":"{{iface}}","addresses":["fd00:1::1/64"]}""");
+        File.WriteAllText(Path.Combine(dir, id + ".json"), $$"""{"interface":"{{iface}}","listenPort":51830,"addresses":["fd00:1::1/64"]}""");
     }
 
     private async Task<Kraud.Agent.ControlPlane.HostRecord> WaitForHostAsync(string host)

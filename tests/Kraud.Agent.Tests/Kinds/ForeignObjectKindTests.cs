@@ -46,7 +46,7 @@ public class ForeignObjectKindTests
         ns.AddBridge(tunnel, alias: null);
         var kind = new OverlayReconciler(ns.Ns, NullLogger.Instance);
         const string spec = """
-            {"namespace":"n","name":"default","net4":"10.76.0.0/24","underlay":"kou0",
+            {"namespace":"n","name":"default","vpc":"vpc-b","net4":"10.76.0.0/24","underlay":"kou0",
              "local":{"ip6":"fd42:76::1","ip4":"10.76.0.1"},"members":[{"ip6":"fd42:76::2","ip4":"10.76.0.2"}]}
             """;
 

@@ -6,6 +6,8 @@ public sealed record OverlaySpec
 {
     public string Namespace { get; init; } = "";
     public string Name { get; init; } = "";
+    /// <summary>The Vpc resource whose routing domain (VRF) carries this overlay: its tunnels and routes live there.</summary>
+    public string Vpc { get; init; } = "";
     public string Net4 { get; init; } = "";
     public string Underlay { get; init; } = "";
     public OverlayEndpoint? Local { get; init; }
@@ -15,6 +17,7 @@ public sealed record OverlaySpec
     {
         if (string.IsNullOrWhiteSpace(Namespace)) throw PermanentReconcileException.At("spec." + "namespace", "missing");
         if (string.IsNullOrWhiteSpace(Name)) throw PermanentReconcileException.At("spec." + "name", "missing");
+        if (string.IsNullOrWhiteSpace(Vpc)) throw PermanentReconcileException.At("spec." + "vpc", "missing (the id of the Vpc whose network carries the overlay)");
         var net4 = NetSpecChecks.Prefix(Net4, "net4");
         if (net4.IsIPv6) throw PermanentReconcileException.At("spec." + "net4", $"'{Net4}' is not an IPv4 prefix");
         NetSpecChecks.InterfaceName(Underlay, "underlay");

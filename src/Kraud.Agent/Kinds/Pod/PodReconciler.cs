@@ -204,7 +204,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         {
             var ip6 = IPAddress.Parse(n.Ip6!);
             var ip4 = n.Ip4 is null ? null : IPAddress.Parse(n.Ip4);
-            tapName = await Task.Run(() => tap.Ensure(id, ip6, ip4), ct).ConfigureAwait(false);
+            tapName = await Task.Run(() => tap.Ensure(id, ip6, ip4, n.Vpc), ct).ConfigureAwait(false);
             network = new GuestNetwork(mac, n.Ip6!, n.Ip4, PodTap.Transit6.Address.ToString(), PodTap.Transit4.Address.ToString(),
                 n.Nameservers ?? [], n.SearchDomain);
         }

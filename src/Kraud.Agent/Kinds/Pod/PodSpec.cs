@@ -77,6 +77,8 @@ public sealed class PodNetwork
 {
     public string? Ip6 { get; init; }
     public string? Ip4 { get; init; }
+    /// <summary>The Vpc resource whose network the pod is in: its tap goes into that Vpc's VRF, its routes into its table.</summary>
+    public string? Vpc { get; init; }
     public List<string>? Nameservers { get; init; }
     public string? SearchDomain { get; init; }
 }

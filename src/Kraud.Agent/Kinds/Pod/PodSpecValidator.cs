@@ -80,6 +80,7 @@ public static partial class PodSpecValidator
         {
             NetSpecChecks.Address(n.Ip6, "network.ip6", ipv6: true);
             if (n.Ip4 is not null) NetSpecChecks.Address(n.Ip4, "network.ip4", ipv6: false);
+            if (n.Vpc is not null && string.IsNullOrWhiteSpace(n.Vpc)) throw Bad("network.vpc", "empty (the id of the Vpc the pod is in)");
             var ns = n.Nameservers ?? [];
             for (int i = 0; i < ns.Count; i++)
                 if (ns[i] is null || !System.Net.IPAddress.TryParse(ns[i], out _)) throw Bad($"network.nameservers[{i}]", $"'{ns[i]}' is not an IP address");

@@ -3,13 +3,14 @@ using System.Security.Cryptography;
 using System.Text;
 using Kraud.Libc;
 using Kraud.Net.Rtnl;
+using Kraud.Net.Sysctl;
 
 namespace Kraud.Agent.Kinds.Pod;
 
 /// <summary>
 /// The pod's persistent tap: its name and MAC derived from the pod id, the mark `kraud:pod:&lt;id&gt;` as its alias,
 /// up, the host side's transit addresses (cradle v2), and routes of the pod's /128 and /32 into it (protocol
-/// kraud). Only a tap that carries the pod's mark is changed or removed; a link of the name without it is
+/// kraud). A pod in a Vpc has its tap in that Vpc's VRF (<see cref="VpcDomain"/>) and its routes in the VRF's table. Only a tap that carries the pod's mark is changed or removed; a link of the name without it is
 /// someone else's (<see cref="ForeignObjectException"/>) and left as it is.
 /// </summary>
 public sealed class PodTap(NetNs? ns = null)
@@ -28,11 +29,12 @@ public sealed class PodTap(NetNs? ns = null)
 
     public static string OwnerAlias(string podId) => "kraud:pod:" + podId;
 
-    /// <summary>Creates or converges the tap; returns its name.</summary>
-    public string Ensure(string podId, IPAddress? ip6, IPAddress? ip4)
+    /// <summary>Creates or converges the tap, in the VRF of Vpc <paramref name="vpc"/> when one is named; returns its name.</summary>
+    public string Ensure(string podId, IPAddress? ip6, IPAddress? ip4, string? vpc = null)
     {
         string name = NameOf(podId);
         using var rt = RtNetlink.Open(ns);
+        var vrf = vpc is null ? null : VpcDomain.Require(rt, vpc, "spec.network.vpc");
         var link = rt.LinkFind(name);
         if (link is not null) CheckOurs(link, podId);
         else
@@ -51,7 +53,14 @@ public sealed class PodTap(NetNs? ns = null)
             }
             link = rt.LinkGet(name);
         }
+        // Into the VRF (or out of another one) before addresses and routes: enslaving cycles the link.
+        if (link.MasterIndex != (vrf?.Index ?? 0))
+        {
+            rt.LinkSetMaster(link.Index, vrf?.Index ?? 0);
+            link = rt.LinkGet(link.Index);
+        }
         if (!link.IsUp) rt.LinkSetUp(link.Index);
+        if (vrf is not null) NetSysctl.Ensure(ns, [.. VpcDomain.TenantIpv4(name), .. VpcDomain.TenantIpv6(name)]);
 
         var want = new List<IpPrefix> { Transit6, Transit4 };
         var have = rt.AddrList(link.Index).Where(a => a.Scope == 0).ToList();
@@ -64,7 +73,7 @@ public sealed class PodTap(NetNs? ns = null)
         var routes = new List<IpPrefix>();
         if (ip6 is not null) routes.Add(new IpPrefix(ip6, 128));
         if (ip4 is not null) routes.Add(new IpPrefix(ip4, 32));
-        ConvergeRoutes(rt, link.Index, routes);
+        ConvergeRoutes(rt, link.Index, vrf?.VrfTable ?? RouteTables.Main, routes);
         return name;
     }
 
@@ -92,7 +101,7 @@ public sealed class PodTap(NetNs? ns = null)
         string name = NameOf(podId);
         using var rt = RtNetlink.Open(ns);
         if (rt.LinkFind(name) is not { } link || link.Alias != OwnerAlias(podId)) return null;
-        var routes = rt.RouteList(10).Concat(rt.RouteList(2))
+        var routes = rt.RouteList(10, 0).Concat(rt.RouteList(2, 0))
             .Where(r => r.OutputIndex == link.Index && r.Protocol == RouteProtocols.Kraud).Select(r => r.Destination.ToString()).ToList();
         return (name, link.IsUp, routes);
     }
@@ -105,9 +114,12 @@ public sealed class PodTap(NetNs? ns = null)
             throw new ForeignObjectException($"link {link.Name} carries alias {OwnerAlias(podId)} but is a {link.Kind ?? "plain"} link, not a tap; left untouched", "id");
     }
 
-    private static void ConvergeRoutes(RtNetlink rt, int index, List<IpPrefix> wanted)
+    private static void ConvergeRoutes(RtNetlink rt, int index, uint table, List<IpPrefix> wanted)
     {
-        var all = rt.RouteList(10).Concat(rt.RouteList(2)).ToList();
+        // Ours in another table (the pod moved into or out of a Vpc) go.
+        foreach (var r in rt.RouteList(10, 0).Concat(rt.RouteList(2, 0)))
+            if (r.OutputIndex == index && r.Protocol == RouteProtocols.Kraud && r.Table != table) rt.RouteDel(r);
+        var all = rt.RouteList(10, table).Concat(rt.RouteList(2, table)).ToList();
         var have = all.Where(r => r.OutputIndex == index && r.Protocol == RouteProtocols.Kraud).ToList();
         static uint OurMetric(IpPrefix w) => w.IsIPv6 ? 1024u : 0u;
         foreach (var w in wanted)
@@ -117,6 +129,6 @@ public sealed class PodTap(NetNs? ns = null)
         foreach (var r in have)
             if (!wanted.Contains(r.Destination)) rt.RouteDel(r);
         foreach (var w in wanted)
-            if (!have.Any(r => r.Destination == w)) rt.RouteAdd(new Route(w) { OutputIndex = index, Protocol = RouteProtocols.Kraud });
+            if (!have.Any(r => r.Destination == w)) rt.RouteAdd(new Route(w) { OutputIndex = index, Table = table, Protocol = RouteProtocols.Kraud });
     }
 }

@@ -4,38 +4,35 @@ using Kraud.Agent.State;
 namespace Kraud.Agent.Kinds.Vpc;
 
 /// <summary>
-/// The WireGuard public key for the host record, per Vpc resource. At first use it is derived from what the host
-/// already has: every Vpc this host applied and has not deleted (&lt;stateDir&gt;/applied/vpc/) names its interface,
-/// whose private key the Vpc reconciler keeps in &lt;stateDir&gt;/vpc/. So a restarted agent reports the key in its
-/// first heartbeat, and a Vpc deleted while it was down is not reported. Reconciles then set and clear entries.
+/// The host record's <c>wireguard</c> list: per Vpc resource its interface, public key and listen port. At first use it
+/// is derived from what the host already has: every Vpc this host applied and has not deleted (&lt;stateDir&gt;/applied/vpc/)
+/// names its interface and port, and the Vpc reconciler keeps the interface's private key in &lt;stateDir&gt;/vpc/. So a
+/// restarted agent reports them in its first heartbeat, and a Vpc deleted while it was down is not reported. Reconciles
+/// then set and clear entries.
 /// </summary>
 public sealed class VpcPublicKeys(string stateDir) : IHostReport
 {
     public Task ContributeAsync(HostReportBuilder report, CancellationToken ct)
     {
-        report.WireguardPublicKey ??= Current;
+        report.Wireguard.AddRange(Current);
         return Task.CompletedTask;
     }
 
     private readonly object _lock = new();
-    private SortedDictionary<string, string>? _byId;
+    private SortedDictionary<string, VpcWireguard>? _byId;
 
-    /// <summary>The key of the Vpc with the smallest id (a host has one Vpc; the order only makes more than one deterministic).</summary>
-    public string? Current
+    /// <summary>Every Vpc's entry, ordered by Vpc id.</summary>
+    public List<VpcWireguard> Current
     {
         get
         {
-            lock (_lock)
-            {
-                var all = Loaded();
-                return all.Count == 0 ? null : all.First().Value;
-            }
+            lock (_lock) return [.. Loaded().Values];
         }
     }
 
-    public void Set(string vpcId, string publicKey)
+    public void Set(VpcWireguard entry)
     {
-        lock (_lock) Loaded()[vpcId] = publicKey;
+        lock (_lock) Loaded()[entry.Vpc] = entry;
     }
 
     public void Remove(string vpcId)
@@ -43,18 +40,18 @@ public sealed class VpcPublicKeys(string stateDir) : IHostReport
         lock (_lock) Loaded().Remove(vpcId);
     }
 
-    private SortedDictionary<string, string> Loaded() => _byId ??= FromStateDir();
+    private SortedDictionary<string, VpcWireguard> Loaded() => _byId ??= FromStateDir();
 
-    private SortedDictionary<string, string> FromStateDir()
+    private SortedDictionary<string, VpcWireguard> FromStateDir()
     {
-        var found = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var found = new SortedDictionary<string, VpcWireguard>(StringComparer.Ordinal);
         var appliedSpecs = new AppliedSpecs(stateDir);
         foreach (var applied in appliedSpecs.List(host: "").Where(k => k.Kind == ResourceKinds.Vpc))
-            if (PublicKeyOf(appliedSpecs.Load(applied)) is { } key) found[applied.Id] = key;
+            if (EntryOf(applied.Id, appliedSpecs.Load(applied)) is { } entry) found[applied.Id] = entry;
         return found;
     }
 
-    private string? PublicKeyOf(JsonElement? spec)
+    private VpcWireguard? EntryOf(string id, JsonElement? spec)
     {
         if (spec is not { ValueKind: JsonValueKind.Object } s) return null;
         VpcSpec? vpc;
@@ -67,6 +64,6 @@ public sealed class VpcPublicKeys(string stateDir) : IHostReport
             return null;
         }
         if (vpc is null || string.IsNullOrEmpty(vpc.Interface)) return null;
-        return VpcKeyStore.TryLoad(stateDir, vpc.Interface)?.PublicKey().ToString();
+        return VpcKeyStore.TryLoad(stateDir, vpc.Interface)?.PublicKey().ToString() is { } key ? new VpcWireguard(id, vpc.Interface, key, vpc.ListenPort) : null;
     }
 }

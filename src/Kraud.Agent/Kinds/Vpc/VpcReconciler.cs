@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Kraud.Libc;
 using Kraud.Net.Rtnl;
+using Kraud.Net.Sysctl;
 using Kraud.Net.WireGuard;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -9,8 +10,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Kraud.Agent.Kinds.Vpc;
 
 /// <summary>
-/// Converges the host's VPC WireGuard interface on a <see cref="VpcSpec"/>: interface, private key, MTU,
-/// listen port, peers (diffed one by one so live sessions survive), addresses and routes. Idempotent.
+/// Converges a Vpc on a <see cref="VpcSpec"/>: its VRF (<see cref="VpcDomain"/>: the tenant's routing domain), its
+/// WireGuard interface in that VRF (private key, MTU, listen port, peers diffed one by one so live sessions survive),
+/// addresses, and routes in the VRF's table; nothing of it in the main table. Idempotent.
 /// Works in the caller's namespace or in <paramref name="ns"/>; <paramref name="backend"/> forces kernel
 /// or userspace (default: kernel when the module is there).
 /// </summary>
@@ -28,7 +30,8 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
     {
         if (envelope.Deleted) return await DeleteAsync(envelope, ct).ConfigureAwait(false);
         var observed = await ReconcileAsync(envelope.ReadSpec(VpcJsonContext.Default.VpcSpec), context.StateDir, envelope.Id, ct).ConfigureAwait(false);
-        if (observed["publicKey"]?.GetValue<string>() is { } publicKey) publicKeys?.Set(envelope.Id, publicKey);
+        if (observed["publicKey"]?.GetValue<string>() is { } publicKey)
+            publicKeys?.Set(new VpcWireguard(envelope.Id, (string)observed["interface"]!, publicKey, (int?)observed["listenPort"]));
         return observed;
     }
 
@@ -74,18 +77,25 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         ArgumentException.ThrowIfNullOrEmpty(owner);
         using var rt = RtNetlink.Open(ns);
         string alias = OwnerAlias(owner);
-        var links = rt.LinkList().Where(l => l.Alias == alias).ToList();
+        var all = rt.LinkList();
+        var links = all.Where(l => l.Alias == alias).ToList();
         if (interfaceName is not null && !links.Any(l => l.Name == interfaceName) && rt.LinkFind(interfaceName) is { } named)
             throw NotOurs(named, owner);
-        foreach (var l in links) CheckKind(l, owner);
-        var deleted = links.Where(l => DeleteLink(rt, l, ct)).Select(l => l.Name).ToList();
+        string vrfName = VpcDomain.VrfName(owner);
+        bool IsOurVrf(Link l) => l.Kind == "vrf" && l.Name == vrfName;
+        foreach (var l in links.Where(l => !IsOurVrf(l))) CheckKind(l, owner);
+        if (links.FirstOrDefault(IsOurVrf) is { } vrf && VpcVrf.Tenants(all, vrf, owner) is { Count: > 0 } tenants)
+            throw new TransientReconcileException(
+                $"VRF {vrf.Name} of {owner} still holds {string.Join(", ", tenants.Select(t => t.Name))}: its overlays and pods go first");
+        // The WireGuard interface first, then the VRF (its table's routes go with the links).
+        var deleted = links.OrderBy(IsOurVrf).Where(l => DeleteLink(rt, l, ct)).Select(l => l.Name).ToList();
         if (rt.LinkList().FirstOrDefault(l => l.Alias == alias) is { } left)
             throw new InvalidOperationException($"interface \"{left.Name}\" of {owner} is still there after its delete");
         return deleted;
     }, ct);
 
     /// <summary>The alias that marks a VPC interface as resource <paramref name="owner"/>'s.</summary>
-    public static string OwnerAlias(string owner) => "kraud:vpc:" + owner;
+    public static string OwnerAlias(string owner) => VpcDomain.OwnerAlias(owner);
 
     /// <summary>The link kinds a VPC interface is: kernel WireGuard, or the tun wireguard-go serves.</summary>
     private static bool IsWireGuardKind(string? kind) => kind is "wireguard" or "tun";
@@ -106,10 +116,10 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         if (rt.LinkFind(link.Name) is { } now && now.Index == link.Index)
         {
             rt.LinkDel(link.Index);
-            _log.LogInformation("deleted VPC interface {Interface}", link.Name);
+            _log.LogInformation("deleted VPC {What} {Interface}", link.Kind == "vrf" ? "VRF" : "interface", link.Name);
             found = true;
         }
-        WaitForUapiSocketGone(link.Name, ct);
+        if (link.Kind != "vrf") WaitForUapiSocketGone(link.Name, ct);
         return found;
     }
 
@@ -121,7 +131,20 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         using var wg = WireGuardClient.Open(ns, backend, _log);
         string name = spec.Interface;
 
+        // Refused before anything is made: an interface of the spec's name that is not this Vpc's.
+        if (rt.LinkFind(name) is { } present)
+        {
+            if (present.Alias != OwnerAlias(owner)) throw NotOurs(present, owner);
+            CheckKind(present, owner);
+        }
+        var vrf = VpcVrf.Ensure(rt, owner, _log);
+        uint table = vrf.VrfTable!.Value;
         var link = EnsureInterface(rt, wg, name, owner);
+        if (link.MasterIndex != vrf.Index)
+        {
+            VpcDomain.Enslave(rt, link, vrf);
+            link = rt.LinkGet(link.Index);
+        }
         ct.ThrowIfCancellationRequested();
         int mtu = spec.Mtu ?? VpcSpec.DefaultMtu;
         if (link.Mtu != mtu) rt.LinkSetMtu(link.Index, mtu);
@@ -135,11 +158,13 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         }
         if (!link.IsUp) rt.LinkSetUp(link.Index);
         ct.ThrowIfCancellationRequested();
+        foreach (string written in NetSysctl.Ensure(ns, [.. VpcDomain.TenantIpv6(name), .. VpcDomain.TenantIpv6(vrf.Name)]))
+            _log.LogInformation("set net.{Sysctl} = 1", written.Replace('/', '.'));
 
         ConvergeAddresses(rt, link.Index, spec.Addresses.Select(IpPrefix.Parse).ToList());
-        ConvergeRoutes(rt, link.Index, spec.Routes.Select(r => IpPrefix.Parse(r.Destination).Network).ToList());
+        ConvergeRoutes(rt, link.Index, table, spec.Routes.Select(r => IpPrefix.Parse(r.Destination).Network).ToList());
 
-        return Observe(rt, wg, name, wg.Kind);
+        return Observe(rt, wg, name, wg.Kind, vrf);
     }
 
     /// <summary>
@@ -249,13 +274,16 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
     }
 
     /// <summary>
-    /// Routes through the interface carry protocol <see cref="RouteProtocols.Kraud"/>: only those are the agent's to
-    /// change or remove; others on the interface (an operator's) stay. A spec destination that already has a route
-    /// that is not the agent's is refused before any route changes, rather than replaced.
+    /// Routes through the interface, in the VRF's <paramref name="table"/>, carry protocol <see cref="RouteProtocols.Kraud"/>:
+    /// only those are the agent's to change or remove; others on the interface (an operator's) stay. A spec destination
+    /// that already has a route in the table that is not the agent's is refused before any route changes, rather than
+    /// replaced. The agent's routes on the interface in the main table (an agent before VRFs put them there) go.
     /// </summary>
-    private static void ConvergeRoutes(RtNetlink rt, int index, List<IpPrefix> wanted)
+    private static void ConvergeRoutes(RtNetlink rt, int index, uint table, List<IpPrefix> wanted)
     {
-        var all = rt.RouteList(10).Concat(rt.RouteList(2)).ToList();
+        foreach (var stale in rt.RouteList(10).Concat(rt.RouteList(2)).Where(r => r.OutputIndex == index && r.Protocol == RouteProtocols.Kraud))
+            rt.RouteDel(stale);
+        var all = rt.RouteList(10, table).Concat(rt.RouteList(2, table)).ToList();
         var have = all.Where(r => r.OutputIndex == index && r.Protocol == RouteProtocols.Kraud).ToList();
         // The same route to the kernel (what a replace would overwrite): destination and metric, on whatever device.
         static uint Metric(Route r) => r.Priority ?? 0;
@@ -267,10 +295,10 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         foreach (var r in have)
             if (!wanted.Contains(r.Destination)) rt.RouteDel(r);
         foreach (var w in wanted)
-            if (!have.Any(r => r.Destination == w)) rt.RouteAdd(new Route(w) { OutputIndex = index, Protocol = RouteProtocols.Kraud });
+            if (!have.Any(r => r.Destination == w)) rt.RouteAdd(new Route(w) { OutputIndex = index, Table = table, Protocol = RouteProtocols.Kraud });
     }
 
-    private static JsonObject Observe(RtNetlink rt, IWireGuardBackend wg, string name, WgBackendKind kind)
+    private static JsonObject Observe(RtNetlink rt, IWireGuardBackend wg, string name, WgBackendKind kind, Link vrf)
     {
         var link = rt.LinkGet(name);
         var device = wg.GetDevice(name);
@@ -297,6 +325,7 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
             ["up"] = link.IsUp,
             ["addresses"] = new JsonArray(rt.AddrList(link.Index).Where(a => a.Scope == 0).Select(a => (JsonNode?)JsonValue.Create(a.Prefix.ToString())).ToArray()),
             ["peers"] = peers,
+            ["vrf"] = new JsonObject { ["name"] = vrf.Name, ["table"] = vrf.VrfTable },
         };
     }
 

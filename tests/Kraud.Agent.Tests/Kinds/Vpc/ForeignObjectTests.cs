@@ -100,7 +100,8 @@ public class ForeignObjectTests
         }
     }
 
-    [Fact]
+    // Kernel lane: every Vpc has its VRF, and this machine's kernel has no vrf module (`ip link add x type vrf` fails).
+    [Fact, Trait("lane", "kernel"), Trait("vrf", "kernel")]
     public async Task AVpcCreateOverAnotherVpcsInterfaceRefusesAndKeepsItsOwner()
     {
         using var ns = new TestNetns("kf");
@@ -124,7 +125,8 @@ public class ForeignObjectTests
         }
     }
 
-    [Fact]
+    // Kernel lane: every Vpc has its VRF, and this machine's kernel has no vrf module (`ip link add x type vrf` fails).
+    [Fact, Trait("lane", "kernel"), Trait("vrf", "kernel")]
     public async Task ARouteOfTheSpecThatIsNotKraudsIsRefusedAndRoutesTheAgentDidNotAddStay()
     {
         using var ns = new TestNetns("kf");
@@ -135,9 +137,10 @@ public class ForeignObjectTests
         try
         {
             int index = ns.Rtnl.LinkGet(name).Index;
-            // An operator's routes on the agent's link: one to a destination the spec will name, one to another.
-            ns.Rtnl.RouteAdd(new Route(IpPrefix.Parse("fd42:71::/48")) { OutputIndex = index, Protocol = RouteProtocols.Static });
-            ns.Rtnl.RouteAdd(new Route(IpPrefix.Parse("fd42:72::/48")) { OutputIndex = index, Protocol = RouteProtocols.Static });
+            uint table = ns.Rtnl.LinkGet(Kraud.Agent.Kinds.VpcDomain.VrfName("vpc-f5")).VrfTable!.Value;
+            // An operator's routes on the agent's link, in its VRF's table: one to a destination the spec will name, one to another.
+            ns.Rtnl.RouteAdd(new Route(IpPrefix.Parse("fd42:71::/48")) { OutputIndex = index, Table = table, Protocol = RouteProtocols.Static });
+            ns.Rtnl.RouteAdd(new Route(IpPrefix.Parse("fd42:72::/48")) { OutputIndex = index, Table = table, Protocol = RouteProtocols.Static });
             RouteProtocolsOf(ns, index, out var before);
 
             var spec = Spec(name) with { Routes = [new VpcRouteSpec { Destination = "fd42:71::/48" }, new VpcRouteSpec { Destination = "fd42:73::/48" }] };
@@ -184,7 +187,7 @@ public class ForeignObjectTests
         int index = ns.Rtnl.LinkGet(tunnel).Index;
         var spec = new OverlaySpec
         {
-            Namespace = "n", Name = "default", Net4 = "10.74.0.0/24", Underlay = "kfu0",
+            Namespace = "n", Name = "default", Vpc = "vpc-f1", Net4 = "10.74.0.0/24", Underlay = "kfu0",
             Local = new OverlayEndpoint { Ip6 = local6.ToString(), Ip4 = "10.74.0.1" },
             Members = [new OverlayEndpoint { Ip6 = remote6.ToString(), Ip4 = "10.74.0.2" }],
         };
@@ -198,6 +201,6 @@ public class ForeignObjectTests
     }
 
     private static void RouteProtocolsOf(TestNetns ns, int index, out Dictionary<string, byte> protocols) =>
-        protocols = ns.Rtnl.RouteList(10).Where(r => r.OutputIndex == index && r.Destination.PrefixLength == 48)
+        protocols = ns.Rtnl.RouteList(10, 0).Where(r => r.OutputIndex == index && r.Destination.PrefixLength == 48)
             .ToDictionary(r => r.Destination.ToString(), r => r.Protocol);
 }

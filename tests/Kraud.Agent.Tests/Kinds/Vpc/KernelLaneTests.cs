@@ -1,5 +1,6 @@
 using System.Net;
 using Kraud.Net.Netlink;
+using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Overlay;
 using Kraud.Agent.Kinds.Vpc;
 using Kraud.Net.Rtnl;
@@ -9,7 +10,7 @@ using Kraud.Libc;
 namespace Kraud.Agent.Tests.Kinds.Vpc;
 
 /// <summary>Kernel WireGuard and ip6tnl: only in the kernel lane (this machine's kernel has neither).</summary>
-[Trait("lane", "kernel")]
+[Trait("lane", "kernel"), Trait("vrf", "kernel")]
 public class KernelLaneTests
 {
     [Fact]
@@ -32,11 +33,11 @@ public class KernelLaneTests
             new VpcPeerSpec { PublicKey = pubB, Endpoint = "[fd00:99::2]:51821", AllowedIps = ["fd42:1::2/128"] }), hosts.StateA, "vpc-a");
         await recB.ReconcileAsync(VpcScenario.Spec(hosts.IfB, 51821, "fd42:1::2/64",
             new VpcPeerSpec { PublicKey = pubA, Endpoint = "[fd00:99::1]:51820", AllowedIps = ["fd42:1::1/128"] }), hosts.StateB, "vpc-b");
-        await TwoHosts.PingAsync(hosts.A, "fd42:1::2", TimeSpan.FromSeconds(30));
+        await TwoHosts.PingAsync(hosts.A, "fd42:1::2", TimeSpan.FromSeconds(30), VpcDomain.VrfName("vpc-a"));
 
         OverlaySpec Overlay(string nsName, string iface, string net, string local6, string local4, string member6, string member4) => new()
         {
-            Namespace = nsName, Name = "default", Net4 = net, Underlay = iface,
+            Namespace = nsName, Name = "default", Vpc = iface == hosts.IfA ? "vpc-a" : "vpc-b", Net4 = net, Underlay = iface,
             Local = new OverlayEndpoint { Ip6 = local6, Ip4 = local4 },
             Members = [new OverlayEndpoint { Ip6 = member6, Ip4 = member4 }],
         };
@@ -48,8 +49,8 @@ public class KernelLaneTests
         await ovB.ReconcileAsync("ov-next", nextB);
         string tunnel = (string)obs["tunnels"]![0]!["name"]!;
         Assert.Contains("ip6tnl ipip6", hosts.A.Exec("ip", "-d", "link", "show", tunnel));
-        await TwoHosts.PingAsync(hosts.A, "10.20.0.2", TimeSpan.FromSeconds(20));
-        await TwoHosts.PingAsync(hosts.B, "10.20.0.1", TimeSpan.FromSeconds(20));
+        await TwoHosts.PingAsync(hosts.A, "10.20.0.2", TimeSpan.FromSeconds(20), VpcDomain.VrfName("vpc-a"));
+        await TwoHosts.PingAsync(hosts.B, "10.20.0.1", TimeSpan.FromSeconds(20), VpcDomain.VrfName("vpc-b"));
 
         // Idempotent.
         var again = await ovA.ReconcileAsync("ov-next", nextA);
@@ -60,13 +61,13 @@ public class KernelLaneTests
         var otherB = Overlay("other", hosts.IfB, "10.30.0.0/24", "fd42:1::2", "10.30.0.2", "fd42:1::1", "10.30.0.1");
         Assert.Equal(tunnel, (string)(await ovA.ReconcileAsync("ov-other", otherA))["tunnels"]![0]!["name"]!);
         await ovB.ReconcileAsync("ov-other", otherB);
-        await TwoHosts.PingAsync(hosts.A, "10.30.0.2", TimeSpan.FromSeconds(20));
+        await TwoHosts.PingAsync(hosts.A, "10.30.0.2", TimeSpan.FromSeconds(20), VpcDomain.VrfName("vpc-a"));
         await ovA.DeleteAsync("ov-next");
         await ovB.DeleteAsync("ov-next");
         Assert.NotNull(hosts.A.Rtnl.LinkFind(tunnel));
-        Assert.DoesNotContain(hosts.A.Rtnl.RouteList(2), r => r.Destination.ToString() == "10.20.0.2/32");
+        Assert.DoesNotContain(hosts.A.Rtnl.RouteList(2, 0), r => r.Destination.ToString() == "10.20.0.2/32");
         Assert.DoesNotContain(hosts.A.Rtnl.AddrList(0, 2), a => a.Prefix.Address.ToString() == "10.20.0.1");
-        await TwoHosts.PingAsync(hosts.A, "10.30.0.2", TimeSpan.FromSeconds(20));
+        await TwoHosts.PingAsync(hosts.A, "10.30.0.2", TimeSpan.FromSeconds(20), VpcDomain.VrfName("vpc-a"));
 
         await ovA.DeleteAsync("ov-other");
         await ovB.DeleteAsync("ov-other");
@@ -137,7 +138,7 @@ public class KernelLaneTests
 }
 
 /// <summary>ip6tnl links the agent did not make (no alias <see cref="OverlayReconciler.TunnelAlias"/>): never adopted, never collected.</summary>
-[Trait("lane", "kernel"), Trait("marks", "kernel")]
+[Trait("lane", "kernel"), Trait("marks", "kernel"), Trait("vrf", "kernel")]
 public class ForeignTunnelLaneTests
 {
     [Fact]
@@ -147,11 +148,17 @@ public class ForeignTunnelLaneTests
         ns.Exec("ip", "link", "add", "kfu0", "type", "dummy");
         ns.Rtnl.LinkSetUp("kfu0");
         ns.Exec("ip", "-6", "addr", "add", "fd42:75::1/64", "dev", "kfu0", "nodad");
+        // The Vpc's VRF, as the Vpc kind makes it (name, mark), with the underlay in it.
+        string vrf = VpcDomain.VrfName("vpc-f");
+        ns.Rtnl.LinkAdd(new VrfSpec(vrf, VpcDomain.FirstTable));
+        ns.Rtnl.LinkSetAlias(ns.Rtnl.LinkGet(vrf).Index, VpcDomain.OwnerAlias("vpc-f"));
+        ns.Rtnl.LinkSetUp(vrf);
+        ns.Rtnl.LinkSetMaster(ns.Rtnl.LinkGet("kfu0").Index, ns.Rtnl.LinkGet(vrf).Index);
         var underlay = ns.Rtnl.LinkGet("kfu0");
         var local6 = IPAddress.Parse("fd42:75::1");
         OverlaySpec Spec(string member6, string member4) => new()
         {
-            Namespace = "n", Name = "default", Net4 = "10.75.0.0/24", Underlay = "kfu0",
+            Namespace = "n", Name = "default", Vpc = "vpc-f", Net4 = "10.75.0.0/24", Underlay = "kfu0",
             Local = new OverlayEndpoint { Ip6 = local6.ToString(), Ip4 = "10.75.0.1" },
             Members = [new OverlayEndpoint { Ip6 = member6, Ip4 = member4 }],
         };
@@ -166,7 +173,7 @@ public class ForeignTunnelLaneTests
         var e = await Assert.ThrowsAsync<ForeignObjectException>(() => rec.ReconcileAsync("ov-f2", Spec("fd42:75::2", "10.75.0.2")));
         Assert.Equal($"link {clash} exists and is not kraud's (ip6tnl link without alias {OverlayReconciler.TunnelAlias}); left untouched", e.Message);
         Assert.Empty(ns.Rtnl.AddrList(clashIndex, 2));
-        Assert.DoesNotContain(ns.Rtnl.RouteList(2), r => r.Protocol == RouteProtocols.Kraud);
+        Assert.DoesNotContain(ns.Rtnl.RouteList(2, 0), r => r.Protocol == RouteProtocols.Kraud);
 
         // An overlay to another member makes (and marks) its own tunnel; its delete collects that one only.
         var obs = await rec.ReconcileAsync("ov-f3", Spec("fd42:75::3", "10.75.0.3"));

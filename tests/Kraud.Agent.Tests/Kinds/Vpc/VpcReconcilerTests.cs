@@ -6,7 +6,8 @@ namespace Kraud.Agent.Tests.Kinds.Vpc;
 
 public class VpcReconcilerTests
 {
-    [Fact]
+    // Kernel lane: every Vpc has its VRF, and this machine's kernel has no vrf module (`ip link add x type vrf` fails).
+    [Fact, Trait("lane", "kernel"), Trait("vrf", "kernel")]
     public async Task TwoHostsOnUserspaceWireGuard()
     {
         using var hosts = new TwoHosts();

@@ -43,9 +43,13 @@ public static class VpcScenario
         Assert.Equal(["fd42:1::1/64"], obsA["addresses"]!.AsArray().Select(a => (string)a!));
         Assert.Equal(1420, (int)obsA["mtu"]!);
         Assert.Equal(51820, (int)obsA["listenPort"]!);
-        Assert.Contains($"fd42:2::/48 dev {hosts.IfA} proto 75", hosts.A.Exec("ip", "-6", "route", "show", "fd42:2::/48"));
+        // In the Vpc's VRF, not in the main table.
+        Assert.Equal((string)obsA["vrf"]!["name"]!, Kraud.Agent.Kinds.VpcDomain.VrfName("vpc-a"));
+        Assert.Contains($"fd42:2::/48 dev {hosts.IfA} proto 75", hosts.A.Exec("ip", "-6", "route", "show", "vrf", Kraud.Agent.Kinds.VpcDomain.VrfName("vpc-a"), "fd42:2::/48"));
+        Assert.Equal("", hosts.A.Exec("ip", "-6", "route", "show", "fd42:2::/48"));
+        Assert.Equal(hosts.A.Rtnl.LinkGet(Kraud.Agent.Kinds.VpcDomain.VrfName("vpc-a")).Index, hosts.A.Rtnl.LinkGet(hosts.IfA).MasterIndex);
 
-        await TwoHosts.PingAsync(hosts.A, "fd42:1::2", TimeSpan.FromSeconds(30));
+        await TwoHosts.PingAsync(hosts.A, "fd42:1::2", TimeSpan.FromSeconds(30), Kraud.Agent.Kinds.VpcDomain.VrfName("vpc-a"));
         var handshake = Handshake(hosts.A, hosts.IfA, kind, pubB);
         Assert.NotNull(handshake);
 
@@ -57,22 +61,22 @@ public static class VpcScenario
         specA = specA with { Peers = [peerB with { Endpoint = "[fd00:99::22]:51821" }, peerSpare] };
         obsA = await recA.ReconcileAsync(specA, hosts.StateA, "vpc-a");
         Assert.Equal("[fd00:99::22]:51821", (string?)Peer(obsA, pubB)["endpoint"]);
-        await TwoHosts.PingAsync(hosts.A, "fd42:1::2", TimeSpan.FromSeconds(10));
+        await TwoHosts.PingAsync(hosts.A, "fd42:1::2", TimeSpan.FromSeconds(10), Kraud.Agent.Kinds.VpcDomain.VrfName("vpc-a"));
         Assert.Equal(handshake, Handshake(hosts.A, hosts.IfA, kind, pubB));
 
         // More allowed IPs for B: replaced in place, session kept.
         specA = specA with { Peers = [peerB with { Endpoint = "[fd00:99::22]:51821", AllowedIps = ["fd42:1::2/128", "fd42:1::20/128"] }, peerSpare] };
         obsA = await recA.ReconcileAsync(specA, hosts.StateA, "vpc-a");
         Assert.Equal(["fd42:1::2/128", "fd42:1::20/128"], Peer(obsA, pubB)["allowedIps"]!.AsArray().Select(a => (string)a!).Order());
-        await TwoHosts.PingAsync(hosts.A, "fd42:1::2", TimeSpan.FromSeconds(10));
+        await TwoHosts.PingAsync(hosts.A, "fd42:1::2", TimeSpan.FromSeconds(10), Kraud.Agent.Kinds.VpcDomain.VrfName("vpc-a"));
         Assert.Equal(handshake, Handshake(hosts.A, hosts.IfA, kind, pubB));
 
         // The spare peer and the route leave the spec: both go, B stays.
         specA = specA with { Peers = [specA.Peers[0]], Routes = [] };
         obsA = await recA.ReconcileAsync(specA, hosts.StateA, "vpc-a");
         Assert.Equal([pubB], obsA["peers"]!.AsArray().Select(p => (string)p!["publicKey"]!));
-        Assert.DoesNotContain(hosts.A.Rtnl.RouteList(10), r => r.Protocol == RouteProtocols.Kraud);
-        await TwoHosts.PingAsync(hosts.A, "fd42:1::2", TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain(hosts.A.Rtnl.RouteList(10, 0), r => r.Protocol == RouteProtocols.Kraud);
+        await TwoHosts.PingAsync(hosts.A, "fd42:1::2", TimeSpan.FromSeconds(10), Kraud.Agent.Kinds.VpcDomain.VrfName("vpc-a"));
 
         // Delete: no link, address or route of ours is left behind.
         await recA.DeleteOwnedAsync("vpc-a", hosts.IfA);
@@ -80,6 +84,7 @@ public static class VpcScenario
         foreach (var (ns, name) in new[] { (hosts.A, hosts.IfA), (hosts.B, hosts.IfB) })
         {
             Assert.Null(ns.Rtnl.LinkFind(name));
+            Assert.DoesNotContain(ns.Rtnl.LinkList(), l => l.Kind == "vrf");
             Assert.DoesNotContain(ns.Rtnl.AddrList(), a => a.Prefix.Address.ToString().StartsWith("fd42:", StringComparison.Ordinal));
             Assert.DoesNotContain(ns.Rtnl.RouteList(10, 0), r => r.Destination.Address.ToString().StartsWith("fd42:", StringComparison.Ordinal));
             Assert.False(File.Exists(UserspaceWireGuard.SocketPath(name)));
