@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
-using Kraud.Net.Reconcile;
+using Kraud.Agent.Kinds.Vpc;
 using Kraud.Net.Rtnl;
 using Kraud.Net.WireGuard;
 using Kraud.Libc;
 
-// usage: Kraud.Bench.Net [--rounds N] [wg] [veth]   (default: both, 1 round; each row reports the best round
-// of each side. wg needs the kernel module: run it in the kernel lane.)
+// usage: Kraud.Bench.Net [--rounds N] [wg] [veth] [vpc]   (default: all, 1 round; each row reports the best round
+// of each side. wg and vpc need the kernel's wireguard and vrf modules: run them in the kernel lane.)
 int rounds = 1;
 var parts = new List<string>();
 for (int i = 0; i < args.Length; i++)
@@ -15,7 +15,7 @@ for (int i = 0; i < args.Length; i++)
     if (args[i] == "--rounds") rounds = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
     else parts.Add(args[i]);
 }
-if (parts.Count == 0) parts = ["wg", "veth"];
+if (parts.Count == 0) parts = ["wg", "veth", "vpc"];
 var rows = new List<(string Op, double Ours, double Theirs, string Peer)>();
 int failures = 0;
 
@@ -33,6 +33,12 @@ for (int round = 0; round < rounds; round++)
         rows.AddRange(WgBench.Run(1000));
         rows.AddRange(WgBench.Run(10000));
     }
+    if (parts.Contains("vpc"))
+    {
+        rows.AddRange(await VpcBench.ManyAsync(100));
+        rows.AddRange(await VpcBench.UnchangedAsync(10000));
+    }
+    if (parts.Contains("unchanged")) rows.AddRange(await VpcBench.UnchangedAsync(10000));
     Console.WriteLine($"round {round + 1} of {rounds} done");
 }
 

@@ -26,3 +26,18 @@ public class NetSysctlTests
         Assert.Throws<ArgumentException>(() => NetSysctl.Read(ns.Ns, "../../kernel/hostname"));
     }
 }
+
+/// <summary>Route dumps of a table the kernel has not made yet.</summary>
+public class RouteListOfAMissingTableTests
+{
+    [Fact]
+    public void AnIpv4TableThatDoesNotExistYetHasNoRoutes()
+    {
+        using var ns = new TestNetns("krt");
+        // A fresh namespace has no IPv4 table 5000 (nor, until a route goes there, main): the kernel answers ENOENT.
+        var (code, output) = ns.TryExec("ip", "-4", "route", "show", "table", "5000");
+        Assert.True(code != 0 || output.Trim().Length == 0, output);
+        Assert.Empty(ns.Rtnl.RouteList(2, 5000));
+        Assert.Empty(ns.Rtnl.RouteList(10, 5000));
+    }
+}

@@ -52,7 +52,7 @@ public sealed partial class RtNetlink
         return b;
     }
 
-    /// <summary>Routes of one family (2 or 10), in one table (default main; 0 = every table).</summary>
+    /// <summary>Routes of one family (2 or 10), in one table (default main; 0 = every table); none when the table does not exist.</summary>
     public List<Route> RouteList(byte family, uint table = RouteTables.Main)
     {
         using var b = new NetlinkMessageBuilder(Rt.RTM_GETROUTE, Nl.F_DUMP);
@@ -60,7 +60,18 @@ public sealed partial class RtNetlink
         h[0] = family;
         if (table != 0) b.AddU32(Rt.RTA_TABLE, table);
         var list = new List<Route>();
-        foreach (var m in _socket.Dump(b, $"list routes (family {family}, table {table})"))
+        List<NetlinkMessage> replies;
+        try
+        {
+            replies = _socket.Dump(b, $"list routes (family {family}, table {table})");
+        }
+        catch (NetlinkException e) when (e.Errno == Kraud.Libc.Errno.ENOENT && table != 0)
+        {
+            // With strict checking the kernel refuses a dump of an IPv4 table it has not made yet ("FIB table does not
+            // exist"): a fresh namespace's main table, a new VRF's. No table, no routes.
+            return list;
+        }
+        foreach (var m in replies)
         {
             if (m.Type != Rt.RTM_NEWROUTE) continue;
             var p = m.Payload.Span;
