@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Kraud.Libc;
 using Kraud.Net.Rtnl;
 using Kraud.Net.Sysctl;
 
