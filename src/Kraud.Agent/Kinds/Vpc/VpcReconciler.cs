@@ -188,16 +188,21 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         return Observe(rt, name, wg.Kind, vrf, device);
     }
 
-    /// <summary>What the device is configured from: the spec, the key, the backend.</summary>
+    /// <summary>
+    /// What the device is configured from: the spec, the key, the backend. The private key's bytes go in as they are (a
+    /// public key costs a scalar multiplication); the digest stays in this process's memory.
+    /// </summary>
     private static byte[] Digest(VpcSpec spec, WgKey key, WgBackendKind kind)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(JsonSerializer.SerializeToUtf8Bytes(spec, VpcJsonContext.Default.VpcSpec));
         Span<byte> bytes = stackalloc byte[WgKey.Length];
-        key.PublicKey().CopyTo(bytes);
+        key.CopyTo(bytes);
         hash.AppendData(bytes);
         hash.AppendData([(byte)kind]);
-        return hash.GetHashAndReset();
+        byte[] digest = hash.GetHashAndReset();
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(bytes);
+        return digest;
     }
 
     /// <summary>
