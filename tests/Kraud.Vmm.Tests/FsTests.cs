@@ -98,6 +98,17 @@ public sealed partial class FsTests
     }
 
     [Fact]
+    public async Task AShareWhoseDaemonIsNotThere_FailsTheBuildAsUnavailable()
+    {
+        using var vm = new VmHarness();
+        var socket = Path.Combine(vm.Dir, "nobody-listens.sock");
+        int code = await vm.RunAsync(FsLaunch(vm, socket, ""));
+        Assert.True(code == VmmExitCode.Unavailable, vm.Describe(code)); // 69: a supervisor tries again, unlike 65
+        Assert.Contains($"connect {socket}", vm.Logs.Text);
+        Assert.DoesNotContain("vm started", vm.Logs.Text);
+    }
+
+    [Fact]
     public async Task ABackEndKilled_IsReported_AndTheVmRunsOn()
     {
         using var vm = new VmHarness();

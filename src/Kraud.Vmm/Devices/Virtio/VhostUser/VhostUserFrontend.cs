@@ -41,10 +41,28 @@ public sealed class VhostUserFrontend : IDisposable
     /// <summary>True when the back end closed its end (it exited or was killed); never blocks.</summary>
     public bool PeerClosed() => _socket.PeerClosed();
 
-    /// <summary>Connects, takes ownership (SET_OWNER), reads the back end's features and negotiates REPLY_ACK.</summary>
-    public static VhostUserFrontend Connect(string socketPath)
+    /// <summary>
+    /// Connects, takes ownership (SET_OWNER), reads the back end's features and negotiates REPLY_ACK. A socket that is
+    /// not there yet (ENOENT) or not listening yet (ECONNREFUSED) is tried again until <paramref name="wait"/> is over:
+    /// its daemon may be restarting beside a restarting VM.
+    /// </summary>
+    public static VhostUserFrontend Connect(string socketPath, TimeSpan wait)
     {
-        var frontend = new VhostUserFrontend(UnixStreamSocket.Connect(socketPath));
+        var until = DateTime.UtcNow + wait;
+        UnixStreamSocket socket;
+        while (true)
+        {
+            try
+            {
+                socket = UnixStreamSocket.Connect(socketPath);
+                break;
+            }
+            catch (LibcException e) when (e.Errno is Errno.ENOENT or Errno.ECONNREFUSED && DateTime.UtcNow < until)
+            {
+                Thread.Sleep(10); // the VM is not built yet; nothing else waits on this thread
+            }
+        }
+        var frontend = new VhostUserFrontend(socket);
         try
         {
             frontend.Send(Request.SetOwner, [], []);

@@ -41,7 +41,7 @@ public sealed class VhostUserFs : IVhostUserDevice, IDisposable
         SocketPath = socketPath;
         _reportLost = reportLost;
         QueueMaxSizes = Enumerable.Repeat(QueueSize, 1 + requestQueues).ToArray();
-        _frontend = VhostUserFrontend.Connect(socketPath);
+        _frontend = VhostUserFrontend.Connect(socketPath, TimeSpan.FromSeconds(5));
     }
 
     public string Tag { get; }
