@@ -6,7 +6,8 @@
  * (default from-guest.txt) holding FS-WRITE-OK, fsyncs it, and powers off. A refused step prints its FUSE error
  * (a negative errno: -30 is EROFS). With `fs.wait=NAME` it then polls for NAME (another VM's file) and prints
  * FS-SAW:<content>. `fs.stray-notify` ends with one notify of a queue the device lacks. With `fs.bench=NAME` it instead reads NAME whole through virtio-fs, then the same bytes from
- * the first virtio-blk device, and prints the TSC cycles of each.
+ * the first virtio-blk device, and prints markers around each phase and the TSC cycles of each (`fs.bench-hold`:
+ * halts afterwards instead of powering off).
  */
 #define FUSE_LOOKUP 1
 #define FUSE_OPEN 14
@@ -128,6 +129,7 @@ static void bench(const char *cmdline, const char *name)
     if (error) { fail("bench lookup", error); return; }
     u64 fh = open_file(node, 0, &error);
     if (error) { fail("bench open", error); return; }
+    puts("FS-BENCH-FS-START\n");
     u64 sum = 0, t0 = rdtsc();
     for (u64 off = 0; off < size; off += CHUNK) {
         int n = read_at(node, fh, off, CHUNK, big);
@@ -135,6 +137,7 @@ static void bench(const char *cmdline, const char *name)
         sum += big[16] + big[16 + n - 1];
     }
     u64 fs_cycles = rdtsc() - t0;
+    puts("FS-BENCH-FS-END\n");
     release(node, fh);
 
     struct vdev blk;
@@ -143,6 +146,7 @@ static void bench(const char *cmdline, const char *name)
         if (mmio_read32(blk.base + 0x08) == 2) { found = 1; break; }
     if (!found || virtio_init(&blk, 2, 0, &bq, 1)) { puts("fs: bench has no block device\n"); return; }
     u64 bsum = 0;
+    puts("FS-BENCH-BLK-START\n");
     t0 = rdtsc();
     for (u64 off = 0; off < size; off += CHUNK) {
         bhdr.type = 0; bhdr.reserved = 0; bhdr.sector = off / 512; bstatus = 0xff;
@@ -156,6 +160,7 @@ static void bench(const char *cmdline, const char *name)
         bsum += big[16] + big[16 + last - 1];
     }
     u64 blk_cycles = rdtsc() - t0;
+    puts("FS-BENCH-BLK-END\n");
     puts("FS-BENCH bytes="); putdec(size); puts(" fs_cycles="); putdec(fs_cycles); puts(" blk_cycles="); putdec(blk_cycles);
     puts(sum == bsum ? " same=yes\n" : " same=no\n");
 }
@@ -186,7 +191,11 @@ void guest_main(const u8 *bp)
     if (error) { fail("init", error); poweroff(); }
     puts("fs: fuse "); putdec(*(u32 *)(resp + 16)); puts("."); putdec(*(u32 *)(resp + 20)); puts("\n");
 
-    if (param(cmdline, "fs.bench=", bench_name, sizeof bench_name, 0)) { bench(cmdline, bench_name); poweroff(); }
+    if (param(cmdline, "fs.bench=", bench_name, sizeof bench_name, 0)) {
+        bench(cmdline, bench_name);
+        if (strstr(cmdline, "fs.bench-hold")) for (;;) __asm__ volatile("hlt"); /* so the host can read the VMM's memory */
+        poweroff();
+    }
 
     print_file("FS-READ:", read_name);
 
