@@ -4,8 +4,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 
 // The fs test guest reads one file whole through virtio-fs (our vhost-user-fs device, Debian's virtiofsd) and then
-// the same bytes through our virtio-blk (the file as a read-only disk), in the same VM of each round, both from a warm
-// page cache, 1 MiB per request, one request in flight. Each phase is timed by the host at its serial markers
+// the same bytes through our virtio-blk (the file as a read-only disk), in the same VM of each round (every other round
+// the block device first), both from a warm page cache, 1 MiB per request, one request in flight. Each phase is timed by the host at its serial markers
 // (a FIFO as the serial log); the guest's TSC cycles give the same ratio without the host's clock. While the VM
 // holds after the run, the VMM's RSS beyond guest memory is read from smaps.
 // Usage: Kraud.Bench.Virtiofs [--bin DIR (default artifacts/bin)] [--runs N (default 5)] [--size-mib N (default 256)]
@@ -39,7 +39,7 @@ try
     var overhead = new List<double>();
     for (int r = 0; r < runs; r++)
     {
-        var (fs, blk, cycles, rss) = Bench.RunOnce(vmm, Virtiofsd, guest, dir, share, data, GuestMemoryMiB);
+        var (fs, blk, cycles, rss) = Bench.RunOnce(vmm, Virtiofsd, guest, dir, share, data, GuestMemoryMiB, blkFirst: r % 2 == 1);
         fsMBs.Add(sizeMiB * 1.048576 / fs);
         blkMBs.Add(sizeMiB * 1.048576 / blk);
         cycleRatios.Add(cycles);
@@ -69,13 +69,14 @@ internal static partial class Bench
 
     /// <summary>One VM: seconds of the fs phase and of the blk phase (host clock), fs/blk by TSC, MiB beyond guest RAM.</summary>
     public static (double Fs, double Blk, double CycleRatio, double OverheadMiB) RunOnce(string vmm, string virtiofsd, string guest,
-        string dir, string share, string data, int memoryMiB)
+        string dir, string share, string data, int memoryMiB, bool blkFirst)
     {
         string socket = Path.Combine(dir, "fs.sock"), fifo = Path.Combine(dir, "serial.fifo"), launch = Path.Combine(dir, "launch.json");
         File.Delete(socket);
         File.Delete(fifo);
         if (mkfifo(fifo, 0x180) != 0) throw new IOException($"mkfifo {fifo}: errno {Marshal.GetLastPInvokeError()}");
-        using var daemon = Start(virtiofsd, $"--socket-path={socket}", "-o", $"source={share}", "-o", "sandbox=namespace", "-o", "cache=auto");
+        string[] extra = (Environment.GetEnvironmentVariable("KRAUD_BENCH_VIRTIOFSD_ARGS") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        using var daemon = Start(virtiofsd, [$"--socket-path={socket}", "-o", $"source={share}", "-o", "sandbox=namespace", "-o", "cache=auto", .. extra]);
         var until = Stopwatch.StartNew();
         while (!File.Exists(socket))
         {
@@ -84,7 +85,7 @@ internal static partial class Bench
         }
         File.WriteAllText(launch, $$"""
             { "id": "bench-fs", "vcpus": 1, "memoryMiB": {{memoryMiB}}, "kernel": "{{guest}}", "initrd": null,
-              "cmdline": "console=ttyS0 fs.tag=bench fs.bench={{Path.GetFileName(data)}} fs.bench-hold", "serialLog": "{{fifo}}",
+              "cmdline": "console=ttyS0 fs.tag=bench fs.bench={{Path.GetFileName(data)}} fs.bench-hold{{(blkFirst ? " fs.bench-blk-first" : "")}}", "serialLog": "{{fifo}}",
               "disks": [ { "path": "{{data}}", "readOnly": true } ], "nets": [], "shares": [ { "tag": "bench", "socket": "{{socket}}" } ] }
             """);
         using var process = Start(vmm, "--config", launch);

@@ -121,33 +121,35 @@ static struct virtq bq __attribute__((aligned(4096)));
 static struct { u32 type; u32 reserved; u64 sector; } bhdr;
 static u8 bstatus;
 
-/* Reads `name` whole through virtio-fs, then as many bytes from the first virtio-blk device; prints both times. */
-static void bench(const char *cmdline, const char *name)
+static u64 bench_fs(const char *name, u64 *size, u64 *sum)
 {
     int error;
-    u64 size, node = lookup(name, &size, &error);
-    if (error) { fail("bench lookup", error); return; }
+    u64 node = lookup(name, size, &error);
+    if (error) { fail("bench lookup", error); return 0; }
     u64 fh = open_file(node, 0, &error);
-    if (error) { fail("bench open", error); return; }
+    if (error) { fail("bench open", error); return 0; }
     puts("FS-BENCH-FS-START\n");
-    u64 sum = 0, t0 = rdtsc();
-    for (u64 off = 0; off < size; off += CHUNK) {
+    u64 t0 = rdtsc();
+    for (u64 off = 0; off < *size; off += CHUNK) {
         int n = read_at(node, fh, off, CHUNK, big);
-        if (n <= 0) { fail("bench read", n); return; }
-        sum += big[16] + big[16 + n - 1];
+        if (n <= 0) { fail("bench read", n); return 0; }
+        *sum += big[16] + big[16 + n - 1];
     }
-    u64 fs_cycles = rdtsc() - t0;
+    u64 cycles = rdtsc() - t0;
     puts("FS-BENCH-FS-END\n");
     release(node, fh);
+    return cycles;
+}
 
+static u64 bench_blk(const char *cmdline, u64 size, u64 *sum)
+{
     struct vdev blk;
     int found = 0;
     for (int i = 0; virtio_find(cmdline, i, &blk); i++)
         if (mmio_read32(blk.base + 0x08) == 2) { found = 1; break; }
-    if (!found || virtio_init(&blk, 2, 0, &bq, 1)) { puts("fs: bench has no block device\n"); return; }
-    u64 bsum = 0;
+    if (!found || virtio_init(&blk, 2, 0, &bq, 1)) { puts("fs: bench has no block device\n"); return 0; }
     puts("FS-BENCH-BLK-START\n");
-    t0 = rdtsc();
+    u64 t0 = rdtsc();
     for (u64 off = 0; off < size; off += CHUNK) {
         bhdr.type = 0; bhdr.reserved = 0; bhdr.sector = off / 512; bstatus = 0xff;
         u32 n = size - off < CHUNK ? (u32)((size - off + 511) & ~511UL) : CHUNK;
@@ -155,12 +157,33 @@ static void bench(const char *cmdline, const char *name)
         bq.desc[1] = (struct virtq_desc){ (u64)big + 16, n, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2 };
         bq.desc[2] = (struct virtq_desc){ (u64)&bstatus, 1, VIRTQ_DESC_F_WRITE, 0 };
         virtio_submit(&blk, &bq, 0, 0);
-        if (virtio_wait_used(&bq, 0) < 0 || bstatus != 0) { puts("fs: bench block read failed\n"); return; }
+        if (virtio_wait_used(&bq, 0) < 0 || bstatus != 0) { puts("fs: bench block read failed\n"); return 0; }
         u32 last = size - off < CHUNK ? (u32)(size - off) : CHUNK;
-        bsum += big[16] + big[16 + last - 1];
+        *sum += big[16] + big[16 + last - 1];
     }
-    u64 blk_cycles = rdtsc() - t0;
+    u64 cycles = rdtsc() - t0;
     puts("FS-BENCH-BLK-END\n");
+    return cycles;
+}
+
+/*
+ * Reads `name` whole through virtio-fs and as many bytes from the first virtio-blk device (in that order, or the block
+ * device first with `fs.bench-blk-first`); prints both times and whether both read the same bytes.
+ */
+static void bench(const char *cmdline, const char *name)
+{
+    u64 size = 0, sum = 0, bsum = 0, fs_cycles, blk_cycles;
+    if (strstr(cmdline, "fs.bench-blk-first")) {
+        int error;
+        lookup(name, &size, &error);
+        if (error) { fail("bench lookup", error); return; }
+        blk_cycles = bench_blk(cmdline, size, &bsum);
+        fs_cycles = bench_fs(name, &size, &sum);
+    } else {
+        fs_cycles = bench_fs(name, &size, &sum);
+        blk_cycles = fs_cycles ? bench_blk(cmdline, size, &bsum) : 0;
+    }
+    if (!fs_cycles || !blk_cycles) return;
     puts("FS-BENCH bytes="); putdec(size); puts(" fs_cycles="); putdec(fs_cycles); puts(" blk_cycles="); putdec(blk_cycles);
     puts(sum == bsum ? " same=yes\n" : " same=no\n");
 }
