@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using Kraud.Agent.Composition;
 using Kraud.Agent.Kinds.Pod;
 using Kraud.Agent.Kinds.Volume;
-using Kraud.Agent.Tests.Kinds.Volume;
 using Kraud.Oci;
 using Kraud.Vmm.Devices.Virtio.VhostUser;
 using Kraud.Zfs;
