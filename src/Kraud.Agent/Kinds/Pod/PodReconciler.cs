@@ -274,15 +274,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         }
         _images.Collect();
         var observed = Observe(id, state, images, network, tapName, disks.Count, guest.Name);
-        if (shares.Count > 0)
-        {
-            var pids = ShareDaemons?.Running(id) ?? new Dictionary<string, int>();
-            observed["shares"] = new JsonArray(shares.Select(s => (JsonNode)new JsonObject
-            {
-                ["tag"] = s.Tag, ["volume"] = s.Volume, ["volumePath"] = s.VolumePath, ["readOnly"] = s.ReadOnly,
-                ["daemonPid"] = pids.TryGetValue(s.Tag, out int pid) ? pid : null,
-            }).ToArray());
-        }
+        if (shares.Count > 0) observed["shares"] = PodShares.Observed(shares, ShareDaemons?.Running(id));
         return observed;
     }
 

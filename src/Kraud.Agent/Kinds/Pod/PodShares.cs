@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Kraud.Agent.Kinds.Pod;
 
@@ -23,8 +24,10 @@ public static class PodShares
     {
         var volumeIds = (spec.Volumes ?? []).ToDictionary(v => v.Name!, v => v.Volume!, StringComparer.Ordinal);
         var shares = new List<PodShare>();
-        foreach (var c in spec.Containers ?? [])
+        var containers = spec.Containers ?? [];
+        for (int i = 0; i < containers.Count; i++)
         {
+            var c = containers[i];
             for (int j = 0; j < (c.VolumeMounts ?? []).Count; j++)
             {
                 var m = c.VolumeMounts![j];
@@ -32,7 +35,7 @@ public static class PodShares
                 string volumePath = (m.VolumePath ?? "").Trim('/');
                 if (shares.Any(s => s.Volume == volumeIds[m.Volume!] && s.VolumePath == volumePath && s.ReadOnly == m.ReadOnly)) continue;
                 string tag = $"fs{shares.Count}";
-                string directory = Inside(mountpoint, volumePath, $"spec.containers[{c.Name}].volumeMounts[{j}].volumePath");
+                string directory = Inside(mountpoint, volumePath, $"spec.containers[{i}].volumeMounts[{j}].volumePath");
                 shares.Add(new PodShare(tag, volumeIds[m.Volume!], volumePath, m.ReadOnly, directory, Path.Combine(podDir, tag + ".sock")));
             }
         }
@@ -62,6 +65,14 @@ public static class PodShares
         }
         return dir;
     }
+
+    /// <summary>observed.shares: each share with its daemon's pid (null while none runs).</summary>
+    public static JsonArray Observed(IReadOnlyList<PodShare> shares, IReadOnlyDictionary<string, int>? pids) =>
+        new(shares.Select(s => (JsonNode)new JsonObject
+        {
+            ["tag"] = s.Tag, ["volume"] = s.Volume, ["volumePath"] = s.VolumePath, ["readOnly"] = s.ReadOnly,
+            ["daemonPid"] = pids is not null && pids.TryGetValue(s.Tag, out int pid) ? pid : null,
+        }).ToArray());
 
     public static void Save(string podDir, IReadOnlyList<PodShare> shares) =>
         File.WriteAllBytes(Path.Combine(podDir, FileName), JsonSerializer.SerializeToUtf8Bytes(shares.ToList(), PodFilesJsonContext.Default.ListPodShare));
