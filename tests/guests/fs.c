@@ -242,7 +242,7 @@ void guest_main(const u8 *bp)
         for (u64 tries = 0;; tries++) {
             lookup(wait_name, &size, &error);
             if (!error && size > 0) break;
-            if (tries > 2000000) { puts("fs: never saw "); puts(wait_name); puts("\n"); poweroff(); }
+            if (tries > 50000000) { puts("fs: never saw "); puts(wait_name); puts("\n"); poweroff(); }
         }
         print_file("FS-SAW:", wait_name);
     }
