@@ -5,7 +5,8 @@
  * FUSE_INIT, looks up and reads `fs.read=` (default hello.txt) and prints FS-READ:<content>, creates `fs.write=`
  * (default from-guest.txt) holding FS-WRITE-OK, fsyncs it, and powers off. A refused step prints its FUSE error
  * (a negative errno: -30 is EROFS). With `fs.wait=NAME` it then polls for NAME (another VM's file) and prints
- * FS-SAW:<content>. `fs.stray-notify` ends with one notify of a queue the device lacks. With `fs.bench=NAME` it instead reads NAME whole through virtio-fs, then the same bytes from
+ * FS-SAW:<content>. `fs.stray-notify` ends with one notify of a queue the device lacks; `fs.hold` halts at the end
+ * instead of powering off (a pod's VM that stays up). With `fs.bench=NAME` it instead reads NAME whole through virtio-fs, then the same bytes from
  * the first virtio-blk device, and prints markers around each phase and the TSC cycles of each (`fs.bench-hold`:
  * halts afterwards instead of powering off).
  */
@@ -248,5 +249,6 @@ void guest_main(const u8 *bp)
     }
     /* A notify for a queue the device does not have: no ioeventfd matches it, so it exits to the VMM (which counts it). */
     if (strstr(cmdline, "fs.stray-notify")) mmio_write32(dev.base + 0x50, 7);
+    if (strstr(cmdline, "fs.hold")) { puts("fs: holding\n"); for (;;) __asm__ volatile("hlt"); }
     poweroff();
 }

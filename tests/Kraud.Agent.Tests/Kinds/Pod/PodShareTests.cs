@@ -27,7 +27,7 @@ public sealed class PodShareTests(PodRegistry registry) : IClassFixture<PodRegis
             Directory.CreateDirectory(guest);
             File.Copy(TestGuests.Path("fs"), Path.Combine(guest, "kernel"));
             File.WriteAllText(Path.Combine(guest, "cradle.json"),
-                $$$"""{"version":2,"kernel":{"kernel":"kernel","cmdline":"console=ttyS0 fs.tag=fs0 fs.write={{{write}}} fs.wait={{{wait}}}"}}""");
+                $$$"""{"version":2,"kernel":{"kernel":"kernel","cmdline":"console=ttyS0 fs.tag=fs0 fs.write={{{write}}} fs.wait={{{wait}}} fs.hold"}}""");
         }
         string runDir = Path.Combine(dir.Path, "vm");
         Directory.CreateDirectory(runDir);
@@ -48,7 +48,7 @@ public sealed class PodShareTests(PodRegistry registry) : IClassFixture<PodRegis
         foreach (var (pod, guest) in new[] { ("pod-a", "fs-a"), ("pod-b", "fs-b") })
         {
             var spec = ResourceEnvelope.ReadSpec(JsonDocument.Parse($$"""
-                { "resources": { "vcpus": 1, "memoryMiB": 64 }, "guest": "{{guest}}", "restart": "never",
+                { "resources": { "vcpus": 1, "memoryMiB": 64 }, "guest": "{{guest}}",
                   "volumes": [ { "name": "shared", "volume": "data" } ],
                   "containers": [ { "name": "app", "image": { "ref": "{{registry.Server.Host}}/test/app:v1" },
                                     "volumeMounts": [ { "volume": "shared", "volumePath": "app", "guestPath": "/srv" } ] } ] }
@@ -70,6 +70,7 @@ public sealed class PodShareTests(PodRegistry registry) : IClassFixture<PodRegis
             string text = File.ReadAllText(serial);
             Assert.Contains("FS-READ:from the host\n", text);
             Assert.Contains("FS-SAW:FS-WRITE-OK\n", text);
+            Assert.True(vms.Get(pod) is { Running: true }); // the guest holds: its VM runs until the pod goes
         }
         Assert.Equal("FS-WRITE-OK", File.ReadAllText(Path.Combine(volume, "app", "a.txt")));
         Assert.Equal("FS-WRITE-OK", File.ReadAllText(Path.Combine(volume, "app", "b.txt")));
