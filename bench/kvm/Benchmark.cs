@@ -205,7 +205,8 @@ internal static partial class Benchmark
 
     /// <summary>
     /// VmRSS and RssAnon of the process, and the resident part of guest RAM (the mapping the VMM names
-    /// [anon:kraud-guest-ram] where the kernel supports names, else the rw mapping of exactly its size). RssAnon is what each further VM costs: the binary's file pages are shared.
+    /// [anon:kraud-guest-ram] where the kernel supports names, or /memfd:kraud-guest-ram for a VM with a share, else the
+    /// rw mapping of exactly its size). RssAnon is what each further VM costs: the binary's file pages are shared.
     /// </summary>
     private static (long Rss, long Anon, long Pss, long GuestRss) Memory(int pid)
     {
@@ -220,7 +221,8 @@ internal static partial class Benchmark
         bool inGuest = false;
         foreach (var l in File.ReadLines($"/proc/{pid}/smaps"))
         {
-            if (l.Length > 0 && char.IsAsciiHexDigit(l[0]) && l.Contains('-')) inGuest = l.EndsWith("[anon:kraud-guest-ram]", StringComparison.Ordinal) || l.Contains(" rw-p ");
+            if (l.Length > 0 && char.IsAsciiHexDigit(l[0]) && l.Contains('-'))
+                inGuest = l.EndsWith("[anon:kraud-guest-ram]", StringComparison.Ordinal) || l.Contains("/memfd:kraud-guest-ram") || l.Contains(" rw-p ");
             else if (inGuest && l.StartsWith("Size:", StringComparison.Ordinal)) inGuest = KiB(l) == GuestMemoryMiB * 1024L; // named, or the exact size between guard pages
             else if (inGuest && l.StartsWith("Rss:", StringComparison.Ordinal)) guestRss += KiB(l);
         }

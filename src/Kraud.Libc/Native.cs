@@ -52,6 +52,9 @@ public static unsafe partial class Native
     public static partial int fdatasync(int fd);
 
     [LibraryImport(Lib, SetLastError = true)]
+    public static partial int ftruncate(int fd, long length);
+
+    [LibraryImport(Lib, SetLastError = true)]
     public static partial int ioctl(int fd, nuint request, void* arg);
 
     [LibraryImport(Lib, SetLastError = true)]
@@ -79,6 +82,9 @@ public static unsafe partial class Native
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial nint recvmsg(int fd, MsgHdr* msg, int flags);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int connect(int fd, void* address, uint addressLength);
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int setsockopt(int fd, int level, int name, void* value, uint len);

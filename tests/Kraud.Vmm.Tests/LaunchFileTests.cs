@@ -7,7 +7,7 @@ namespace Kraud.Vmm.Tests;
 /// <summary>Bad launch files are refused with exit 65 and a clear error, before the VMM opens KVM or creates anything.</summary>
 public sealed class LaunchFileTests
 {
-    private static async Task AssertRefused(VmHarness vm, JsonObject launch, string expectedError)
+    internal static async Task AssertRefused(VmHarness vm, JsonObject launch, string expectedError)
     {
         int code = await vm.RunAsync(launch);
         Assert.True(code == VmmExitCode.InvalidLaunchFile, vm.Describe(code));
@@ -146,5 +146,37 @@ public sealed class LaunchFileReaderTests
         var errors = new List<string>();
         Assert.Null(LaunchFileReader.Parse(System.Text.Encoding.UTF8.GetBytes(json), errors));
         Assert.Contains(errors, e => e.Contains(expected));
+    }
+
+    [Theory]
+    [InlineData("", "/nonexistent/fs.sock", "shares[0].tag '' must be 1..36 bytes")]
+    [InlineData("a-tag-that-is-longer-than-thirty-six-bytes", "/nonexistent/fs.sock", "must be 1..36 bytes")]
+    [InlineData("vol-data", "fs.sock", "shares[0].socket 'fs.sock' is not an absolute unix socket path")]
+    public async Task BadShare_IsRefused(string tag, string socket, string expected)
+    {
+        using var vm = new VmHarness();
+        var launch = vm.Launch(TestGuests.Path("hello"));
+        launch["shares"] = new JsonArray(new JsonObject { ["tag"] = tag, ["socket"] = socket });
+        await LaunchFileTests.AssertRefused(vm, launch, expected);
+    }
+
+    [Fact]
+    public async Task AShareWithoutSocket_IsRefused()
+    {
+        using var vm = new VmHarness();
+        var launch = vm.Launch(TestGuests.Path("hello"));
+        launch["shares"] = new JsonArray(new JsonObject { ["tag"] = "vol-data" });
+        await LaunchFileTests.AssertRefused(vm, launch, "'shares[0].socket' is required");
+    }
+
+    [Fact]
+    public async Task TwoSharesWithOneTag_AreRefused()
+    {
+        using var vm = new VmHarness();
+        var socket = Path.Combine(vm.Dir, "exists.sock");
+        File.WriteAllText(socket, "");
+        var launch = vm.Launch(TestGuests.Path("hello"));
+        launch["shares"] = new JsonArray(new JsonObject { ["tag"] = "vol-data", ["socket"] = socket }, new JsonObject { ["tag"] = "vol-data", ["socket"] = socket });
+        await LaunchFileTests.AssertRefused(vm, launch, "shares[1].tag vol-data is used twice");
     }
 }

@@ -28,6 +28,7 @@ public static class BuiltInKinds
         var vpcKeys = new VpcPublicKeys(config.StateDir);
         var pods = PodKind.Create(config, loggers);
         storage.UsedByPod = pods.UsesVolume;
+        pods.FindFilesystem = storage.MountedFilesystemAsync;
         return new KindSet(
             Reconcilers:
             [

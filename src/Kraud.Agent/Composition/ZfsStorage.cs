@@ -42,6 +42,19 @@ public sealed class ZfsStorage
     /// <summary>The pools for the host record (resources.pools).</summary>
     public PoolReport Pools { get; }
 
+    /// <summary>
+    /// Volume <paramref name="id"/>'s mountpoint when it is a mounted filesystem (class nfs) of this host: what a
+    /// pod's share serves. Null for a zvol, an unmounted filesystem or no such volume.
+    /// </summary>
+    public async Task<string?> MountedFilesystemAsync(string id, CancellationToken ct)
+    {
+        if (!Present.Ok) return null;
+        string? ds = await Volumes.FindAsync(id, null, ct).ConfigureAwait(false);
+        if (ds is null) return null;
+        var p = await Zfs.Cli.GetAsync(ds, ["type", "mounted", "mountpoint"], ct).ConfigureAwait(false);
+        return p["type"].Value == "filesystem" && p["mounted"].Value == "yes" && p["mountpoint"].Value.StartsWith('/') ? p["mountpoint"].Value : null;
+    }
+
     /// <summary>The daemon's storage; zfs, zpool and exportfs write their error output to <paramref name="loggers"/> (debug).</summary>
     public static ZfsStorage Create(TimeProvider clock, ILoggerFactory? loggers = null)
     {

@@ -12,6 +12,14 @@ public sealed class LaunchFile
     public string? SerialLog { get; set; }
     public List<LaunchDisk> Disks { get; set; } = [];
     public List<LaunchNet> Nets { get; set; } = [];
+    public List<LaunchShare> Shares { get; set; } = [];
+}
+
+/// <summary>A virtio-fs share: the guest mounts it by <see cref="Tag"/>; a vhost-user-fs back end listens on <see cref="Socket"/>.</summary>
+public sealed class LaunchShare
+{
+    public string Tag { get; set; } = "";
+    public string Socket { get; set; } = "";
 }
 
 public sealed class LaunchDisk

@@ -36,6 +36,7 @@ public static class LaunchFileReader
                     case "serialLog": launch.SerialLog = NullableString(ref reader, key, errors); break;
                     case "disks": launch.Disks = Array(ref reader, key, errors, ReadDisk); break;
                     case "nets": launch.Nets = Array(ref reader, key, errors, ReadNet); break;
+                    case "shares": launch.Shares = Array(ref reader, key, errors, ReadShare); break;
                     default: errors.Add($"unknown key '{key}'"); reader.Skip(); break;
                 }
             }
@@ -84,6 +85,24 @@ public static class LaunchFileReader
         if (!tap) errors.Add($"'{at}.tap' is required");
         if (!mac) errors.Add($"'{at}.mac' is required");
         return net;
+    }
+
+    private static LaunchShare ReadShare(ref Utf8JsonReader reader, string at, List<string> errors)
+    {
+        var share = new LaunchShare();
+        bool tag = false, socket = false;
+        while (Next(ref reader) is { } key)
+        {
+            switch (key)
+            {
+                case "tag": share.Tag = String(ref reader, $"{at}.tag", errors) ?? ""; tag = true; break;
+                case "socket": share.Socket = String(ref reader, $"{at}.socket", errors) ?? ""; socket = true; break;
+                default: errors.Add($"unknown key '{at}.{key}'"); reader.Skip(); break;
+            }
+        }
+        if (!tag) errors.Add($"'{at}.tag' is required");
+        if (!socket) errors.Add($"'{at}.socket' is required");
+        return share;
     }
 
     private delegate T ItemReader<T>(ref Utf8JsonReader reader, string at, List<string> errors);

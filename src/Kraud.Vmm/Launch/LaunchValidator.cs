@@ -64,8 +64,22 @@ public static class LaunchValidator
             if (ParseMac(n.Mac) is not { } mac) errors.Add($"nets[{i}].mac '{n.Mac}' is not a MAC address (aa:bb:cc:dd:ee:ff)");
             else if ((mac[0] & 1) != 0) errors.Add($"nets[{i}].mac {n.Mac} is a multicast address");
         }
-        if (launch.Disks.Count + launch.Nets.Count > MaxVirtioDevices)
-            errors.Add($"{launch.Disks.Count + launch.Nets.Count} disks and nets: at most {MaxVirtioDevices} (one IOAPIC pin each, 5..23)");
+        var tags = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < launch.Shares.Count; i++)
+        {
+            var s = launch.Shares[i];
+            if (s == null) { errors.Add($"shares[{i}] is null"); continue; }
+            int tagBytes = System.Text.Encoding.UTF8.GetByteCount(s.Tag);
+            if (tagBytes is 0 or > 36 || s.Tag.Any(char.IsControl)) errors.Add($"shares[{i}].tag '{s.Tag}' must be 1..36 bytes without control characters");
+            else if (!tags.Add(s.Tag)) errors.Add($"shares[{i}].tag {s.Tag} is used twice");
+            // Whether the socket exists is not the file's fault: its daemon may be starting again beside a restarting VM.
+            // The build waits a little for it and then fails with 69 (unavailable), which a supervisor retries.
+            if (!s.Socket.StartsWith('/') || System.Text.Encoding.UTF8.GetByteCount(s.Socket) > 107 || s.Socket.Contains('\0'))
+                errors.Add($"shares[{i}].socket '{s.Socket}' is not an absolute unix socket path (at most 107 bytes)");
+        }
+        int devices = launch.Disks.Count + launch.Nets.Count + launch.Shares.Count;
+        if (devices > MaxVirtioDevices)
+            errors.Add($"{devices} disks, nets and shares: at most {MaxVirtioDevices} (one IOAPIC pin each, 5..23)");
     }
 
     public static byte[]? ParseMac(string text)

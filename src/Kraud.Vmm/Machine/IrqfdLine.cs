@@ -18,6 +18,9 @@ internal sealed unsafe class IrqfdLine : IInterruptLine, IDisposable
 
     public uint Gsi { get; }
 
+    /// <summary>The eventfd behind the line, for a process that raises it itself (a vhost-user back end's call fd).</summary>
+    public int EventFd => _eventFd.Fd;
+
     public void Trigger()
     {
         ulong one = 1;

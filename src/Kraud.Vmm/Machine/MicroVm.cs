@@ -16,6 +16,7 @@ internal sealed class MicroVm : IDisposable
     private readonly ManualResetEventSlim _built = new();
     private readonly Thread _loopThread;
     private int _exitCode = -1;
+    private long _mmioExits, _notifyExits;
 
     private MicroVm(ILogger logger, object scope)
     {
@@ -66,6 +67,28 @@ internal sealed class MicroVm : IDisposable
         }
     }
 
+    /// <summary>
+    /// Counts an MMIO exit, and apart the queue-notify writes among them: with every queue's notify on an
+    /// ioeventfd the latter stay 0, which the "vm ended" line shows (and the tests check).
+    /// </summary>
+    public void CountMmioExit(ulong address, bool write)
+    {
+        Interlocked.Increment(ref _mmioExits);
+        if (write && address >= Boot.X86Layout.VirtioMmioBase && address < Boot.X86Layout.MmioGapEnd
+            && (address - Boot.X86Layout.VirtioMmioBase) % Boot.X86Layout.VirtioMmioSize == Devices.Virtio.MmioTransport.QueueNotifyOffset)
+            Interlocked.Increment(ref _notifyExits);
+    }
+
+    /// <summary>
+    /// A device lost what serves it (a share's back end died): a warning in the journal under the VM's scope and a
+    /// line in the serial log; the VM runs on. Any thread.
+    /// </summary>
+    public void ReportDeviceTrouble(string what)
+    {
+        using (Logger.BeginScope(Scope)) Logger.LogWarning("{Trouble}", what);
+        Console.Note(what);
+    }
+
     /// <summary>Disposed with the VM, in reverse order of ownership.</summary>
     public T Own<T>(T item) where T : IDisposable
     {
@@ -104,6 +127,8 @@ internal sealed class MicroVm : IDisposable
         Guard("vcpu 0", () => Vcpus[0].Run(guestRunning));
         foreach (var t in threads) t.Join();
         Console.Flush();
+        using (Logger.BeginScope(Scope))
+            Logger.LogInformation("vm ended: {MmioExits} MMIO exits, {NotifyExits} of them queue notifications", Interlocked.Read(ref _mmioExits), Interlocked.Read(ref _notifyExits));
         return _exitCode;
     }
 

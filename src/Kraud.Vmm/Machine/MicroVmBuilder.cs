@@ -5,6 +5,7 @@ using Kraud.Vmm.Devices.Legacy;
 using Kraud.Vmm.Devices.Virtio;
 using Kraud.Vmm.Devices.Virtio.Block;
 using Kraud.Vmm.Devices.Virtio.Net;
+using Kraud.Vmm.Devices.Virtio.VhostUser;
 using Kraud.Vmm.Ioctls;
 using Kraud.Vmm.Launch;
 using Kraud.Vmm.Memory;
@@ -31,7 +32,7 @@ internal static class MicroVmBuilder
         // registered its devices, the same ioctl waited for a host SRCU grace period (median 0.3 ms against
         // 5.9 ms here, measured with a C probe). The irqchip and PIT that follow then cost 0.1 ms.
         var regions = X86Layout.RamRegions((ulong)launch.MemoryMiB << 20);
-        var memory = microVm.Memory = microVm.Own(new GuestMemory(regions));
+        var memory = microVm.Memory = microVm.Own(new GuestMemory(regions, shared: SharedMemory(launch)));
         for (int i = 0; i < memory.Regions.Count; i++)
             vm.SetUserMemoryRegion((uint)i, memory.Regions[i].GuestBase, memory.Regions[i].Size, memory.Regions[i].HostAddress);
 
@@ -53,6 +54,8 @@ internal static class MicroVmBuilder
             cmdline += AddVirtio(microVm, vm, slot++, microVm.Own(new VirtioBlock(disk.Path, disk.ReadOnly, Path.GetFileName(disk.Path))));
         foreach (var net in launch.Nets)
             cmdline += AddVirtio(microVm, vm, slot++, microVm.Own(new VirtioNet(microVm.Own(new Tap(net.Tap)), LaunchValidator.ParseMac(net.Mac)!)));
+        foreach (var share in launch.Shares)
+            cmdline += AddVirtio(microVm, vm, slot++, microVm.Own(new VhostUserFs(share.Tag, share.Socket, microVm.ReportDeviceTrouble)));
 
         BootStructures.Write(memory, kernel, cmdline, initrd, E820Entry.ForRam(regions), launch.Vcpus);
 
@@ -83,7 +86,9 @@ internal static class MicroVmBuilder
     {
         ulong address = X86Layout.VirtioMmioBase + (ulong)slot * X86Layout.VirtioMmioSize;
         uint irq = X86Layout.VirtioFirstIrq + (uint)slot;
-        var transport = new MmioTransport(device, microVm.Memory, microVm.Own(new IrqfdLine(vm, irq)));
+        var line = microVm.Own(new IrqfdLine(vm, irq));
+        var transport = new MmioTransport(device, microVm.Memory, line);
+        if (device is IVhostUserDevice backed) return WireVhostUser(microVm, vm, address, irq, transport, backed, line);
         var notifyFds = new FileDescriptor[transport.QueueCount];
         for (int q = 0; q < transport.QueueCount; q++)
         {
@@ -103,4 +108,32 @@ internal static class MicroVmBuilder
         microVm.Mmio.Register(address, X86Layout.VirtioMmioSize, transport);
         return string.Create(CultureInfo.InvariantCulture, $" virtio_mmio.device=4K@0x{address:x}:{irq}");
     }
+
+    /// <summary>
+    /// A device a vhost-user back end serves: each queue's notify write signals an eventfd (KVM_IOEVENTFD) that only
+    /// the back end reads, and the back end raises the device's line through the irqfd's own eventfd; our event
+    /// loop only watches the back end's socket, to report it when it dies.
+    /// </summary>
+    private static string WireVhostUser(MicroVm microVm, Vm vm, ulong address, uint irq, MmioTransport transport, IVhostUserDevice device, IrqfdLine line)
+    {
+        var kicks = new int[transport.QueueCount];
+        for (int q = 0; q < kicks.Length; q++)
+        {
+            kicks[q] = microVm.Own(EventLoop.NewEventFd()).Fd;
+            vm.RegisterIoeventfd(kicks[q], address + MmioTransport.QueueNotifyOffset, 4, (ulong)q);
+        }
+        device.Wire(kicks, line.EventFd);
+        foreach (var source in device.HostEvents)
+            microVm.Events.Add(source.Fd, source.Wanted, () => { lock (transport.Sync) source.OnReady(); });
+        microVm.Mmio.Register(address, X86Layout.VirtioMmioSize, transport);
+        return string.Create(CultureInfo.InvariantCulture, $" virtio_mmio.device=4K@0x{address:x}:{irq}");
+    }
+
+    /// <summary>
+    /// Guest RAM in a memfd, mapped shared, only for a VM with a share: a vhost-user back end must map it. Other VMs
+    /// keep anonymous memory (docs/kvm.md, "Guest memory", has the measurements behind the choice).
+    /// KRAUD_VMM_SHARED_MEMORY=1 gives every VM a memfd, for bench/virtiofs's comparison.
+    /// </summary>
+    private static bool SharedMemory(LaunchFile launch) =>
+        launch.Shares.Count > 0 || Environment.GetEnvironmentVariable("KRAUD_VMM_SHARED_MEMORY") == "1";
 }

@@ -42,6 +42,23 @@ internal sealed unsafe class SerialConsole : IDisposable
         }
     }
 
+    /// <summary>
+    /// A line of the VMM's own in the serial log ("[kraud-vmm] ..."), on a line of its own, so whoever reads the
+    /// guest's console sees what happened to its devices (a share's back end that died) where the guest's
+    /// output stops. The journal gets it from the caller, as a warning.
+    /// </summary>
+    public void Note(string text)
+    {
+        if (_file == null) return;
+        lock (_line)
+        {
+            bool midLine = _line.Count > 0; // the guest's line so far, since its last newline
+            FlushFile();
+            byte[] bytes = Encoding.UTF8.GetBytes((midLine ? "\n" : "") + "[kraud-vmm] " + text + "\n");
+            Native.WriteAll(_file.Fd, bytes);
+        }
+    }
+
     public void Flush()
     {
         lock (_line)

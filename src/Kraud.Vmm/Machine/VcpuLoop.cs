@@ -46,8 +46,14 @@ internal sealed class VcpuLoop(Vcpu vcpu, MicroVm vm)
                     }
                     break;
                 }
-                case VcpuExitKind.MmioWrite: vm.Mmio.Write(exit.Address, exit.Data); break;
-                case VcpuExitKind.MmioRead: vm.Mmio.Read(exit.Address, exit.Data); break;
+                case VcpuExitKind.MmioWrite:
+                    vm.CountMmioExit(exit.Address, write: true);
+                    vm.Mmio.Write(exit.Address, exit.Data);
+                    break;
+                case VcpuExitKind.MmioRead:
+                    vm.CountMmioExit(exit.Address, write: false);
+                    vm.Mmio.Read(exit.Address, exit.Data);
+                    break;
                 case VcpuExitKind.Hlt:
                 case VcpuExitKind.Interrupted:
                     break;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Kraud.Libc;
 
 namespace Kraud.Vmm.Memory;
 
@@ -9,13 +10,26 @@ namespace Kraud.Vmm.Memory;
 public sealed unsafe class GuestMemory : IDisposable
 {
     private readonly GuestRegion[] _regions;
+    private readonly FileDescriptor? _memfd;
 
-    public GuestMemory(IReadOnlyList<(ulong GuestBase, ulong Size)> layout)
+    /// <summary>
+    /// Guest RAM for <paramref name="layout"/>: anonymous private memory, or with <paramref name="shared"/> one memfd
+    /// holding every region back to back, mapped MAP_SHARED and sealed against shrinking and growing, so another
+    /// process (a vhost-user back end) can map it and neither side can pull pages from under the other (a
+    /// shrunk memfd would SIGBUS the VMM on the next guest access).
+    /// </summary>
+    public GuestMemory(IReadOnlyList<(ulong GuestBase, ulong Size)> layout, bool shared = false)
     {
         _regions = new GuestRegion[layout.Count];
         try
         {
-            for (int i = 0; i < layout.Count; i++) _regions[i] = new GuestRegion(layout[i].GuestBase, layout[i].Size);
+            if (shared) _memfd = CreateMemfd(layout.Sum(r => (long)r.Size));
+            ulong offset = 0;
+            for (int i = 0; i < layout.Count; i++)
+            {
+                _regions[i] = new GuestRegion(layout[i].GuestBase, layout[i].Size, _memfd?.Fd ?? -1, offset);
+                offset += layout[i].Size;
+            }
         }
         catch
         {
@@ -25,6 +39,25 @@ public sealed unsafe class GuestMemory : IDisposable
     }
 
     public IReadOnlyList<GuestRegion> Regions => _regions;
+
+    /// <summary>The memfd behind shared guest RAM (for SET_MEM_TABLE), or -1 when RAM is anonymous.</summary>
+    public int Memfd => _memfd?.Fd ?? -1;
+
+    private static FileDescriptor CreateMemfd(long size)
+    {
+        var fd = new FileDescriptor(Native.Check(Native.memfd_create("kraud-guest-ram", Native.MFD_CLOEXEC | Native.MFD_ALLOW_SEALING), "memfd_create"));
+        try
+        {
+            Native.Check(Native.ftruncate(fd.Fd, size), $"ftruncate guest memfd ({size} bytes)");
+            Native.Check(Native.fcntl(fd.Fd, Native.F_ADD_SEALS, Native.F_SEAL_SHRINK | Native.F_SEAL_GROW | Native.F_SEAL_SEAL), "F_ADD_SEALS");
+            return fd;
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Total RAM in bytes.</summary>
     public ulong Size { get { ulong s = 0; foreach (var r in _regions) s += r.Size; return s; } }
@@ -37,6 +70,13 @@ public sealed unsafe class GuestMemory : IDisposable
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length));
         var region = Find(gpa, (ulong)length) ?? throw new GuestMemoryException(gpa, (ulong)length);
         return new Span<byte>(region.HostPointer(gpa), length);
+    }
+
+    /// <summary>Where guest address <paramref name="gpa"/> is in our address space (for a vhost-user back end's vring addresses).</summary>
+    public nint HostAddress(ulong gpa, ulong length)
+    {
+        var region = Find(gpa, length) ?? throw new GuestMemoryException(gpa, length);
+        return (nint)region.HostPointer(gpa);
     }
 
     public void Write(ulong gpa, ReadOnlySpan<byte> data) => data.CopyTo(GetSpan(gpa, data.Length));
@@ -74,5 +114,6 @@ public sealed unsafe class GuestMemory : IDisposable
     public void Dispose()
     {
         foreach (var r in _regions) r?.Dispose();
+        _memfd?.Dispose();
     }
 }

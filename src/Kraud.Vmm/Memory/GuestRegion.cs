@@ -2,14 +2,20 @@ using Kraud.Libc;
 
 namespace Kraud.Vmm.Memory;
 
-/// <summary>One anonymous mapping that backs a contiguous range of guest physical memory.</summary>
+/// <summary>
+/// One mapping that backs a contiguous range of guest physical memory: anonymous and private, or a range of the
+/// guest's memfd mapped shared (so a vhost-user back end that maps the same memfd sees the guest's stores).
+/// </summary>
 public sealed unsafe class GuestRegion : IDisposable
 {
     private const ulong GuardSize = 4096;
     private const int MapFixed = 0x10;
     private byte* _host;
 
-    public GuestRegion(ulong guestBase, ulong size)
+    public GuestRegion(ulong guestBase, ulong size) : this(guestBase, size, -1, 0) { }
+
+    /// <summary>A region backed by <paramref name="memfd"/> from <paramref name="fileOffset"/> (MAP_SHARED); -1: anonymous.</summary>
+    public GuestRegion(ulong guestBase, ulong size, int memfd, ulong fileOffset)
     {
         GuestBase = guestBase;
         Size = size;
@@ -18,8 +24,9 @@ public sealed unsafe class GuestRegion : IDisposable
         // NORESERVE: guest RAM is touched lazily; a 256 MiB guest that boots a small kernel costs what it uses.
         void* reserved = Native.mmap(null, (nuint)(size + 2 * GuardSize), 0, Native.MAP_PRIVATE | Native.MAP_ANONYMOUS | Native.MAP_NORESERVE, -1, 0);
         if (reserved == (void*)-1) throw LibcException.FromLastError($"mmap guest memory ({size} bytes)");
+        int flags = memfd < 0 ? Native.MAP_PRIVATE | Native.MAP_ANONYMOUS : Native.MAP_SHARED;
         void* p = Native.mmap((byte*)reserved + GuardSize, (nuint)size, Native.PROT_READ | Native.PROT_WRITE,
-            Native.MAP_PRIVATE | Native.MAP_ANONYMOUS | Native.MAP_NORESERVE | MapFixed, -1, 0);
+            flags | Native.MAP_NORESERVE | MapFixed, memfd, (long)fileOffset);
         if (p == (void*)-1)
         {
             var error = LibcException.FromLastError($"mmap guest memory ({size} bytes)");
@@ -27,7 +34,8 @@ public sealed unsafe class GuestRegion : IDisposable
             throw error;
         }
         _host = (byte*)p;
-        NameMapping(p, size);
+        FileOffset = fileOffset;
+        if (memfd < 0) NameMapping(p, size); // a memfd mapping is named by the memfd ("/memfd:kraud-guest-ram")
     }
 
     /// <summary>
@@ -45,6 +53,9 @@ public sealed unsafe class GuestRegion : IDisposable
     public ulong Size { get; }
     public ulong GuestEnd => GuestBase + Size;
     public nint HostAddress => (nint)_host;
+
+    /// <summary>Where this region starts in the guest's memfd (0 for anonymous memory).</summary>
+    public ulong FileOffset { get; }
 
     public bool Contains(ulong gpa, ulong length) => gpa >= GuestBase && length <= Size && gpa - GuestBase <= Size - length;
 

@@ -13,4 +13,5 @@ public sealed partial class PodJsonContext : JsonSerializerContext;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = true)]
 [JsonSerializable(typeof(VmLaunchFile))]
 [JsonSerializable(typeof(GuestLaunch))]
+[JsonSerializable(typeof(List<PodShare>))]
 public sealed partial class PodFilesJsonContext : JsonSerializerContext;

@@ -24,6 +24,8 @@ public static class PodKind
         };
         // Without kraud-vmm beside the agent a pod fails at its start (transient, naming the path), not the daemon.
         string vmm = ChildProcessVmSupervisor.LocateVmm() ?? "/usr/bin/kraud-vmm";
-        return new PodReconciler(options, new ChildProcessVmSupervisor(vmm, options.RunDir, logger: log), new PodTap(), log);
+        // Shares (nfs volumes) need Debian's virtiofsd; without it a pod with one fails naming the volume.
+        var shares = File.Exists(ChildProcessShareDaemons.DebianVirtiofsd) ? new ChildProcessShareDaemons(ChildProcessShareDaemons.DebianVirtiofsd, log) : null;
+        return new PodReconciler(options, new ChildProcessVmSupervisor(vmm, options.RunDir, logger: log), new PodTap(), log) { ShareDaemons = shares };
     }
 }

@@ -50,6 +50,12 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
 
     public string Kind => ResourceKinds.Pod;
 
+    /// <summary>Runs the virtiofsd of each share (nfs volumes); null: a pod with an nfs volume is refused.</summary>
+    public IShareDaemons? ShareDaemons { get; init; }
+
+    /// <summary>An nfs volume's mountpoint by its id, null when this host has no such mounted filesystem (set by the daemon's composition).</summary>
+    public Func<string, CancellationToken, Task<string?>>? FindFilesystem { get; set; }
+
     /// <summary>The generation each pod's VM was last started or checked for: a VM change is put into that status.</summary>
     private readonly ConcurrentDictionary<string, long> _generations = new(StringComparer.Ordinal);
     private IStatusAmender? _amender;
@@ -122,6 +128,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         string suffix = "/kraud/" + volumeId;
         foreach (var dir in Directory.EnumerateDirectories(options.RunDir))
         {
+            if (PodShares.Load(dir).Any(s => s.Volume == volumeId)) return true;
             string file = Path.Combine(dir, "launch.json");
             try
             {
@@ -139,7 +146,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         PodSpecValidator.ValidateId(id);
         PodSpecValidator.Validate(spec);
         var guest = GuestPackage.Load(options.GuestDir, spec.Guest!);
-        var volumeDisks = FindVolumes(spec);
+        var (volumeDisks, filesystems) = await FindVolumesAsync(spec, ct).ConfigureAwait(false);
         CheckAllocatable(id, spec.Resources!);
         // Before anything is fetched or written: a link with the pod's tap name that is not the pod's refuses it.
         if (spec.Network is not null) await Task.Run(() => tap.CheckNotForeign(id), ct).ConfigureAwait(false);
@@ -149,6 +156,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         string dir = Path.Combine(options.RunDir, id);
         Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         string serialLog = Path.Combine(dir, "serial.log");
+        var shares = PodShares.Plan(dir, spec, filesystems);
 
         // Disks, in the VM's order: config, cache, layers (each blob once), volumes.
         var disks = new List<VmDisk>();
@@ -192,8 +200,9 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         }
         for (int i = 0; i < containers.Count; i++)
         {
-            var mounts = (spec.Containers[i].VolumeMounts ?? [])
-                .Select(m => new GuestMount(m.Volume!, m.VolumePath ?? "", m.GuestPath!, m.ReadOnly, volumeIndex[m.Volume!])).ToList();
+            var mounts = (spec.Containers[i].VolumeMounts ?? []).Select(m => filesystems.ContainsKey(m.Volume!)
+                    ? new GuestMount(m.Volume!, m.VolumePath ?? "", m.GuestPath!, m.ReadOnly, -1, PodShares.TagOf(shares, spec.Volumes!.First(v => v.Name == m.Volume).Volume!, m))
+                    : new GuestMount(m.Volume!, m.VolumePath ?? "", m.GuestPath!, m.ReadOnly, volumeIndex[m.Volume!])).ToList();
             containers[i] = containers[i] with { Mounts = mounts };
         }
 
@@ -219,7 +228,9 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         }
 
         var launch = new VmLaunchFile(id, spec.Resources!.Vcpus, spec.Resources.MemoryMiB, guest.Kernel, guest.Initrd,
-            guest.Cmdline ?? "console=ttyS0 panic=-1", serialLog, disks, tapName is null ? [] : [new VmNet(tapName, mac)]);
+            guest.Cmdline ?? "console=ttyS0 panic=-1", serialLog, disks, tapName is null ? [] : [new VmNet(tapName, mac)],
+            shares.Count == 0 ? null : shares.Select(s => new VmShare(s.Tag, s.Socket)).ToList());
+        PodShares.Save(dir, shares);
         byte[] launchBytes = JsonSerializer.SerializeToUtf8Bytes(launch, PodFilesJsonContext.Default.VmLaunchFile);
         string launchFile = Path.Combine(dir, "launch.json");
         WriteIfChanged(launchFile, launchBytes);
@@ -233,6 +244,12 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
             _held[id] = (spec.Resources.Vcpus, spec.Resources.MemoryMiB);
             using var ready = CancellationTokenSource.CreateLinkedTokenSource(ct);
             ready.CancelAfter(options.ReadyTimeout);
+            if (ShareDaemons is { } daemons)
+            {
+                // Fresh daemons for a fresh VM (each serves one connection): the old VM goes first, its daemons with it.
+                await vms.StopAsync(id, ct).ConfigureAwait(false);
+                await daemons.StartAsync(id, dir, shares, ct).ConfigureAwait(false);
+            }
             try
             {
                 state = await vms.StartAsync(new VmStartRequest(id, launchFile, serialLog, spec.Restart ?? "always", hash), ready.Token).ConfigureAwait(false);
@@ -256,7 +273,9 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
             }
         }
         _images.Collect();
-        return Observe(id, state, images, network, tapName, disks.Count, guest.Name);
+        var observed = Observe(id, state, images, network, tapName, disks.Count, guest.Name);
+        if (shares.Count > 0) observed["shares"] = PodShares.Observed(shares, ShareDaemons?.Running(id));
+        return observed;
     }
 
     /// <summary>Stops the VM, removes the tap (and its routes), the pod's files and its image references; throws while anything is left.</summary>
@@ -267,9 +286,13 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         await Task.Run(() => tap.CheckNotForeign(id), ct).ConfigureAwait(false);
         _generations.TryRemove(id, out _);
         await vms.StopAsync(id, ct).ConfigureAwait(false);
+        string dir = Path.Combine(options.RunDir, id);
+        // The shares' daemons after their VM; their read-only views are unmounted before the directory is removed.
+        if (ShareDaemons is { } daemons) await daemons.StopAsync(id, dir, ct).ConfigureAwait(false);
+        if (Directory.Exists(dir) && Kraud.Libc.Mounts.Below(dir).Count > 0)
+            throw new TransientReconcileException($"pod {id}: {dir} still has mounts: {string.Join(", ", Kraud.Libc.Mounts.Below(dir))}");
         _held.TryRemove(id, out _);
         bool tapRemoved = await Task.Run(() => tap.Remove(id), ct).ConfigureAwait(false);
-        string dir = Path.Combine(options.RunDir, id);
         bool filesRemoved = Directory.Exists(dir);
         if (filesRemoved) Directory.Delete(dir, recursive: true);
         int released = 0;
@@ -287,10 +310,14 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
 
     public void Dispose() => _images.Dispose();
 
-    /// <summary>lv2 volumes by their zvol; anything else is refused naming the volume (nfs needs virtiofs, not here yet).</summary>
-    private List<(string Name, string Path, bool ReadOnly)> FindVolumes(PodSpec spec)
+    /// <summary>
+    /// lv2 volumes by their zvol (disks), nfs volumes by their mounted filesystem (shares, by spec.volumes[].name);
+    /// anything else is refused naming the volume.
+    /// </summary>
+    private async Task<(List<(string Name, string Path, bool ReadOnly)>, Dictionary<string, string>)> FindVolumesAsync(PodSpec spec, CancellationToken ct)
     {
         var found = new List<(string, string, bool)>();
+        var filesystems = new Dictionary<string, string>(StringComparer.Ordinal);
         var vs = spec.Volumes ?? [];
         for (int i = 0; i < vs.Count; i++)
         {
@@ -298,13 +325,19 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
             string? path = Directory.Exists(options.ZvolDir)
                 ? Directory.EnumerateDirectories(options.ZvolDir).Select(p => Path.Combine(p, "kraud", vol)).FirstOrDefault(File.Exists)
                 : null;
+            if (path is null && FindFilesystem is { } find && await find(vol, ct).ConfigureAwait(false) is { } mountpoint)
+            {
+                if (ShareDaemons is null)
+                    throw PermanentReconcileException.At($"spec.volumes[{i}].volume", $"volume {vol} is an nfs volume and this agent runs no virtiofsd");
+                filesystems[vs[i].Name!] = mountpoint;
+                continue;
+            }
             if (path is null)
-                throw PermanentReconcileException.At($"spec.volumes[{i}].volume",
-                    $"volume {vol} is no lv2 volume of this host (an nfs volume needs virtiofs, which this agent does not have yet)");
+                throw PermanentReconcileException.At($"spec.volumes[{i}].volume", $"volume {vol} is neither an lv2 nor a mounted nfs volume of this host");
             bool readOnly = (spec.Containers ?? []).SelectMany(c => c.VolumeMounts ?? []).Where(m => m.Volume == vs[i].Name).All(m => m.ReadOnly);
             found.Add((vs[i].Name!, path, readOnly));
         }
-        return found;
+        return (found, filesystems);
     }
 
     private void CheckAllocatable(string id, PodResources want)

@@ -29,6 +29,13 @@ public interface IVirtioDevice
 
     /// <summary>Host fds the device waits on besides its queue notifications, handled under the transport's lock.</summary>
     IReadOnlyList<HostEvent> HostEvents => [];
+
+    /// <summary>
+    /// Another process raises this device's interrupt through its irqfd (a vhost-user back end), so the transport
+    /// never sees a used buffer: the interrupt status then always reads "used buffer" once the device runs, as
+    /// Firecracker does for its vhost-user devices; the driver's interrupt handler then always looks at the rings.
+    /// </summary>
+    bool InterruptsBypassTransport => false;
 }
 
 public static class VirtioFeatures

@@ -102,7 +102,7 @@ public sealed class MmioTransport : IBusDevice
         },
         0x034 => SelectedQueue?.MaxSize ?? 0u,
         0x044 => SelectedQueue is { Ready: true } ? 1u : 0u,
-        0x060 => _interruptStatus,
+        0x060 => _interruptStatus | (_activated && _device.InterruptsBypassTransport ? InterruptUsedBuffer : 0),
         0x070 => _status,
         0x0b0 or 0x0b4 => 0xffffffff, // no shared memory regions
         0x0fc => 0, // config generation: our config never changes under the driver
