@@ -152,6 +152,9 @@ public sealed class ControlPlaneService(
         var dispatcher = new Dispatcher(js, handles.Dispatch, loggers.CreateLogger<Dispatcher>());
         _serving = true;
         status.Set(ServingStatus());
+        // Start-up's garbage (configuration, connection, stream set-up) is collected once the first pulls and the
+        // first heartbeat are out, rather than kept resident until the gen0 budget fills (MemoryTrim).
+        MemoryTrim.Request(TimeSpan.FromMilliseconds(500));
         await Task.WhenAll(dispatcher.RunAsync(_stopTaking.Token), _engine.RunAsync(_stopTaking.Token));
     }
 

@@ -58,7 +58,13 @@ public sealed class WorkEngine
     /// <summary>False when the pull loop has not turned for a minute (it turns at least every few seconds).</summary>
     public bool IsHealthy => Environment.TickCount64 - Interlocked.Read(ref _lastLoopTick) < 60_000;
 
-    /// <summary>Pulls and starts work until <paramref name="stopTaking"/> fires; running work goes on.</summary>
+    /// <summary>
+    /// Pulls and starts work until <paramref name="stopTaking"/> fires; running work goes on. One pull is always open
+    /// for the whole concurrency: the work consumer's max_ack_pending (the same concurrency) is what bounds delivery,
+    /// so the server hands the next token over as soon as an ack frees room, without a pull request's round trip
+    /// (and a fetch's SUB/UNSUB) per token. A delivered token takes a slot before it starts; since slots are given
+    /// back at the confirmed ack, one is free whenever the server can deliver, and the wait is short.
+    /// </summary>
     public async Task RunAsync(CancellationToken stopTaking)
     {
         while (!stopTaking.IsCancellationRequested)
@@ -66,27 +72,17 @@ public sealed class WorkEngine
             Interlocked.Exchange(ref _lastLoopTick, Environment.TickCount64);
             try
             {
-                await _slots.WaitAsync(stopTaking);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            int free = 1;
-            while (free < _concurrency && _slots.Wait(0)) free++;
-            int started = 0;
-            try
-            {
-                var opts = new NatsJSFetchOpts { MaxMsgs = free, Expires = TimeSpan.FromSeconds(5), IdleHeartbeat = TimeSpan.FromSeconds(2) };
+                var opts = new NatsJSFetchOpts { MaxMsgs = _concurrency, Expires = TimeSpan.FromSeconds(5), IdleHeartbeat = TimeSpan.FromSeconds(2) };
                 await foreach (var msg in _consumer.FetchAsync(opts, Serializers.WorkToken, stopTaking))
                 {
-                    if (stopTaking.IsCancellationRequested)
+                    Interlocked.Exchange(ref _lastLoopTick, Environment.TickCount64);
+                    if (stopTaking.IsCancellationRequested || !await TakeSlotAsync(stopTaking))
                     {
-                        // Taken after SIGTERM: hand it back at once rather than after ack_wait.
+                        // Taken after SIGTERM, or no slot within a third of ack_wait (a consumer whose
+                        // max_ack_pending another agent set higher): hand it back at once rather than after ack_wait.
                         await SettleAsync(() => msg.NakAsync(cancellationToken: CancellationToken.None));
                         continue;
                     }
-                    started++;
                     Start(msg);
                 }
             }
@@ -98,19 +94,48 @@ public sealed class WorkEngine
                 _logger.LogWarning("work fetch failed: {Error}; retrying", e.Message);
                 await Pause.ForAsync(TimeSpan.FromSeconds(1), stopTaking);
             }
-            if (free > started) _slots.Release(free - started);
+        }
+    }
+
+    private async Task<bool> TakeSlotAsync(CancellationToken stopTaking)
+    {
+        try
+        {
+            return await _slots.WaitAsync(StreamLayout.AckWait / 3, stopTaking);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
     private void Start(INatsJSMsg<WorkToken> msg)
     {
-        var task = Task.Run(() => WorkAsync(msg));
+        var slot = new Slot(_slots);
+        var task = Task.Run(() => WorkAsync(msg, slot));
         _running[task] = 0;
         _ = task.ContinueWith(t =>
         {
             _running.TryRemove(t, out _);
-            _slots.Release();
+            slot.Release();
         }, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// One of the engine's slots (the configured concurrency), given back once: as soon as the token's +ACK is
+    /// confirmed, or when the work ends without one. What follows a confirmed ack is reporting (the status write, a
+    /// round trip to KRAUD_STATUS), not reconciling: the server already counts the token as settled (max_ack_pending),
+    /// and holding the slot through that round trip left the host's next token waiting for it (bench/engine: a third
+    /// of each token's time in a burst). The resource itself stays busy until its status is written (_busy).
+    /// </summary>
+    private sealed class Slot(SemaphoreSlim slots)
+    {
+        private int _released;
+
+        public void Release()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0) slots.Release();
+        }
     }
 
     /// <summary>Lets running work finish until <paramref name="deadline"/>, then cancels it and hands its tokens back (-NAK, no delay).</summary>
@@ -129,13 +154,13 @@ public sealed class WorkEngine
         }
     }
 
-    private async Task WorkAsync(INatsJSMsg<WorkToken> msg)
+    private async Task WorkAsync(INatsJSMsg<WorkToken> msg, Slot slot)
     {
         ulong tokenSeq = msg.Metadata?.Sequence.Stream ?? 0;
         if (msg.ReplyTo is { } replyTo && tokenSeq > 0) _held?.Add(tokenSeq, replyTo);
         try
         {
-            await WorkOnAsync(msg);
+            await WorkOnAsync(msg, slot);
         }
         catch (Exception e)
         {
@@ -149,7 +174,7 @@ public sealed class WorkEngine
         }
     }
 
-    private async Task WorkOnAsync(INatsJSMsg<WorkToken> msg)
+    private async Task WorkOnAsync(INatsJSMsg<WorkToken> msg, Slot slot)
     {
         var key = ResourceKey.FromSubject(msg.Subject);
         ulong attempt = msg.Metadata?.NumDelivered ?? 1;
@@ -170,7 +195,7 @@ public sealed class WorkEngine
         {
             while (!_busy.TryAdd(key.DesiredSubject, mine.Task))
                 if (_busy.TryGetValue(key.DesiredSubject, out var earlier)) await earlier.WaitAsync(cancel.Token);
-            await WorkHeldAsync(msg, key, attempt, hold, cancel);
+            await WorkHeldAsync(msg, key, attempt, hold, cancel, slot);
         }
         catch (OperationCanceledException) when (hold.IsLost || _abort.IsCancellationRequested)
         {
@@ -184,7 +209,7 @@ public sealed class WorkEngine
         }
     }
 
-    private async Task WorkHeldAsync(INatsJSMsg<WorkToken> msg, ResourceKey key, ulong attempt, TokenHold hold, CancellationTokenSource cancel)
+    private async Task WorkHeldAsync(INatsJSMsg<WorkToken> msg, ResourceKey key, ulong attempt, TokenHold hold, CancellationTokenSource cancel, Slot slot)
     {
         ResourceEnvelope? envelope = null;
         ReadOnlyMemory<byte> desiredData = default;
@@ -239,6 +264,7 @@ public sealed class WorkEngine
             if (hold.IsLost) return;
             if (!await Settle.TryConfirmedAsync(msg, Settle.Confirmed, AckTimeout, _abort.Token, ack: true) && !await AckTakenAsync(msg))
                 return;
+            slot.Release();
             await FinishAsync(key, envelope, desired.Sequence, attempt, observed);
         }
         catch (PermanentReconcileException e)
