@@ -48,6 +48,7 @@ internal static partial class ConfigValidator
         if (!Path.IsPathRooted(c.Log.JournalSocket)) Fail("log.journalSocket", "must be an absolute path");
 
         if (!Path.IsPathRooted(c.GuestDir)) Fail("guestDir", "must be an absolute path");
+        if (c.VmSupervisor is not ("auto" or "systemd" or "child")) Fail("vmSupervisor", $"\"{c.VmSupervisor}\" must be auto, systemd or child");
         for (int i = 0; i < c.TrustedImageKeys.Count; i++)
             if (!Kraud.Oci.BaliIdentity.TryParse(c.TrustedImageKeys[i], out _, out string? error))
                 Fail($"trustedImageKeys[{i}]", $"is not a bali identity ({error})");

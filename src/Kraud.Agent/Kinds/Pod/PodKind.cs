@@ -4,7 +4,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Kraud.Agent.Kinds.Pod;
 
-/// <summary>The Pod kind as the daemon builds it from its configuration: child-process VMs (the systemd backend is to come).</summary>
+/// <summary>
+/// The Pod kind as the daemon builds it from its configuration. Its VMs run as systemd units when systemd is PID 1
+/// (`vmSupervisor` auto or systemd), else as the agent's children (`dev`, tests, hosts without systemd).
+/// </summary>
 public static class PodKind
 {
     public static PodReconciler Create(AgentConfig config, ILoggerFactory loggers)
@@ -22,8 +25,21 @@ public static class PodKind
             ImageCacheMaxBytes = config.ImageCache.MaxBytes,
             ImageCacheGrace = TimeSpan.FromSeconds(config.ImageCache.GraceSeconds),
         };
+        return new PodReconciler(options, Supervisor(config.VmSupervisor, options.RunDir, log), new PodTap(), log);
+    }
+
+    /// <summary>Whether systemd runs this host (PID 1): what `vmSupervisor: auto` decides by.</summary>
+    public static bool SystemdIsPid1 => Directory.Exists("/run/systemd/system");
+
+    private static IVmSupervisor Supervisor(string choice, string runDir, ILogger log)
+    {
+        if (choice == "systemd" || (choice == "auto" && SystemdIsPid1))
+        {
+            log.LogInformation("pods' VMs run as systemd units (kraud-vm@<id>.service)");
+            return new SystemdVmSupervisor(runDir, log);
+        }
         // Without kraud-vmm beside the agent a pod fails at its start (transient, naming the path), not the daemon.
         string vmm = ChildProcessVmSupervisor.LocateVmm() ?? "/usr/bin/kraud-vmm";
-        return new PodReconciler(options, new ChildProcessVmSupervisor(vmm, options.RunDir, logger: log), new PodTap(), log);
+        return new ChildProcessVmSupervisor(vmm, runDir, logger: log);
     }
 }

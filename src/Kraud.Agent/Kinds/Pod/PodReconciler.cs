@@ -41,7 +41,7 @@ public sealed record PodOptions
 /// <see cref="IVmSupervisor"/> run the VM until the VMM reports the guest running. An update restarts the VM only when
 /// its launch (launch file and config disk) changed; a delete stops it and removes everything of the pod.
 /// </summary>
-public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap tap, ILogger? logger = null) : IReconciler, IHostReport, IDisposable
+public sealed partial class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap tap, ILogger? logger = null) : IReconciler, IHostReport, IDisposable
 {
     private readonly ILogger _log = logger ?? NullLogger.Instance;
     private readonly PodImages _images = new(options, logger ?? NullLogger.Instance);
@@ -103,13 +103,14 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         (options.AllocatableVcpus ?? Environment.ProcessorCount, options.AllocatableMemoryMiB ?? HostMemory.TotalBytes() >> 20);
 
     /// <summary>The host record's `pods`: VMs running now, and memory and vCPUs left after what every pod with a VM holds.</summary>
-    public Task ContributeAsync(HostReportBuilder report, CancellationToken ct)
+    public async Task ContributeAsync(HostReportBuilder report, CancellationToken ct)
     {
+        try { await AdoptedAsync(ct).ConfigureAwait(false); }
+        catch (TransientReconcileException e) { _log.LogWarning("the host record's pods without the VMs of an earlier agent: {Error}", e.Message); }
         var running = vms.List().Where(v => v.Running).Select(v => v.Id).Order(StringComparer.Ordinal).ToList();
         var (cpus, mem) = Allocatable;
         var held = _held.Values.ToList();
         report.Pods = new PodsResource(running.Count, running, cpus - held.Sum(h => h.Vcpus), (mem - held.Sum(h => h.MemoryMiB)) << 20);
-        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -138,6 +139,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
     {
         PodSpecValidator.ValidateId(id);
         PodSpecValidator.Validate(spec);
+        await AdoptedAsync(ct).ConfigureAwait(false);
         var guest = GuestPackage.Load(options.GuestDir, spec.Guest!);
         var volumeDisks = FindVolumes(spec);
         CheckAllocatable(id, spec.Resources!);
@@ -263,6 +265,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
     public async Task<JsonObject> DeleteAsync(string id, CancellationToken ct)
     {
         PodSpecValidator.ValidateId(id);
+        await AdoptedAsync(ct).ConfigureAwait(false);
         // A tap of the pod's name that is not the pod's refuses the delete before anything changes.
         await Task.Run(() => tap.CheckNotForeign(id), ct).ConfigureAwait(false);
         _generations.TryRemove(id, out _);

@@ -231,34 +231,48 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
     }
 
     [Fact]
-    public async Task A_vmm_left_by_a_dead_agent_is_replaced_not_duplicated()
+    public async Task A_vmm_left_by_a_dead_agent_is_adopted_not_duplicated_and_its_restart_policy_goes_on()
     {
         const string id = "pod-5";
-        // restart never: the abandoned supervisor below must not start the VM again when it is stopped.
-        var first = await _pods.ApplyAsync(id, Spec(restart: "never"), CancellationToken.None);
+        var first = await _pods.ApplyAsync(id, Spec(), CancellationToken.None);
         int pid = (int)first["vm"]!["pid"]!;
+        // Its own session: a Ctrl-C or hang-up to the agent's process group does not reach the VM.
+        Assert.Equal(pid, int.Parse(File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].Split(' ')[3]));
 
         // A new agent: new reconciler and supervisor; the old supervisor is abandoned as a kill -9 would leave it.
         _pods.Dispose();
+        _vms.Abandon();
         var vms = new ChildProcessVmSupervisor(AgentBinary.VmmPath, RunDir, ["ip", "netns", "exec", _ns.Name], _log);
         using var pods = new PodReconciler(new PodOptions
         {
             GuestDir = Path.Combine(_dir.Path, "guest"), RunDir = RunDir, ImagesDir = Path.Combine(_dir.Path, "images"),
             Registries = [new RegistryOptions { Host = registry.Server.Host, PlainHttp = true }], CacheDiskBytes = 16 << 20,
         }, vms, new PodTap(_ns.Ns), _log);
-        var second = await pods.ApplyAsync(id, Spec(restart: "never"), CancellationToken.None);
-        int pid2 = (int)second["vm"]!["pid"]!;
-        Assert.NotEqual(pid, pid2);
-        Assert.False(Alive(pid));
+        var second = await pods.ApplyAsync(id, Spec(), CancellationToken.None);
+        Assert.Equal(pid, (int)second["vm"]!["pid"]!);
+        Assert.Equal("Running", (string?)second["vm"]!["state"]);
+        Assert.True(Alive(pid));
+        Assert.Equal(1, VmmsOf(id));
+
+        // kill -9 of the adopted VMM: the new supervisor restarts it (restart always), still one VMM.
+        Kraud.Libc.Native.kill(pid, 9);
+        await Deadline.WaitUntilAsync(() => vms.Get(id) is { Running: true, Restarts: 1 }, TimeSpan.FromSeconds(20), "the adopted VM restarted");
+        var state = vms.Get(id)!;
+        Assert.NotEqual(pid, state.Pid);
+        Assert.Equal(-1, state.LastExit!.Code); // no child of this agent: its exit code is not known here
+        Assert.Equal(1, VmmsOf(id));
+        await pods.DeleteAsync(id, CancellationToken.None);
+        Assert.False(Alive(state.Pid!.Value));
+        Assert.Equal(0, VmmsOf(id));
+        await vms.DisposeAsync();
+    }
+
+    private int VmmsOf(string id)
+    {
         string launch = Path.Combine(RunDir, id, "launch.json");
-        var vmms = Directory.EnumerateDirectories("/proc").Select(Path.GetFileName)
+        return Directory.EnumerateDirectories("/proc").Select(Path.GetFileName)
             .Where(p => int.TryParse(p, out _) && Alive(int.Parse(p!)))
             .Count(p => { try { return File.ReadAllText($"/proc/{p}/cmdline").Split('\0').Contains(launch); } catch (IOException) { return false; } });
-        Assert.Equal(1, vmms);
-        await pods.DeleteAsync(id, CancellationToken.None);
-        Assert.False(Alive(pid2));
-        await vms.DisposeAsync();
-        await _vms.StopAsync(id, CancellationToken.None); // the abandoned supervisor's loop ends too
     }
 
     [Fact]
