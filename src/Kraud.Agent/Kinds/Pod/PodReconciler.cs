@@ -70,7 +70,9 @@ public sealed partial class PodReconciler(PodOptions options, IVmSupervisor vms,
         var vm = VmNode(state);
         try
         {
-            var outcome = await _amender.AmendObservedAsync(ResourceKinds.Pod, state.Id, generation, observed =>
+            // A VM that is down is no Ready pod: Failed with why (PodVmDown), Ready again when it runs.
+            var (phase, message) = PodVmDown.PhaseOf(state);
+            var outcome = await _amender.AmendPhaseAsync(ResourceKinds.Pod, state.Id, generation, phase, message, observed =>
             {
                 if (JsonNode.DeepEquals(observed["vm"], vm)) return false;
                 observed["vm"] = vm.DeepClone();

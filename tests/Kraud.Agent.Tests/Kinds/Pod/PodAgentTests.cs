@@ -62,6 +62,19 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
         using (var rt = RtNetlink.Open()) Assert.Equal(PodTap.OwnerAlias(_id), rt.LinkGet(tap).Alias);
         Assert.Contains("10.231.0.17", Cmd.Run("ip", "-4", "route", "show", "proto", "75", "dev", tap));
 
+        // `kraud-agent get pod ID` shows the VM, its addresses and images.
+        var (code, shown) = Cmd.TryRun(AgentBinary.Path, "get", "pod", _id, "--server", Nats.Url, "--host", "h1");
+        Assert.True(code == 0, shown);
+        Assert.Contains("state: Running", shown);
+        Assert.Contains($"pid: {pid}", shown);
+        Assert.Contains($"tap: {tap}", shown);
+        Assert.Contains("ip6: fd42:1a8:e2e::17", shown);
+        Assert.Contains("ip4: 10.231.0.17", shown);
+        Assert.Contains($"digest: {(string?)ready.Observed["images"]![0]!["digest"]}", shown);
+
+        // The VMM's lines go through the agent's log in the pod's scope.
+        Assert.Contains(_agent.Stderr, l => l.Contains("vmm: ", StringComparison.Ordinal) && l.Contains(_id, StringComparison.Ordinal));
+
         // The host record counts it (written every 10 s).
         var record = await WaitForHostAsync(h => h.Pods?.Ids.Contains(_id) == true);
         Assert.True(record.Pods!.AllocatableVcpus < Environment.ProcessorCount);
@@ -81,6 +94,61 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
         Assert.False(Directory.Exists(Path.Combine("/run/kraud/vm", _id)));
     }
 
+    [Fact]
+    public async Task An_agent_killed_while_its_pod_starts_converges_after_its_restart_with_one_VM_and_an_agent_restart_leaves_it_running()
+    {
+        StartAgent();
+        await Cp.PublishAsync("h1", "Pod", _id, 1, Spec());
+        // kill -9 as soon as the VMM exists (before or just after its READY=1, whatever the agent had written by then).
+        string pidFile = Path.Combine("/run/kraud/vm", _id, "vmm.pid");
+        await Deadline.WaitUntilAsync(() => File.Exists(pidFile) && File.ReadAllText(pidFile).Length > 0, TimeSpan.FromSeconds(60), "the VMM started");
+        _agent!.Signal(9);
+        await _agent.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        int first = int.Parse(File.ReadAllText(pidFile));
+        Assert.Equal(1, Vmms());
+
+        _agent.Dispose();
+        StartAgent();
+        var ready = await Cp.WaitForStatusAsync("h1", "pod", _id, s => s.Phase == ResourceStatus.Ready && (string?)s.Observed["vm"]?["state"] == "Running",
+            TimeSpan.FromSeconds(60));
+        // The VM the dead agent started was adopted: no second VMM, same pid.
+        Assert.Equal(first, (int)ready.Observed["vm"]!["pid"]!);
+        Assert.Equal(1, Vmms());
+        Assert.Contains(_agent.Stderr, l => l.Contains($"adopted VMM pid {first} of pod {_id}", StringComparison.Ordinal));
+
+        // A clean stop (SIGTERM) and start of the agent: the VM runs on, adopted again.
+        _agent.Signal(15);
+        Assert.Equal(0, await _agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(1, Vmms());
+        _agent.Dispose();
+        var restartedAt = DateTimeOffset.UtcNow;
+        StartAgent();
+        var again = await Cp.WaitForStatusAsync("h1", "pod", _id, s => s.UpdatedAt > restartedAt && s.Phase == ResourceStatus.Ready, TimeSpan.FromSeconds(60));
+        Assert.Equal(first, (int)again.Observed["vm"]!["pid"]!);
+        Assert.Equal(1, Vmms());
+
+        await Cp.PublishAsync("h1", "Pod", _id, 2, deleted: true);
+        var deleted = await Cp.WaitForStatusAsync("h1", "pod", _id, s => s.Phase is ResourceStatus.Deleted or ResourceStatus.Failed, TimeSpan.FromSeconds(30));
+        Assert.True(deleted.Phase == ResourceStatus.Deleted, deleted.Message);
+        Assert.Equal(0, Vmms());
+    }
+
+    /// <summary>kraud-vmm processes (not zombies) running this test's pod's launch file.</summary>
+    private int Vmms()
+    {
+        string launch = Path.Combine("/run/kraud/vm", _id, "launch.json");
+        return Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(p => int.TryParse(p, out _)).Count(p =>
+        {
+            try
+            {
+                return new FileInfo($"/proc/{p}/exe").LinkTarget?.EndsWith("/kraud-vmm", StringComparison.Ordinal) == true
+                    && File.ReadAllText($"/proc/{p}/cmdline").Split('\0').Contains(launch) && !File.ReadAllText($"/proc/{p}/status").Contains("State:\tZ");
+            }
+            catch (IOException) { return false; }
+            catch (UnauthorizedAccessException) { return false; }
+        });
+    }
+
     private async Task<HostRecord> WaitForHostAsync(Func<HostRecord, bool> condition)
     {
         HostRecord? last = null;
@@ -91,6 +159,7 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
     public override async Task DisposeAsync()
     {
         _agent?.Dispose();
+        // VMs outlive their agent: what a failed test leaves of this pod is removed below.
         _notify.Dispose();
         // What a failed test may leave: the VMM (a child the agent does not take with it) and the tap.
         string pidFile = Path.Combine("/run/kraud/vm", _id, "vmm.pid");

@@ -215,6 +215,10 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
             TimeSpan.FromSeconds(5), "the restart in the status");
         var exited = Assert.Single(status.Amends, a => (string?)a["state"] == "Exited");
         Assert.Equal(137, (int)exited["lastExit"]!["code"]!);
+        // Down: Failed naming the exit; back: Ready.
+        Assert.Equal(["Failed", "Ready"], status.Phases.Select(p => p.Phase).Distinct());
+        Assert.StartsWith($"the VM of pod {id} is down: its VMM exited with code 137 after 0 restart(s); serial: ", status.Phases.First(p => p.Phase == "Failed").Message);
+        Assert.Equal(("Ready", ""), status.Phases[^1]);
         Assert.Contains("idle guest up", exited["lastExit"]!["serial"]!.AsArray().Select(l => (string?)l));
         Assert.All(status.Generations, g => Assert.Equal(7, g));
         var state = _vms.Get(id)!;
@@ -227,6 +231,32 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         Assert.Equal(state.Pid, (int)again["vm"]!["pid"]!);
         Assert.Equal(1, (int)again["vm"]!["restarts"]!);
         Assert.Equal(137, (int)again["vm"]!["lastExit"]!["code"]!);
+        await _pods.DeleteAsync(id, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task A_vm_that_stays_down_is_failed_with_its_exit_until_a_reconcile_starts_it_again()
+    {
+        const string id = "pod-4b";
+        var status = new RecordingAmender();
+        _pods.ReportVmChangesTo(status);
+        var envelope = new ResourceEnvelope(ResourceEnvelope.V1, "Pod", id, 3, false, JsonDocument.Parse(SpecJson(restart: "never")).RootElement);
+        var first = await _pods.ReconcileAsync(envelope, new ReconcileContext("h1", _dir.Path, 1, _log), CancellationToken.None);
+        int pid = (int)first!["vm"]!["pid"]!;
+        Kraud.Libc.Native.kill(pid, 9);
+        await Deadline.WaitUntilAsync(() => status.Phases.Any(p => p.Phase == "Failed"), TimeSpan.FromSeconds(20), "the pod Failed");
+        var (phase, message) = status.Phases[^1];
+        Assert.Equal("Failed", phase);
+        Assert.StartsWith($"the VM of pod {id} is down: its VMM exited with code 137 after 0 restart(s); serial: ", message);
+        Assert.Contains("idle guest up", message);
+        Assert.Equal("Exited", (string?)status.Amends[^1]["state"]);
+        Assert.Equal(3, status.Generations[^1]);
+        Assert.False(_vms.Get(id)!.Running); // restart: never, so it stays down
+
+        // The next reconcile (a resync or a retry) starts it again.
+        var again = await _pods.ReconcileAsync(envelope, new ReconcileContext("h1", _dir.Path, 2, _log), CancellationToken.None);
+        Assert.Equal("Running", (string?)again!["vm"]!["state"]);
+        Assert.NotEqual(pid, (int)again["vm"]!["pid"]!);
         await _pods.DeleteAsync(id, CancellationToken.None);
     }
 
@@ -382,19 +412,25 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
 
     private sealed class RecordingAmender : IStatusAmender
     {
-        private readonly List<(long Generation, JsonObject Vm)> _amends = [];
+        private readonly List<(long Generation, JsonObject Vm, string Phase, string Message)> _amends = [];
         private JsonObject _observed = new();
+        private string _phase = "Ready", _message = "";
         public List<JsonObject> Amends { get { lock (_amends) return _amends.Select(a => a.Vm).ToList(); } }
         public List<long> Generations { get { lock (_amends) return _amends.Select(a => a.Generation).ToList(); } }
+        public List<(string Phase, string Message)> Phases { get { lock (_amends) return _amends.Select(a => (a.Phase, a.Message)).ToList(); } }
 
-        public Task<AmendOutcome> AmendObservedAsync(string kind, string id, long generation, Func<JsonObject, bool> change, CancellationToken ct)
+        public Task<AmendOutcome> AmendObservedAsync(string kind, string id, long generation, Func<JsonObject, bool> change, CancellationToken ct) =>
+            AmendPhaseAsync(kind, id, generation, _phase, _message, change, ct);
+
+        public Task<AmendOutcome> AmendPhaseAsync(string kind, string id, long generation, string phase, string message, Func<JsonObject, bool> change, CancellationToken ct)
         {
             lock (_amends)
             {
                 var copy = (JsonObject)_observed.DeepClone();
-                if (!change(copy)) return Task.FromResult(AmendOutcome.Unchanged);
+                if (!change(copy) && phase == _phase && message == _message) return Task.FromResult(AmendOutcome.Unchanged);
                 _observed = copy;
-                _amends.Add((generation, (JsonObject)copy["vm"]!.DeepClone()));
+                (_phase, _message) = (phase, message);
+                _amends.Add((generation, (JsonObject)copy["vm"]!.DeepClone(), phase, message));
                 return Task.FromResult(AmendOutcome.Amended);
             }
         }
