@@ -10,7 +10,7 @@ public sealed partial class PodReconciler
 
     /// <summary>
     /// Once, before the first reconcile and host record: the supervisor adopts the VMs an earlier agent left running
-    /// (never stopping one), and what each holds (its launch file's vCPUs and memory) counts against the allocatable
+    /// (never stopping one), and what each running one holds (its launch file's vCPUs and memory) counts against the allocatable
     /// resources at once. Each adopted VM carries the launch hash it was started with, so the resync's reconcile of an
     /// unchanged pod touches nothing. A failure (systemd unreachable) is transient: the next call tries again.
     /// </summary>
@@ -22,7 +22,8 @@ public sealed partial class PodReconciler
         {
             if (_adopted) return;
             var adopted = await vms.AdoptAsync(ct).ConfigureAwait(false);
-            foreach (var vm in adopted)
+            // What runs holds resources; a VM that is down (a failed unit) holds them again only when its pod starts it.
+            foreach (var vm in adopted.Where(v => v.Running))
             {
                 string file = Path.Combine(options.RunDir, vm.Id, "launch.json");
                 try

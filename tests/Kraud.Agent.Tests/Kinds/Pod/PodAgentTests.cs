@@ -30,7 +30,7 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
     {
         string guest = Path.Combine(Dir.Path, "guest", "default");
         Directory.CreateDirectory(guest);
-        File.Copy(TestGuests.Path("idle"), Path.Combine(guest, "kernel"));
+        File.Copy(TestGuests.Path("idle"), Path.Combine(guest, "kernel"), overwrite: true);
         File.WriteAllText(Path.Combine(guest, "cradle.json"), """{"version":2,"kernel":{"kernel":"kernel"}}""");
         string config = Dir.Write("agent.json", $$"""
             { "host": "h1", "stateDir": "{{Path.Combine(Dir.Path, "state")}}", "nats": { "servers": ["{{Nats.Url}}"] },
@@ -107,7 +107,7 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
         int first = int.Parse(File.ReadAllText(pidFile));
         Assert.Equal(1, Vmms());
 
-        _agent.Dispose();
+        Replace(_agent);
         StartAgent();
         var ready = await Cp.WaitForStatusAsync("h1", "pod", _id, s => s.Phase == ResourceStatus.Ready && (string?)s.Observed["vm"]?["state"] == "Running",
             TimeSpan.FromSeconds(60));
@@ -120,17 +120,29 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
         _agent.Signal(15);
         Assert.Equal(0, await _agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(1, Vmms());
-        _agent.Dispose();
+        Replace(_agent);
         var restartedAt = DateTimeOffset.UtcNow;
         StartAgent();
-        var again = await Cp.WaitForStatusAsync("h1", "pod", _id, s => s.UpdatedAt > restartedAt && s.Phase == ResourceStatus.Ready, TimeSpan.FromSeconds(60));
+        // Nothing is pending, so nothing is reconciled: the new agent adopts the VM (its host record counts it) ...
+        var record = await WaitForHostAsync(h => h.StartedAt >= restartedAt.AddSeconds(-1) && h.Pods?.Ids.Contains(_id) == true);
+        Assert.DoesNotContain($"Pod/{_id}", record.Orphans);
+        // ... and the next generation with the same spec finds the launch unchanged: same VM.
+        await Cp.PublishAsync("h1", "Pod", _id, 2, Spec());
+        var again = await Cp.WaitForStatusAsync("h1", "pod", _id, s => s.Generation == 2 && s.Phase is ResourceStatus.Ready or ResourceStatus.Failed, TimeSpan.FromSeconds(60));
+        Assert.True(again.Phase == ResourceStatus.Ready, again.Message);
         Assert.Equal(first, (int)again.Observed["vm"]!["pid"]!);
         Assert.Equal(1, Vmms());
 
-        await Cp.PublishAsync("h1", "Pod", _id, 2, deleted: true);
+        await Cp.PublishAsync("h1", "Pod", _id, 3, deleted: true);
         var deleted = await Cp.WaitForStatusAsync("h1", "pod", _id, s => s.Phase is ResourceStatus.Deleted or ResourceStatus.Failed, TimeSpan.FromSeconds(30));
         Assert.True(deleted.Phase == ResourceStatus.Deleted, deleted.Message);
         Assert.Equal(0, Vmms());
+    }
+
+    private void Replace(AgentProcess old)
+    {
+        _agent = null;
+        old.Dispose();
     }
 
     /// <summary>kraud-vmm processes (not zombies) running this test's pod's launch file.</summary>

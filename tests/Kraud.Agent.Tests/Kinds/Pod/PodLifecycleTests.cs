@@ -410,6 +410,53 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         await vms.DisposeAsync();
     }
 
+    [Fact]
+    public async Task A_registry_that_goes_down_mid_pull_fails_the_pod_transiently_and_the_retry_resumes_the_blob()
+    {
+        using var server = await RegistryServer.StartAsync();
+        var layout = new OciLayout(Path.Combine(_dir.Path, "big-layout"));
+        var big = layout.AddRandomLayer(7, 192L << 20);
+        layout.Tag("v1", layout.AddImage("linux", "amd64", [big], "/bin/app"));
+        Skopeo.Push(layout, "v1", server.Host, "test/big");
+        string images = Path.Combine(_dir.Path, "images-big");
+        var vms = new ChildProcessVmSupervisor(AgentBinary.VmmPath, RunDir, ["ip", "netns", "exec", _ns.Name], _log);
+        using var pods = new PodReconciler(new PodOptions
+        {
+            GuestDir = Path.Combine(_dir.Path, "guest"), RunDir = RunDir, ImagesDir = images,
+            Registries = [new RegistryOptions { Host = server.Host, PlainHttp = true }], CacheDiskBytes = 16 << 20,
+        }, vms, new PodTap(_ns.Ns), _log);
+        var spec = Spec(image: $$"""{ "ref": "{{server.Host}}/test/big:v1" }""");
+
+        // The registry is killed once 8 MiB arrived (the small config blob comes first; these are the layer's).
+        int killed = 0;
+        var first = new Recorded(o =>
+        {
+            if (o["pull"]?["doneBytes"] is { } d && (long)d >= 8 << 20 && Interlocked.Exchange(ref killed, 1) == 0) server.Kill();
+        });
+        var e = await Assert.ThrowsAsync<TransientReconcileException>(() => pods.ApplyAsync("pod-pull", spec, CancellationToken.None, first));
+        Assert.StartsWith("spec.containers[0].image:", e.Message);
+        Assert.Null(vms.Get("pod-pull"));
+        // The layer's bytes so far are kept (.<hex>.partial beside the blobs) for the retry.
+        var partials = Directory.GetFiles(Path.Combine(images, "blobs", "sha256"), ".*.partial");
+        string partial = Assert.Single(partials, p => new FileInfo(p).Length > 0);
+        long kept = new FileInfo(partial).Length;
+        Assert.InRange(kept, 1, big.Size - 1);
+
+        // Up again: the retry resumes at the bytes kept and the pod runs.
+        await server.StartAgainAsync();
+        var second = new Recorded();
+        var observed = await pods.ApplyAsync("pod-pull", spec, CancellationToken.None, second);
+        Assert.Equal("Running", (string?)observed["vm"]!["state"]);
+        var done = second.Values.Select(v => (long?)v["pull"]?["doneBytes"]).Where(d => d > 0).ToList();
+        // Resumed: the layer's progress starts at the bytes kept; a download from byte 0 would pass through 1 MiB .. kept.
+        Assert.True(done.Count > 0, "no progress in the retry");
+        Assert.DoesNotContain(done, d => d > (1 << 20) && d < kept);
+        Assert.Contains(done, d => d > kept);
+        Assert.False(File.Exists(partial));
+        await pods.DeleteAsync("pod-pull", CancellationToken.None);
+        await vms.DisposeAsync();
+    }
+
     private sealed class RecordingAmender : IStatusAmender
     {
         private readonly List<(long Generation, JsonObject Vm, string Phase, string Message)> _amends = [];
@@ -436,11 +483,15 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         }
     }
 
-    private sealed class Recorded : IProgress<JsonObject>
+    private sealed class Recorded(Action<JsonObject>? seen = null) : IProgress<JsonObject>
     {
         private readonly List<JsonObject> _values = [];
         public List<JsonObject> Values { get { lock (_values) return [.. _values]; } }
-        public void Report(JsonObject value) { lock (_values) _values.Add(value); }
+        public void Report(JsonObject value)
+        {
+            lock (_values) _values.Add(value);
+            seen?.Invoke(value);
+        }
     }
 
     private BlobStore ReopenStore()
