@@ -51,7 +51,7 @@ await using var nats = await NatsServer.StartAsync();
 await using var cp = await ControlPlane.ConnectAsync(nats.Url);
 string config = dir.Write("agent.json", $$"""
     { "host": "{{Host}}", "stateDir": "{{Path.Combine(dir.Path, "state")}}", "nats": { "servers": ["{{nats.Url}}"] },
-      "guestDir": "{{Path.Combine(dir.Path, "guest")}}", "vmSupervisor": "child", "trustedImageKeys": ["{{signer.Identity}}"],
+      "guestDir": "{{Path.Combine(dir.Path, "guest")}}", "vmSupervisor": "child", "allocatableVcpus": 256, "trustedImageKeys": ["{{signer.Identity}}"],
       "log": { "level": "warning" } }
     """);
 using var agent = AgentProcess.Start(["run", "--config", config], binary: agentBin);

@@ -24,6 +24,7 @@ public static class PodKind
             TrustedImageKeys = config.TrustedImageKeys.Select(BaliIdentity.Parse).ToList(),
             ImageCacheMaxBytes = config.ImageCache.MaxBytes,
             ImageCacheGrace = TimeSpan.FromSeconds(config.ImageCache.GraceSeconds),
+            AllocatableVcpus = config.AllocatableVcpus > 0 ? config.AllocatableVcpus : null,
         };
         return new PodReconciler(options, Supervisor(config.VmSupervisor, options.RunDir, log), new PodTap(), log);
     }
