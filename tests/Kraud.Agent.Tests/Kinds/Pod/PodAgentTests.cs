@@ -101,7 +101,8 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
         await Cp.PublishAsync("h1", "Pod", _id, 1, Spec());
         // kill -9 as soon as the VMM exists (before or just after its READY=1, whatever the agent had written by then).
         string pidFile = Path.Combine("/run/kraud/vm", _id, "vmm.pid");
-        await Deadline.WaitUntilAsync(() => File.Exists(pidFile) && File.ReadAllText(pidFile).Length > 0, TimeSpan.FromSeconds(60), "the VMM started");
+        // (The pid file is written as setsid starts; kraud-vmm is exec'd in that process a moment later.)
+        await Deadline.WaitUntilAsync(() => File.Exists(pidFile) && File.ReadAllText(pidFile).Length > 0 && Vmms() == 1, TimeSpan.FromSeconds(60), "the VMM started");
         _agent!.Signal(9);
         await _agent.WaitForExitAsync(TimeSpan.FromSeconds(10));
         int first = int.Parse(File.ReadAllText(pidFile));

@@ -419,7 +419,7 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         layout.Tag("v1", layout.AddImage("linux", "amd64", [big], "/bin/app"));
         Skopeo.Push(layout, "v1", server.Host, "test/big");
         string images = Path.Combine(_dir.Path, "images-big");
-        var vms = new ChildProcessVmSupervisor(AgentBinary.VmmPath, RunDir, ["ip", "netns", "exec", _ns.Name], _log);
+        await using var vms = new ChildProcessVmSupervisor(AgentBinary.VmmPath, RunDir, ["ip", "netns", "exec", _ns.Name], _log);
         using var pods = new PodReconciler(new PodOptions
         {
             GuestDir = Path.Combine(_dir.Path, "guest"), RunDir = RunDir, ImagesDir = images,
@@ -454,7 +454,6 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         Assert.Contains(done, d => d > kept);
         Assert.False(File.Exists(partial));
         await pods.DeleteAsync("pod-pull", CancellationToken.None);
-        await vms.DisposeAsync();
     }
 
     private sealed class RecordingAmender : IStatusAmender
