@@ -1,9 +1,6 @@
-using System.Text.Json.Nodes;
-using Kraud.Agent.ControlPlane;
 using Kraud.Agent.Kinds.Pod;
 using Kraud.Agent.Tests.ControlPlane;
 using Kraud.Net.Rtnl;
-using Kraud.Testing;
 using Kraud.Vmm.Tests;
 
 namespace Kraud.Agent.Tests.Kinds.Pod;

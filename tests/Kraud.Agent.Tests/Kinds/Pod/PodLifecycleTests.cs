@@ -1,11 +1,9 @@
 using System.Formats.Tar;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Pod;
 using Kraud.Oci;
 using Kraud.Oci.Tests.Fixtures;
-using Kraud.Testing;
 using Kraud.Vmm.Tests;
 
 namespace Kraud.Agent.Tests.Kinds.Pod;

@@ -1,11 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Kraud.Agent.ControlPlane;
 using Kraud.Agent.Kinds.Pod;
 using Kraud.Agent.Tests.ControlPlane;
 using Kraud.Oci.Tests.Fixtures;
 using Kraud.Systemd.DBus;
-using Kraud.Testing;
 using Kraud.Vmm.Tests;
 
 namespace Kraud.Agent.Tests.Kinds.Pod;
