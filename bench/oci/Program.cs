@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Sockets;
 using Kraud.Oci;
 using Kraud.Testing;
 using Kraud.Oci.Tests.Fixtures;
@@ -8,7 +7,7 @@ using Kraud.Oci.Tests.Fixtures;
 // usage: Kraud.Bench.Oci [--mib N] [--layers N] [--rounds N]
 // Pushes an image of N random (incompressible) layers into a docker-registry on loopback, then pulls it, each round
 // into an empty directory, with ours (ImagePuller into a BlobStore: sha256 while streaming, fsync, rename) and with
-// `skopeo copy docker://… dir:…` (which also verifies digests). Prints the best and median of each, and the ratio.
+// `skopeo copy docker://… oci:…` (which also verifies digests). Prints the best and median of each, and the ratio.
 int mib = 100, layers = 4, rounds = 5;
 for (int i = 0; i < args.Length; i++)
 {
@@ -26,7 +25,7 @@ string work = Directory.CreateTempSubdirectory("kraud-bench-oci-").FullName;
 Process? registry = null;
 try
 {
-    int port = FreePort();
+    int port = FreePort.Next();
     string host = $"127.0.0.1:{port}";
     File.WriteAllText(Path.Combine(work, "registry.yml"), $"""
         version: 0.1
@@ -83,7 +82,7 @@ try
             }
             else
             {
-                Tool.Run("skopeo", "--insecure-policy", "copy", "--quiet", "--src-tls-verify=false", $"docker://{host}/bench/image:bench", $"dir:{dest}");
+                Tool.Run("skopeo", "--insecure-policy", "copy", "--quiet", "--src-tls-verify=false", $"docker://{host}/bench/image:bench", $"oci:{dest}:bench");
                 theirs.Add(sw.Elapsed.TotalMilliseconds);
             }
             Directory.Delete(dest, recursive: true);
@@ -97,7 +96,7 @@ try
     Console.WriteLine($"image: {layers} layers, {bytes / 1048576.0:0.0} MiB, docker-registry 2.8 on loopback; {rounds} rounds, fresh directory each");
     Console.WriteLine($"{"",-30} {"best ms",9} {"median ms",10} {"MiB/s (best)",13}");
     Console.WriteLine($"{"ours (Kraud.Oci, AOT)",-30} {ours.Min(),9:0} {Median(ours),10:0} {MiBps(ours.Min()),13:0}");
-    Console.WriteLine($"{"skopeo copy … dir:",-30} {theirs.Min(),9:0} {Median(theirs),10:0} {MiBps(theirs.Min()),13:0}");
+    Console.WriteLine($"{"skopeo copy … oci:",-30} {theirs.Min(),9:0} {Median(theirs),10:0} {MiBps(theirs.Min()),13:0}");
     Console.WriteLine($"{"skopeo/ours",-30} {theirs.Min() / ours.Min(),9:0.00}x {Median(theirs) / Median(ours),9:0.00}x");
     return 0;
 }
@@ -110,11 +109,3 @@ finally
     }
     Directory.Delete(work, recursive: true);
 }
-
-static int FreePort()
-{
-    using var l = new TcpListener(System.Net.IPAddress.Loopback, 0);
-    l.Start();
-    return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-}
-

@@ -48,6 +48,8 @@ internal static class DevCommand
         root["stateDir"] = stateDir;
         if (root["nats"] is not JsonObject nats) root["nats"] = nats = new JsonObject();
         nats["servers"] = new JsonArray($"nats://127.0.0.1:{port}");
+        // dev runs its VMs as its own children unless told otherwise (the systemd units are the installed agent's).
+        root["vmSupervisor"] ??= "child";
         return ConfigLoader.Parse(root.ToJsonString(), configPath ?? "built-in dev defaults", env);
     }
 

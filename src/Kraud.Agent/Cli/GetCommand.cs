@@ -53,6 +53,8 @@ internal static class GetCommand
                 await foreach (var e in store.GetEntriesAsync(filter, Serializers.Status, ct))
                     if (e.Value is { } s) rows.Add(s);
                 Print(rows.OrderBy(r => r.Kind).ThenBy(r => r.Id).ToList(), parse.GetValue(json));
+                // One resource asked for by kind and id: what the host has of it too (a pod's VM, addresses, images).
+                if (k is not null && i is not null && !parse.GetValue(json) && rows.Count == 1) PrintObserved(rows[0]);
                 return ExitCodes.Ok;
             }
             catch (Exception e) when (e is NatsException or TimeoutException)
@@ -99,6 +101,52 @@ internal static class GetCommand
         Console.Out.WriteLine($"{"HOST",-12} {"KIND",-10} {"ID",-24} {"GEN",5} {"PHASE",-12} {"AGE",6}  MESSAGE");
         foreach (var r in rows)
             Console.Out.WriteLine($"{r.Host,-12} {r.Kind,-10} {r.Id,-24} {r.Generation,5} {r.Phase,-12} {Age(r.UpdatedAt),6}  {r.Message}");
+    }
+
+    /// <summary>`observed` as indented lines of name: value (objects nested, arrays of scalars on one line).</summary>
+    private static void PrintObserved(ResourceStatus r)
+    {
+        if (r.Observed.Count == 0) return;
+        Console.Out.WriteLine("observed:");
+        Write(r.Observed, "  ");
+
+        static void Write(System.Text.Json.Nodes.JsonNode? node, string indent)
+        {
+            switch (node)
+            {
+                case System.Text.Json.Nodes.JsonObject o:
+                    foreach (var (name, value) in o)
+                    {
+                        if (value is System.Text.Json.Nodes.JsonObject or System.Text.Json.Nodes.JsonArray { Count: > 0 } && !IsScalars(value))
+                        {
+                            Console.Out.WriteLine($"{indent}{name}:");
+                            Write(value, indent + "  ");
+                        }
+                        else Console.Out.WriteLine($"{indent}{name}: {Scalar(value)}");
+                    }
+                    break;
+                case System.Text.Json.Nodes.JsonArray a:
+                    for (int n = 0; n < a.Count; n++)
+                    {
+                        Console.Out.WriteLine($"{indent}[{n}]");
+                        Write(a[n], indent + "  ");
+                    }
+                    break;
+                default:
+                    Console.Out.WriteLine(indent + Scalar(node));
+                    break;
+            }
+        }
+
+        static bool IsScalars(System.Text.Json.Nodes.JsonNode? n) => n is System.Text.Json.Nodes.JsonArray a && a.All(x => x is System.Text.Json.Nodes.JsonValue or null);
+
+        static string Scalar(System.Text.Json.Nodes.JsonNode? n) => n switch
+        {
+            null => "-",
+            System.Text.Json.Nodes.JsonArray a => string.Join(", ", a.Select(Scalar)),
+            System.Text.Json.Nodes.JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+            _ => n.ToJsonString(),
+        };
     }
 
     private static string Age(DateTimeOffset t)

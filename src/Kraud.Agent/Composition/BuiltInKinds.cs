@@ -41,7 +41,8 @@ public static class BuiltInKinds
             ],
             Reports: [vpcKeys, storage.Pools, pods],
             // Orphans are looked for on the host too, not only in the state dir (contract section 3.3).
-            Inventories: [new VolumeDatasetInventory(storage.Zfs.Cli, () => storage.Present.Ok, config.Host), new VpcLinkInventory(config.Host)])
+            Inventories: [new VolumeDatasetInventory(storage.Zfs.Cli, () => storage.Present.Ok, config.Host), new VpcLinkInventory(config.Host),
+                new PodVmInventory(pods, config.Host)])
         {
             StatusAmenderUsers = [pods.ReportVmChangesTo],
         };

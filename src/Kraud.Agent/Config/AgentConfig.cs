@@ -17,6 +17,11 @@ public sealed class AgentConfig
     public LogConfig Log { get; set; } = new();
     /// <summary>The Pod kind: where guest packages are installed (&lt;guestDir&gt;/&lt;name&gt;/cradle.json).</summary>
     public string GuestDir { get; set; } = "/usr/lib/kraud/guest";
+    /// <summary>What runs the pods' VMs: systemd (kraud-vm@&lt;id&gt;.service over D-Bus), child (processes of the agent),
+    /// or auto: systemd when it is PID 1 (/run/systemd/system exists), else child. `dev` defaults to child.</summary>
+    public string VmSupervisor { get; set; } = "auto";
+    /// <summary>vCPUs pods may hold together; 0: the host's CPU count (no overcommit).</summary>
+    public int AllocatableVcpus { get; set; }
     /// <summary>bali identity strings whose signatures a bali image may carry.</summary>
     public List<string> TrustedImageKeys { get; set; } = [];
     /// <summary>How to reach image registries (matched by host[:port]); others are reached anonymously over HTTPS.</summary>

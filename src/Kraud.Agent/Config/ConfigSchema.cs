@@ -45,6 +45,8 @@ internal static class ConfigSchema
             Value("level", Shape.String, (c, v) => c.Log.Level = (string)v!)),
         // The Pod kind (docs/contract.md, Pod): guest packages, trusted bali keys, the image cache's limits.
         Value("guestDir", Shape.String, (c, v) => c.GuestDir = (string)v!),
+        Value("vmSupervisor", Shape.String, (c, v) => c.VmSupervisor = (string)v!),
+        Value("allocatableVcpus", Shape.Integer, (c, v) => c.AllocatableVcpus = (int)v!),
         Items("registries", c => c.Registries.Add(new RegistryConfig()),
             Value("host", Shape.String, (c, v) => c.Registries[^1].Host = (string)v!),
             Value("caFile", Shape.NullableString, (c, v) => c.Registries[^1].CaFile = (string?)v),

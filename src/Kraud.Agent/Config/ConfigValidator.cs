@@ -48,6 +48,8 @@ internal static partial class ConfigValidator
         if (!Path.IsPathRooted(c.Log.JournalSocket)) Fail("log.journalSocket", "must be an absolute path");
 
         if (!Path.IsPathRooted(c.GuestDir)) Fail("guestDir", "must be an absolute path");
+        if (c.AllocatableVcpus is < 0 or > 65536) Fail("allocatableVcpus", $"{c.AllocatableVcpus} is out of range 0..65536 (0: the host's CPU count)");
+        if (c.VmSupervisor is not ("auto" or "systemd" or "child")) Fail("vmSupervisor", $"\"{c.VmSupervisor}\" must be auto, systemd or child");
         for (int i = 0; i < c.TrustedImageKeys.Count; i++)
             if (!Kraud.Oci.BaliIdentity.TryParse(c.TrustedImageKeys[i], out _, out string? error))
                 Fail($"trustedImageKeys[{i}]", $"is not a bali identity ({error})");

@@ -162,6 +162,10 @@ public sealed class ControlPlaneService(
     public Task<AmendOutcome> AmendObservedAsync(string kind, string id, long generation, Func<System.Text.Json.Nodes.JsonObject, bool> change, CancellationToken ct) =>
         _statusWriter is { } writer ? writer.AmendObservedAsync(config.Host, kind, id, generation, change, ct) : Task.FromResult(AmendOutcome.NotConnected);
 
+    public Task<AmendOutcome> AmendPhaseAsync(string kind, string id, long generation, string phase, string message,
+        Func<System.Text.Json.Nodes.JsonObject, bool> change, CancellationToken ct) =>
+        _statusWriter is { } writer ? writer.AmendObservedAsync(config.Host, kind, id, generation, change, ct, (phase, message)) : Task.FromResult(AmendOutcome.NotConnected);
+
     public async Task StopAsync(CancellationToken deadline)
     {
         _stopTaking.Cancel();

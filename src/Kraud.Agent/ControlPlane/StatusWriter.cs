@@ -63,10 +63,11 @@ public sealed class StatusWriter(INatsKVStore bucket, TimeProvider clock, ILogge
 
     /// <summary>
     /// Changes the observed of <c>host.kind.id</c> when its stored status is Ready at <paramref name="generation"/>
-    /// (see <see cref="IStatusAmender"/>): read, edit a copy, update on the read revision; on a conflict, again.
+    /// (see <see cref="IStatusAmender"/>): read, edit a copy, update on the read revision; on a conflict, again. With
+    /// <paramref name="phase"/>, a Failed status may be amended too and the phase and message become the given ones.
     /// </summary>
     public async Task<AmendOutcome> AmendObservedAsync(string host, string kind, string id, long generation,
-        Func<System.Text.Json.Nodes.JsonObject, bool> change, CancellationToken ct)
+        Func<System.Text.Json.Nodes.JsonObject, bool> change, CancellationToken ct, (string Phase, string Message)? phase = null)
     {
         string key = new ResourceKey(host, ResourceKinds.SubjectToken(kind), id).StatusKey;
         for (int attempt = 0; attempt < 5; attempt++)
@@ -75,10 +76,14 @@ public sealed class StatusWriter(INatsKVStore bucket, TimeProvider clock, ILogge
             var stored = current?.Value;
             if (current is null || stored is null) return AmendOutcome.NoStatus;
             if (stored.Generation != generation) return AmendOutcome.OtherGeneration;
-            if (stored.Phase != ResourceStatus.Ready) return AmendOutcome.NotReady;
+            if (stored.Phase != ResourceStatus.Ready && (phase is null || stored.Phase != ResourceStatus.Failed)) return AmendOutcome.NotReady;
             var observed = (System.Text.Json.Nodes.JsonObject)stored.Observed.DeepClone();
-            if (!change(observed)) return AmendOutcome.Unchanged;
-            var value = stored with { Observed = observed, UpdatedAt = clock.GetUtcNow() };
+            bool samePhase = phase is null || (phase.Value.Phase == stored.Phase && phase.Value.Message == stored.Message);
+            if (!change(observed) && samePhase) return AmendOutcome.Unchanged;
+            var value = stored with
+            {
+                Observed = observed, UpdatedAt = clock.GetUtcNow(), Phase = phase?.Phase ?? stored.Phase, Message = phase?.Message ?? stored.Message,
+            };
             try
             {
                 _written[key] = (await bucket.UpdateAsync(key, value, current.Value.Revision, Serializers.Status, ct), stored.Generation);

@@ -15,4 +15,12 @@ public interface IStatusAmender
     /// <param name="generation">The generation the new observation belongs to; a stored status of another generation is left alone.</param>
     /// <param name="change">Edits a copy of the stored observed; returns false when it has nothing to change.</param>
     Task<AmendOutcome> AmendObservedAsync(string kind, string id, long generation, Func<JsonObject, bool> change, CancellationToken ct);
+
+    /// <summary>
+    /// As <see cref="AmendObservedAsync"/>, and the phase becomes <paramref name="phase"/> (Ready or Failed) with
+    /// <paramref name="message"/>: for a workload that went down or came back between reconciles (a pod's VM). Only a
+    /// Ready or Failed status of <paramref name="generation"/> is changed; a Progressing one belongs to a running reconcile.
+    /// </summary>
+    Task<AmendOutcome> AmendPhaseAsync(string kind, string id, long generation, string phase, string message, Func<JsonObject, bool> change,
+        CancellationToken ct) => AmendObservedAsync(kind, id, generation, change, ct);
 }

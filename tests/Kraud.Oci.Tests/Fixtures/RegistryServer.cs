@@ -20,7 +20,7 @@ public sealed record RegistryServerOptions
 /// </summary>
 public sealed class RegistryServer : IDisposable
 {
-    private readonly Process _process;
+    private Process _process;
     private readonly StringBuilder _log = new();
     private readonly TempDir _dir;
 
@@ -29,10 +29,36 @@ public sealed class RegistryServer : IDisposable
         _dir = dir;
         Port = port;
         _process = process;
-        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
-        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        Follow(process);
+    }
+
+    private void Follow(Process process)
+    {
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    /// <summary>Kills the registry (SIGKILL: connections end mid-transfer), keeping its storage and port for <see cref="StartAgainAsync"/>.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(10_000);
+    }
+
+    /// <summary>Starts the registry again after <see cref="Kill"/>: same configuration, storage and port.</summary>
+    public async Task StartAgainAsync()
+    {
+        var psi = new ProcessStartInfo(Tool.Find("docker-registry")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add("serve");
+        psi.ArgumentList.Add(Path.Combine(_dir.Path, "config.yml"));
+        _process.Dispose();
+        _process = Process.Start(psi)!;
+        Follow(_process);
+        var p = _process;
+        await Deadline.WaitUntilAsync(() => p.HasExited || FreePort.IsListening(Port), TimeSpan.FromSeconds(20), $"docker-registry on port {Port} again");
+        if (p.HasExited) throw new InvalidOperationException($"docker-registry exited {p.ExitCode}: {Log}");
     }
 
     public int Port { get; }

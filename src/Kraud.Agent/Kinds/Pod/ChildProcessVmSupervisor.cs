@@ -12,12 +12,16 @@ namespace Kraud.Agent.Kinds.Pod;
 /// The child-process backend: each VM is `kraud-vmm --config FILE` started by the agent with a NOTIFY_SOCKET of its
 /// own (a datagram socket beside the launch file), so READY=1 — sent by the VMM right before the guest's first
 /// instruction — marks it running. The restart policy is applied here: always, on-failure (exit code not 0) or
-/// never, with a delay growing from 100 ms to 5 s. VMs end with the agent (dev mode and tests; the systemd backend
-/// is the one that outlives it).
+/// never, with a delay growing from 100 ms to 5 s. The VMM's output (its log lines, the serial console's among them)
+/// is logged by the agent in the pod's scope (Kind Pod, Id).
+/// VMs outlive the agent: each VMM runs in a session of its own (`setsid`: a terminal's Ctrl-C or hang-up to the
+/// agent's process group does not reach it), the daemon never stops them on its way out, and a new agent adopts them
+/// by their pid files (<see cref="AdoptAsync"/>). Only <see cref="DisposeAsync"/> (tests) stops them all.
 /// </summary>
 /// <param name="vmmPath">kraud-vmm (beside the agent's binary in a real run).</param>
-/// <param name="runDir">The VMs' directories (&lt;runDir&gt;/&lt;id&gt;/): each running VMM's pid is kept there in `vmm.pid`, so
-/// a VMM left by an agent that died (kill -9) is stopped before its pod's VM starts again, never run twice.</param>
+/// <param name="runDir">The VMs' directories (&lt;runDir&gt;/&lt;id&gt;/): each running VMM's pid is kept there in `vmm.pid`, and
+/// the request that started it in `vm.json`, so a VMM left by an agent that stopped or died (kill -9) is adopted by the
+/// next one, never run twice.</param>
 /// <param name="launcherPrefix">Argv put before kraud-vmm, e.g. `ip netns exec NAME` for a test's namespace (that execs, keeping the pid).</param>
 public sealed class ChildProcessVmSupervisor(string vmmPath, string runDir, IReadOnlyList<string>? launcherPrefix = null, ILogger? logger = null)
     : IVmSupervisor, IAsyncDisposable
@@ -49,6 +53,7 @@ public sealed class ChildProcessVmSupervisor(string vmmPath, string runDir, IRea
     public async Task<VmState> StartAsync(VmStartRequest request, CancellationToken ct)
     {
         await StopAsync(request.Id, ct).ConfigureAwait(false);
+        VmRecord.Write(runDir, request);
         var vm = new ChildVm(this, request);
         _vms[request.Id] = vm;
         vm.Run();
@@ -64,17 +69,56 @@ public sealed class ChildProcessVmSupervisor(string vmmPath, string runDir, IRea
 
     private string PidFile(string id) => Path.Combine(runDir, id, "vmm.pid");
 
+    /// <summary>
+    /// Adopts the VMMs an earlier agent of this host left running (each `vmm.pid` whose process still runs kraud-vmm with
+    /// the VM's launch file): they are followed from here on (exit, restart policy) as if started here, with the
+    /// request of their `vm.json`. Their exit code cannot be known (they are no children of this agent): an adopted
+    /// VMM's exit is reported as code -1. VMs already known are left alone.
+    /// </summary>
+    public Task<IReadOnlyList<VmState>> AdoptAsync(CancellationToken ct)
+    {
+        var adopted = new List<VmState>();
+        if (!Directory.Exists(runDir)) return Task.FromResult<IReadOnlyList<VmState>>(adopted);
+        foreach (var dir in Directory.EnumerateDirectories(runDir))
+        {
+            string id = Path.GetFileName(dir);
+            if (_vms.ContainsKey(id) || LeftOverPid(id) is not { } pid) continue;
+            var request = VmRecord.Read(runDir, id)?.Request(id)
+                ?? new VmStartRequest(id, Path.Combine(dir, "launch.json"), Path.Combine(dir, "serial.log"), "never", "");
+            var vm = new ChildVm(this, request);
+            if (!_vms.TryAdd(id, vm)) continue;
+            vm.Adopt(pid, File.GetLastWriteTimeUtc(PidFile(id)));
+            _log.LogInformation("adopted VMM pid {Pid} of pod {Id} left running by an earlier agent", pid, id);
+            adopted.Add(vm.State);
+        }
+        return Task.FromResult<IReadOnlyList<VmState>>(adopted);
+    }
+
+    /// <summary>The pid in VM <paramref name="id"/>'s `vmm.pid` when that process is alive and runs this VM's launch file.</summary>
+    private int? LeftOverPid(string id)
+    {
+        string file = PidFile(id);
+        try
+        {
+            if (!File.Exists(file) || !int.TryParse(File.ReadAllText(file).Trim(), out int pid)) return null;
+            return IsVmmOf(pid, Path.Combine(runDir, id, "launch.json")) ? pid : null;
+        }
+        catch (IOException) { return null; }
+    }
+
+    private static bool IsVmmOf(int pid, string launch)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0').Contains(launch) && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z "); }
+        catch (IOException) { return false; }
+    }
+
     /// <summary>A VMM of this pod that no supervisor here started (its agent died): SIGTERM, then SIGKILL after the grace.</summary>
     private async Task StopLeftOverAsync(string id, CancellationToken ct)
     {
         string file = PidFile(id);
         if (!File.Exists(file) || !int.TryParse(File.ReadAllText(file).Trim(), out int pid)) return;
         string launch = Path.Combine(runDir, id, "launch.json");
-        bool IsOurs()
-        {
-            try { return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0').Contains(launch) && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z "); }
-            catch (IOException) { return false; }
-        }
+        bool IsOurs() => IsVmmOf(pid, launch);
         if (IsOurs())
         {
             _log.LogWarning("stopping VMM pid {Pid} of pod {Id} left by an earlier agent", pid, id);
@@ -91,6 +135,15 @@ public sealed class ChildProcessVmSupervisor(string vmmPath, string runDir, IRea
 
     public IReadOnlyList<VmState> List() => _vms.Values.Select(v => v.State).ToList();
 
+    /// <summary>Stops following every VM and leaves them running, as the agent's exit or death does (tests use it to
+    /// stand for a kill -9 of the agent: the next supervisor adopts the VMs).</summary>
+    public void Abandon()
+    {
+        foreach (var vm in _vms.Values) vm.Abandon();
+        _vms.Clear();
+    }
+
+    /// <summary>Stops every VM (tests). The daemon never calls it: its VMs outlive it.</summary>
     public async ValueTask DisposeAsync()
     {
         foreach (var id in _vms.Keys.ToList()) await StopAsync(id, CancellationToken.None).ConfigureAwait(false);
@@ -112,6 +165,8 @@ public sealed class ChildProcessVmSupervisor(string vmmPath, string runDir, IRea
         catch (IOException) { return []; }
         catch (UnauthorizedAccessException) { return []; }
     }
+
+    private static readonly string Setsid = Kraud.Commands.ExecutablePath.Find("setsid") ?? "/usr/bin/setsid";
 
     private sealed class ChildVm(ChildProcessVmSupervisor owner, VmStartRequest request)
     {
@@ -135,7 +190,40 @@ public sealed class ChildProcessVmSupervisor(string vmmPath, string runDir, IRea
             }
         }
 
+        private int? _adoptedPid;
+
         public void Run() => _loop = Task.Run(LoopAsync);
+
+        /// <summary>No restart and no report from here on; the VMM runs on.</summary>
+        public void Abandon() => _stop.Cancel();
+
+        /// <summary>Follows a VMM an earlier agent started: running since <paramref name="since"/>, then the restart policy.</summary>
+        public void Adopt(int pid, DateTime since)
+        {
+            lock (_lock) { _adoptedPid = pid; _pid = pid; _running = true; _startedAt = new DateTimeOffset(since, TimeSpan.Zero); _starts = 1; }
+            FirstOutcome.TrySetResult();
+            Run();
+        }
+
+        /// <summary>Waits on a dedicated thread (poll on a pidfd, never a pool thread) until the adopted VMM exits: -1, its code is unknown here.</summary>
+        private Task<int> WaitAdoptedAsync(int pid)
+        {
+            var exited = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var thread = new Thread(() =>
+            {
+                int fd = Kraud.Libc.Pidfd.Open(pid);
+                if (fd < 0) { exited.TrySetResult(-1); return; } // gone already
+                try
+                {
+                    bool gone = Kraud.Libc.Pidfd.WaitExited(fd, _stop.Token);
+                    exited.TrySetResult(gone ? -1 : 143);
+                }
+                catch (Exception e) { exited.TrySetException(e); }
+                finally { Kraud.Libc.Native.close(fd); }
+            }, 64 * 1024) { IsBackground = true, Name = "vmm-" + pid };
+            thread.Start();
+            return exited.Task;
+        }
 
         private async Task LoopAsync()
         {
@@ -144,7 +232,9 @@ public sealed class ChildProcessVmSupervisor(string vmmPath, string runDir, IRea
             {
                 int code;
                 DateTimeOffset began = DateTimeOffset.UtcNow;
-                try { code = await RunOnceAsync().ConfigureAwait(false); }
+                int? adopted;
+                lock (_lock) { adopted = _adoptedPid; _adoptedPid = null; }
+                try { code = adopted is { } pid ? await WaitAdoptedAsync(pid).ConfigureAwait(false) : await RunOnceAsync().ConfigureAwait(false); }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     owner._log.LogError(e, "starting the VMM of pod {Id} failed", request.Id);
@@ -174,10 +264,14 @@ public sealed class ChildProcessVmSupervisor(string vmmPath, string runDir, IRea
             using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
             notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
 
-            var prefix = owner._launcherPrefix;
-            var psi = new ProcessStartInfo(prefix.Count > 0 ? prefix[0] : owner._vmmPath) { UseShellExecute = false };
+            // setsid first: the VMM leads a session of its own, so it outlives the agent's (execs in place: same pid).
+            var prefix = (IReadOnlyList<string>)[Setsid, .. owner._launcherPrefix];
+            var psi = new ProcessStartInfo(prefix[0])
+            {
+                UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+            };
             foreach (var a in prefix.Skip(1)) psi.ArgumentList.Add(a);
-            if (prefix.Count > 0) psi.ArgumentList.Add(owner._vmmPath);
+            psi.ArgumentList.Add(owner._vmmPath);
             psi.ArgumentList.Add("--config");
             psi.ArgumentList.Add(request.LaunchFile);
             foreach (var (name, value) in ChildEnvironment.Overrides(new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notifyPath }))
@@ -195,8 +289,21 @@ public sealed class ChildProcessVmSupervisor(string vmmPath, string runDir, IRea
             }
             File.WriteAllText(owner.PidFile(request.Id), p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
             owner._log.LogInformation("started VMM of pod {Id}: pid {Pid}", request.Id, p.Id);
+            p.StandardInput.Close(); // the VMM reads nothing; after an agent's exit nothing would feed it anyway
             using (p)
             {
+                // Its lines into the agent's log in the pod's scope (KRAUD_KIND=Pod, KRAUD_ID in the journal). Once the agent is
+                // gone the VMM's writes fail (EPIPE) and are dropped; it keeps running, its serial log keeps the console.
+                var scope = new Dictionary<string, object> { ["Kind"] = ResourceKinds.Pod, ["Id"] = request.Id };
+                p.OutputDataReceived += (_, e) => Forward(e.Data);
+                p.ErrorDataReceived += (_, e) => Forward(e.Data);
+                void Forward(string? line)
+                {
+                    if (string.IsNullOrEmpty(line)) return;
+                    using (owner._log.BeginScope(scope)) owner._log.LogInformation("vmm: {VmmLine}", line);
+                }
+                p.BeginOutputReadLine();
+                p.BeginErrorReadLine();
                 var exited = p.WaitForExitAsync();
                 var buffer = new byte[512];
                 while (true)

@@ -3,7 +3,8 @@ namespace Kraud.Agent.Kinds.Pod;
 /// <summary>
 /// Runs the pods' VMs, one kraud-vmm per pod, whatever runs them: a child process of the agent (dev mode, tests:
 /// <see cref="ChildProcessVmSupervisor"/>) or systemd's `kraud-vm@&lt;id&gt;.service` through D-Bus (a backend of its own,
-/// which also adopts VMs that outlived an agent). Each backend applies the restart policy itself.
+/// <see cref="SystemdVmSupervisor"/>). Each backend applies the restart policy itself, and neither stops a VM when the
+/// agent stops: a new agent adopts the VMs that are running (<see cref="AdoptAsync"/>).
 /// </summary>
 public interface IVmSupervisor
 {
@@ -13,6 +14,12 @@ public interface IVmSupervisor
     /// <see cref="VmState.LastExit"/> set).
     /// </summary>
     Task<VmState> StartAsync(VmStartRequest request, CancellationToken ct);
+
+    /// <summary>
+    /// Takes over the VMs this host runs that the backend does not know yet (left by an earlier agent): from then on they
+    /// are listed, followed and stopped like the ones started here. Called once before the first reconcile; returns them.
+    /// </summary>
+    Task<IReadOnlyList<VmState>> AdoptAsync(CancellationToken ct);
 
     /// <summary>Stops the VM (SIGTERM, then SIGKILL after a grace) and forgets it; one that is not there is fine.</summary>
     Task StopAsync(string id, CancellationToken ct);

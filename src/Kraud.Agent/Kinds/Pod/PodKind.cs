@@ -4,7 +4,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Kraud.Agent.Kinds.Pod;
 
-/// <summary>The Pod kind as the daemon builds it from its configuration: child-process VMs (the systemd backend is to come).</summary>
+/// <summary>
+/// The Pod kind as the daemon builds it from its configuration. Its VMs run as systemd units when systemd is PID 1
+/// (`vmSupervisor` auto or systemd), else as the agent's children (`dev`, tests, hosts without systemd).
+/// </summary>
 public static class PodKind
 {
     public static PodReconciler Create(AgentConfig config, ILoggerFactory loggers)
@@ -21,11 +24,34 @@ public static class PodKind
             TrustedImageKeys = config.TrustedImageKeys.Select(BaliIdentity.Parse).ToList(),
             ImageCacheMaxBytes = config.ImageCache.MaxBytes,
             ImageCacheGrace = TimeSpan.FromSeconds(config.ImageCache.GraceSeconds),
+            AllocatableVcpus = config.AllocatableVcpus > 0 ? config.AllocatableVcpus : null,
         };
+        var supervisor = Supervisor(config.VmSupervisor, options.RunDir, log);
+        // Shares (nfs volumes) need Debian's virtiofsd, run as the agent's children. Under systemd the daemons would be
+        // in the agent's cgroup and die with an agent restart while their VMs run on, so there a pod with an nfs volume
+        // is refused until the daemons run as kraud-virtiofsd@ units bound to the VM's (systemd/kraud-virtiofsd@.service).
+        if (supervisor is SystemdVmSupervisor)
+            return new PodReconciler(options, supervisor, new PodTap(), log) { NoSharesReason = "VMs run as systemd units here, and their virtiofsd units are not wired yet" };
+        var shares = File.Exists(ChildProcessShareDaemons.DebianVirtiofsd) ? new ChildProcessShareDaemons(ChildProcessShareDaemons.DebianVirtiofsd, log) : null;
+        return new PodReconciler(options, supervisor, new PodTap(), log)
+        {
+            ShareDaemons = shares,
+            NoSharesReason = shares is null ? $"{ChildProcessShareDaemons.DebianVirtiofsd} is missing (Debian's qemu-system-common)" : null,
+        };
+    }
+
+    /// <summary>Whether systemd runs this host (PID 1): what `vmSupervisor: auto` decides by.</summary>
+    public static bool SystemdIsPid1 => Directory.Exists("/run/systemd/system");
+
+    private static IVmSupervisor Supervisor(string choice, string runDir, ILogger log)
+    {
+        if (choice == "systemd" || (choice == "auto" && SystemdIsPid1))
+        {
+            log.LogInformation("pods' VMs run as systemd units (kraud-vm@<id>.service)");
+            return new SystemdVmSupervisor(runDir, log);
+        }
         // Without kraud-vmm beside the agent a pod fails at its start (transient, naming the path), not the daemon.
         string vmm = ChildProcessVmSupervisor.LocateVmm() ?? "/usr/bin/kraud-vmm";
-        // Shares (nfs volumes) need Debian's virtiofsd; without it a pod with one fails naming the volume.
-        var shares = File.Exists(ChildProcessShareDaemons.DebianVirtiofsd) ? new ChildProcessShareDaemons(ChildProcessShareDaemons.DebianVirtiofsd, log) : null;
-        return new PodReconciler(options, new ChildProcessVmSupervisor(vmm, options.RunDir, logger: log), new PodTap(), log) { ShareDaemons = shares };
+        return new ChildProcessVmSupervisor(vmm, runDir, logger: log);
     }
 }

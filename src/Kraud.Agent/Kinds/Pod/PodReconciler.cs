@@ -41,7 +41,7 @@ public sealed record PodOptions
 /// <see cref="IVmSupervisor"/> run the VM until the VMM reports the guest running. An update restarts the VM only when
 /// its launch (launch file and config disk) changed; a delete stops it and removes everything of the pod.
 /// </summary>
-public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap tap, ILogger? logger = null) : IReconciler, IHostReport, IDisposable
+public sealed partial class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap tap, ILogger? logger = null) : IReconciler, IHostReport, IDisposable
 {
     private readonly ILogger _log = logger ?? NullLogger.Instance;
     private readonly PodImages _images = new(options, logger ?? NullLogger.Instance);
@@ -52,6 +52,9 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
 
     /// <summary>Runs the virtiofsd of each share (nfs volumes); null: a pod with an nfs volume is refused.</summary>
     public IShareDaemons? ShareDaemons { get; init; }
+
+    /// <summary>Why this agent serves no shares, for the refusal of a pod with an nfs volume.</summary>
+    public string? NoSharesReason { get; init; }
 
     /// <summary>An nfs volume's mountpoint by its id, null when this host has no such mounted filesystem (set by the daemon's composition).</summary>
     public Func<string, CancellationToken, Task<string?>>? FindFilesystem { get; set; }
@@ -76,7 +79,9 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         var vm = VmNode(state);
         try
         {
-            var outcome = await _amender.AmendObservedAsync(ResourceKinds.Pod, state.Id, generation, observed =>
+            // A VM that is down is no Ready pod: Failed with why (PodVmDown), Ready again when it runs.
+            var (phase, message) = PodVmDown.PhaseOf(state);
+            var outcome = await _amender.AmendPhaseAsync(ResourceKinds.Pod, state.Id, generation, phase, message, observed =>
             {
                 if (JsonNode.DeepEquals(observed["vm"], vm)) return false;
                 observed["vm"] = vm.DeepClone();
@@ -109,13 +114,14 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
         (options.AllocatableVcpus ?? Environment.ProcessorCount, options.AllocatableMemoryMiB ?? HostMemory.TotalBytes() >> 20);
 
     /// <summary>The host record's `pods`: VMs running now, and memory and vCPUs left after what every pod with a VM holds.</summary>
-    public Task ContributeAsync(HostReportBuilder report, CancellationToken ct)
+    public async Task ContributeAsync(HostReportBuilder report, CancellationToken ct)
     {
+        try { await AdoptedAsync(ct).ConfigureAwait(false); }
+        catch (TransientReconcileException e) { _log.LogWarning("the host record's pods without the VMs of an earlier agent: {Error}", e.Message); }
         var running = vms.List().Where(v => v.Running).Select(v => v.Id).Order(StringComparer.Ordinal).ToList();
         var (cpus, mem) = Allocatable;
         var held = _held.Values.ToList();
         report.Pods = new PodsResource(running.Count, running, cpus - held.Sum(h => h.Vcpus), (mem - held.Sum(h => h.MemoryMiB)) << 20);
-        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -145,6 +151,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
     {
         PodSpecValidator.ValidateId(id);
         PodSpecValidator.Validate(spec);
+        await AdoptedAsync(ct).ConfigureAwait(false);
         var guest = GuestPackage.Load(options.GuestDir, spec.Guest!);
         var (volumeDisks, filesystems) = await FindVolumesAsync(spec, ct).ConfigureAwait(false);
         CheckAllocatable(id, spec.Resources!);
@@ -282,6 +289,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
     public async Task<JsonObject> DeleteAsync(string id, CancellationToken ct)
     {
         PodSpecValidator.ValidateId(id);
+        await AdoptedAsync(ct).ConfigureAwait(false);
         // A tap of the pod's name that is not the pod's refuses the delete before anything changes.
         await Task.Run(() => tap.CheckNotForeign(id), ct).ConfigureAwait(false);
         _generations.TryRemove(id, out _);
@@ -328,7 +336,7 @@ public sealed class PodReconciler(PodOptions options, IVmSupervisor vms, PodTap 
             if (path is null && FindFilesystem is { } find && await find(vol, ct).ConfigureAwait(false) is { } mountpoint)
             {
                 if (ShareDaemons is null)
-                    throw PermanentReconcileException.At($"spec.volumes[{i}].volume", $"volume {vol} is an nfs volume and this agent runs no virtiofsd");
+                    throw PermanentReconcileException.At($"spec.volumes[{i}].volume", $"volume {vol} is an nfs volume and this agent runs no virtiofsd: {NoSharesReason ?? "no share daemons configured"}");
                 filesystems[vs[i].Name!] = mountpoint;
                 continue;
             }

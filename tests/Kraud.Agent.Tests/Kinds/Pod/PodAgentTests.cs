@@ -1,9 +1,6 @@
-using System.Text.Json.Nodes;
-using Kraud.Agent.ControlPlane;
 using Kraud.Agent.Kinds.Pod;
 using Kraud.Agent.Tests.ControlPlane;
 using Kraud.Net.Rtnl;
-using Kraud.Testing;
 using Kraud.Vmm.Tests;
 
 namespace Kraud.Agent.Tests.Kinds.Pod;
@@ -30,7 +27,7 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
     {
         string guest = Path.Combine(Dir.Path, "guest", "default");
         Directory.CreateDirectory(guest);
-        File.Copy(TestGuests.Path("idle"), Path.Combine(guest, "kernel"));
+        File.Copy(TestGuests.Path("idle"), Path.Combine(guest, "kernel"), overwrite: true);
         File.WriteAllText(Path.Combine(guest, "cradle.json"), """{"version":2,"kernel":{"kernel":"kernel"}}""");
         string config = Dir.Write("agent.json", $$"""
             { "host": "h1", "stateDir": "{{Path.Combine(Dir.Path, "state")}}", "nats": { "servers": ["{{Nats.Url}}"] },
@@ -62,6 +59,19 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
         using (var rt = RtNetlink.Open()) Assert.Equal(PodTap.OwnerAlias(_id), rt.LinkGet(tap).Alias);
         Assert.Contains("10.231.0.17", Cmd.Run("ip", "-4", "route", "show", "proto", "75", "dev", tap));
 
+        // `kraud-agent get pod ID` shows the VM, its addresses and images.
+        var (code, shown) = Cmd.TryRun(AgentBinary.Path, "get", "pod", _id, "--server", Nats.Url, "--host", "h1");
+        Assert.True(code == 0, shown);
+        Assert.Contains("state: Running", shown);
+        Assert.Contains($"pid: {pid}", shown);
+        Assert.Contains($"tap: {tap}", shown);
+        Assert.Contains("ip6: fd42:1a8:e2e::17", shown);
+        Assert.Contains("ip4: 10.231.0.17", shown);
+        Assert.Contains($"digest: {(string?)ready.Observed["images"]![0]!["digest"]}", shown);
+
+        // The VMM's lines go through the agent's log in the pod's scope.
+        Assert.Contains(_agent.Stderr, l => l.Contains("vmm: ", StringComparison.Ordinal) && l.Contains(_id, StringComparison.Ordinal));
+
         // The host record counts it (written every 10 s).
         var record = await WaitForHostAsync(h => h.Pods?.Ids.Contains(_id) == true);
         Assert.True(record.Pods!.AllocatableVcpus < Environment.ProcessorCount);
@@ -81,6 +91,74 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
         Assert.False(Directory.Exists(Path.Combine("/run/kraud/vm", _id)));
     }
 
+    [Fact]
+    public async Task An_agent_killed_while_its_pod_starts_converges_after_its_restart_with_one_VM_and_an_agent_restart_leaves_it_running()
+    {
+        StartAgent();
+        await Cp.PublishAsync("h1", "Pod", _id, 1, Spec());
+        // kill -9 as soon as the VMM exists (before or just after its READY=1, whatever the agent had written by then).
+        string pidFile = Path.Combine("/run/kraud/vm", _id, "vmm.pid");
+        // (The pid file is written as setsid starts; kraud-vmm is exec'd in that process a moment later.)
+        await Deadline.WaitUntilAsync(() => File.Exists(pidFile) && File.ReadAllText(pidFile).Length > 0 && Vmms() == 1, TimeSpan.FromSeconds(60), "the VMM started");
+        _agent!.Signal(9);
+        await _agent.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        int first = int.Parse(File.ReadAllText(pidFile));
+        Assert.Equal(1, Vmms());
+
+        Replace(_agent);
+        StartAgent();
+        var ready = await Cp.WaitForStatusAsync("h1", "pod", _id, s => s.Phase == ResourceStatus.Ready && (string?)s.Observed["vm"]?["state"] == "Running",
+            TimeSpan.FromSeconds(60));
+        // The VM the dead agent started was adopted: no second VMM, same pid.
+        Assert.Equal(first, (int)ready.Observed["vm"]!["pid"]!);
+        Assert.Equal(1, Vmms());
+        Assert.Contains(_agent.Stderr, l => l.Contains($"adopted VMM pid {first} of pod {_id}", StringComparison.Ordinal));
+
+        // A clean stop (SIGTERM) and start of the agent: the VM runs on, adopted again.
+        _agent.Signal(15);
+        Assert.Equal(0, await _agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(1, Vmms());
+        Replace(_agent);
+        var restartedAt = DateTimeOffset.UtcNow;
+        StartAgent();
+        // Nothing is pending, so nothing is reconciled: the new agent adopts the VM (its host record counts it) ...
+        var record = await WaitForHostAsync(h => h.StartedAt >= restartedAt.AddSeconds(-1) && h.Pods?.Ids.Contains(_id) == true);
+        Assert.DoesNotContain($"Pod/{_id}", record.Orphans);
+        // ... and the next generation with the same spec finds the launch unchanged: same VM.
+        await Cp.PublishAsync("h1", "Pod", _id, 2, Spec());
+        var again = await Cp.WaitForStatusAsync("h1", "pod", _id, s => s.Generation == 2 && s.Phase is ResourceStatus.Ready or ResourceStatus.Failed, TimeSpan.FromSeconds(60));
+        Assert.True(again.Phase == ResourceStatus.Ready, again.Message);
+        Assert.Equal(first, (int)again.Observed["vm"]!["pid"]!);
+        Assert.Equal(1, Vmms());
+
+        await Cp.PublishAsync("h1", "Pod", _id, 3, deleted: true);
+        var deleted = await Cp.WaitForStatusAsync("h1", "pod", _id, s => s.Phase is ResourceStatus.Deleted or ResourceStatus.Failed, TimeSpan.FromSeconds(30));
+        Assert.True(deleted.Phase == ResourceStatus.Deleted, deleted.Message);
+        Assert.Equal(0, Vmms());
+    }
+
+    private void Replace(AgentProcess old)
+    {
+        _agent = null;
+        old.Dispose();
+    }
+
+    /// <summary>kraud-vmm processes (not zombies) running this test's pod's launch file.</summary>
+    private int Vmms()
+    {
+        string launch = Path.Combine("/run/kraud/vm", _id, "launch.json");
+        return Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(p => int.TryParse(p, out _)).Count(p =>
+        {
+            try
+            {
+                return new FileInfo($"/proc/{p}/exe").LinkTarget?.EndsWith("/kraud-vmm", StringComparison.Ordinal) == true
+                    && File.ReadAllText($"/proc/{p}/cmdline").Split('\0').Contains(launch) && !File.ReadAllText($"/proc/{p}/status").Contains("State:\tZ");
+            }
+            catch (IOException) { return false; }
+            catch (UnauthorizedAccessException) { return false; }
+        });
+    }
+
     private async Task<HostRecord> WaitForHostAsync(Func<HostRecord, bool> condition)
     {
         HostRecord? last = null;
@@ -91,6 +169,7 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
     public override async Task DisposeAsync()
     {
         _agent?.Dispose();
+        // VMs outlive their agent: what a failed test leaves of this pod is removed below.
         _notify.Dispose();
         // What a failed test may leave: the VMM (a child the agent does not take with it) and the tap.
         string pidFile = Path.Combine("/run/kraud/vm", _id, "vmm.pid");

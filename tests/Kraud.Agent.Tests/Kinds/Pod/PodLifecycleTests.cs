@@ -1,11 +1,9 @@
 using System.Formats.Tar;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Pod;
 using Kraud.Oci;
 using Kraud.Oci.Tests.Fixtures;
-using Kraud.Testing;
 using Kraud.Vmm.Tests;
 
 namespace Kraud.Agent.Tests.Kinds.Pod;
@@ -215,6 +213,10 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
             TimeSpan.FromSeconds(5), "the restart in the status");
         var exited = Assert.Single(status.Amends, a => (string?)a["state"] == "Exited");
         Assert.Equal(137, (int)exited["lastExit"]!["code"]!);
+        // Down: Failed naming the exit; back: Ready.
+        Assert.Equal(["Failed", "Ready"], status.Phases.Select(p => p.Phase).Distinct());
+        Assert.StartsWith($"the VM of pod {id} is down: its VMM exited with code 137 after 0 restart(s); serial: ", status.Phases.First(p => p.Phase == "Failed").Message);
+        Assert.Equal(("Ready", ""), status.Phases[^1]);
         Assert.Contains("idle guest up", exited["lastExit"]!["serial"]!.AsArray().Select(l => (string?)l));
         Assert.All(status.Generations, g => Assert.Equal(7, g));
         var state = _vms.Get(id)!;
@@ -231,34 +233,74 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
     }
 
     [Fact]
-    public async Task A_vmm_left_by_a_dead_agent_is_replaced_not_duplicated()
+    public async Task A_vm_that_stays_down_is_failed_with_its_exit_until_a_reconcile_starts_it_again()
+    {
+        const string id = "pod-4b";
+        var status = new RecordingAmender();
+        _pods.ReportVmChangesTo(status);
+        var envelope = new ResourceEnvelope(ResourceEnvelope.V1, "Pod", id, 3, false, JsonDocument.Parse(SpecJson(restart: "never")).RootElement);
+        var first = await _pods.ReconcileAsync(envelope, new ReconcileContext("h1", _dir.Path, 1, _log), CancellationToken.None);
+        int pid = (int)first!["vm"]!["pid"]!;
+        Kraud.Libc.Native.kill(pid, 9);
+        await Deadline.WaitUntilAsync(() => status.Phases.Any(p => p.Phase == "Failed"), TimeSpan.FromSeconds(20), "the pod Failed");
+        var (phase, message) = status.Phases[^1];
+        Assert.Equal("Failed", phase);
+        Assert.StartsWith($"the VM of pod {id} is down: its VMM exited with code 137 after 0 restart(s); serial: ", message);
+        Assert.Contains("idle guest up", message);
+        Assert.Equal("Exited", (string?)status.Amends[^1]["state"]);
+        Assert.Equal(3, status.Generations[^1]);
+        Assert.False(_vms.Get(id)!.Running); // restart: never, so it stays down
+
+        // The next reconcile (a resync or a retry) starts it again.
+        var again = await _pods.ReconcileAsync(envelope, new ReconcileContext("h1", _dir.Path, 2, _log), CancellationToken.None);
+        Assert.Equal("Running", (string?)again!["vm"]!["state"]);
+        Assert.NotEqual(pid, (int)again["vm"]!["pid"]!);
+        await _pods.DeleteAsync(id, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task A_vmm_left_by_a_dead_agent_is_adopted_not_duplicated_and_its_restart_policy_goes_on()
     {
         const string id = "pod-5";
-        // restart never: the abandoned supervisor below must not start the VM again when it is stopped.
-        var first = await _pods.ApplyAsync(id, Spec(restart: "never"), CancellationToken.None);
+        var first = await _pods.ApplyAsync(id, Spec(), CancellationToken.None);
         int pid = (int)first["vm"]!["pid"]!;
+        // Its own session: a Ctrl-C or hang-up to the agent's process group does not reach the VM.
+        Assert.Equal(pid, int.Parse(File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].Split(' ')[3]));
 
         // A new agent: new reconciler and supervisor; the old supervisor is abandoned as a kill -9 would leave it.
         _pods.Dispose();
+        _vms.Abandon();
         var vms = new ChildProcessVmSupervisor(AgentBinary.VmmPath, RunDir, ["ip", "netns", "exec", _ns.Name], _log);
         using var pods = new PodReconciler(new PodOptions
         {
             GuestDir = Path.Combine(_dir.Path, "guest"), RunDir = RunDir, ImagesDir = Path.Combine(_dir.Path, "images"),
             Registries = [new RegistryOptions { Host = registry.Server.Host, PlainHttp = true }], CacheDiskBytes = 16 << 20,
         }, vms, new PodTap(_ns.Ns), _log);
-        var second = await pods.ApplyAsync(id, Spec(restart: "never"), CancellationToken.None);
-        int pid2 = (int)second["vm"]!["pid"]!;
-        Assert.NotEqual(pid, pid2);
-        Assert.False(Alive(pid));
+        var second = await pods.ApplyAsync(id, Spec(), CancellationToken.None);
+        Assert.Equal(pid, (int)second["vm"]!["pid"]!);
+        Assert.Equal("Running", (string?)second["vm"]!["state"]);
+        Assert.True(Alive(pid));
+        Assert.Equal(1, VmmsOf(id));
+
+        // kill -9 of the adopted VMM: the new supervisor restarts it (restart always), still one VMM.
+        Kraud.Libc.Native.kill(pid, 9);
+        await Deadline.WaitUntilAsync(() => vms.Get(id) is { Running: true, Restarts: 1 }, TimeSpan.FromSeconds(20), "the adopted VM restarted");
+        var state = vms.Get(id)!;
+        Assert.NotEqual(pid, state.Pid);
+        Assert.Equal(-1, state.LastExit!.Code); // no child of this agent: its exit code is not known here
+        Assert.Equal(1, VmmsOf(id));
+        await pods.DeleteAsync(id, CancellationToken.None);
+        Assert.False(Alive(state.Pid!.Value));
+        Assert.Equal(0, VmmsOf(id));
+        await vms.DisposeAsync();
+    }
+
+    private int VmmsOf(string id)
+    {
         string launch = Path.Combine(RunDir, id, "launch.json");
-        var vmms = Directory.EnumerateDirectories("/proc").Select(Path.GetFileName)
+        return Directory.EnumerateDirectories("/proc").Select(Path.GetFileName)
             .Where(p => int.TryParse(p, out _) && Alive(int.Parse(p!)))
             .Count(p => { try { return File.ReadAllText($"/proc/{p}/cmdline").Split('\0').Contains(launch); } catch (IOException) { return false; } });
-        Assert.Equal(1, vmms);
-        await pods.DeleteAsync(id, CancellationToken.None);
-        Assert.False(Alive(pid2));
-        await vms.DisposeAsync();
-        await _vms.StopAsync(id, CancellationToken.None); // the abandoned supervisor's loop ends too
     }
 
     [Fact]
@@ -366,31 +408,87 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         await vms.DisposeAsync();
     }
 
+    [Fact]
+    public async Task A_registry_that_goes_down_mid_pull_fails_the_pod_transiently_and_the_retry_resumes_the_blob()
+    {
+        using var server = await RegistryServer.StartAsync();
+        var layout = new OciLayout(Path.Combine(_dir.Path, "big-layout"));
+        var big = layout.AddRandomLayer(7, 192L << 20);
+        layout.Tag("v1", layout.AddImage("linux", "amd64", [big], "/bin/app"));
+        Skopeo.Push(layout, "v1", server.Host, "test/big");
+        string images = Path.Combine(_dir.Path, "images-big");
+        await using var vms = new ChildProcessVmSupervisor(AgentBinary.VmmPath, RunDir, ["ip", "netns", "exec", _ns.Name], _log);
+        using var pods = new PodReconciler(new PodOptions
+        {
+            GuestDir = Path.Combine(_dir.Path, "guest"), RunDir = RunDir, ImagesDir = images,
+            Registries = [new RegistryOptions { Host = server.Host, PlainHttp = true }], CacheDiskBytes = 16 << 20,
+        }, vms, new PodTap(_ns.Ns), _log);
+        var spec = Spec(image: $$"""{ "ref": "{{server.Host}}/test/big:v1" }""");
+
+        // The registry is killed once 8 MiB arrived (the small config blob comes first; these are the layer's).
+        int killed = 0;
+        var first = new Recorded(o =>
+        {
+            if (o["pull"]?["doneBytes"] is { } d && (long)d >= 8 << 20 && Interlocked.Exchange(ref killed, 1) == 0) server.Kill();
+        });
+        var e = await Assert.ThrowsAsync<TransientReconcileException>(() => pods.ApplyAsync("pod-pull", spec, CancellationToken.None, first));
+        Assert.StartsWith("spec.containers[0].image:", e.Message);
+        Assert.Null(vms.Get("pod-pull"));
+        // The layer's bytes so far are kept (.<hex>.partial beside the blobs) for the retry.
+        var partials = Directory.GetFiles(Path.Combine(images, "blobs", "sha256"), ".*.partial");
+        string partial = Assert.Single(partials, p => new FileInfo(p).Length > 0);
+        long kept = new FileInfo(partial).Length;
+        Assert.InRange(kept, 1, big.Size - 1);
+
+        // Up again: the retry resumes at the bytes kept and the pod runs.
+        await server.StartAgainAsync();
+        var second = new Recorded();
+        var observed = await pods.ApplyAsync("pod-pull", spec, CancellationToken.None, second);
+        Assert.Equal("Running", (string?)observed["vm"]!["state"]);
+        var done = second.Values.Select(v => (long?)v["pull"]?["doneBytes"]).Where(d => d > 0).ToList();
+        // Resumed: the layer's progress starts at the bytes kept; a download from byte 0 would pass through 1 MiB .. kept.
+        Assert.True(done.Count > 0, "no progress in the retry");
+        Assert.DoesNotContain(done, d => d > (1 << 20) && d < kept);
+        Assert.Contains(done, d => d > kept);
+        Assert.False(File.Exists(partial));
+        await pods.DeleteAsync("pod-pull", CancellationToken.None);
+    }
+
     private sealed class RecordingAmender : IStatusAmender
     {
-        private readonly List<(long Generation, JsonObject Vm)> _amends = [];
+        private readonly List<(long Generation, JsonObject Vm, string Phase, string Message)> _amends = [];
         private JsonObject _observed = new();
+        private string _phase = "Ready", _message = "";
         public List<JsonObject> Amends { get { lock (_amends) return _amends.Select(a => a.Vm).ToList(); } }
         public List<long> Generations { get { lock (_amends) return _amends.Select(a => a.Generation).ToList(); } }
+        public List<(string Phase, string Message)> Phases { get { lock (_amends) return _amends.Select(a => (a.Phase, a.Message)).ToList(); } }
 
-        public Task<AmendOutcome> AmendObservedAsync(string kind, string id, long generation, Func<JsonObject, bool> change, CancellationToken ct)
+        public Task<AmendOutcome> AmendObservedAsync(string kind, string id, long generation, Func<JsonObject, bool> change, CancellationToken ct) =>
+            AmendPhaseAsync(kind, id, generation, _phase, _message, change, ct);
+
+        public Task<AmendOutcome> AmendPhaseAsync(string kind, string id, long generation, string phase, string message, Func<JsonObject, bool> change, CancellationToken ct)
         {
             lock (_amends)
             {
                 var copy = (JsonObject)_observed.DeepClone();
-                if (!change(copy)) return Task.FromResult(AmendOutcome.Unchanged);
+                if (!change(copy) && phase == _phase && message == _message) return Task.FromResult(AmendOutcome.Unchanged);
                 _observed = copy;
-                _amends.Add((generation, (JsonObject)copy["vm"]!.DeepClone()));
+                (_phase, _message) = (phase, message);
+                _amends.Add((generation, (JsonObject)copy["vm"]!.DeepClone(), phase, message));
                 return Task.FromResult(AmendOutcome.Amended);
             }
         }
     }
 
-    private sealed class Recorded : IProgress<JsonObject>
+    private sealed class Recorded(Action<JsonObject>? seen = null) : IProgress<JsonObject>
     {
         private readonly List<JsonObject> _values = [];
         public List<JsonObject> Values { get { lock (_values) return [.. _values]; } }
-        public void Report(JsonObject value) { lock (_values) _values.Add(value); }
+        public void Report(JsonObject value)
+        {
+            lock (_values) _values.Add(value);
+            seen?.Invoke(value);
+        }
     }
 
     private BlobStore ReopenStore()

@@ -1,8 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Pod;
-using Kraud.Testing;
 
 namespace Kraud.Agent.Tests.Kinds.Pod;
 
