@@ -125,6 +125,8 @@ public sealed class PodShareLaneTests(PodRegistry registry) : IClassFixture<PodR
             return Task.CompletedTask;
         }
 
+        public Task<IReadOnlyList<VmState>> AdoptAsync(CancellationToken ct) => Task.FromResult<IReadOnlyList<VmState>>([]);
+
         public VmState? Get(string id) => _state;
 
         public IReadOnlyList<VmState> List() => _state is null ? [] : [_state];
