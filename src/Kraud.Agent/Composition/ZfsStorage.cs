@@ -27,6 +27,7 @@ public sealed class ZfsStorage
         Exports = exports;
         Scheduler = scheduler;
         Volumes = new VolumeReconciler(zfs, exports, usedByPod: id => UsedByPod?.Invoke(id) == true) { Changed = scheduler.Invalidate, Replication = replicas };
+        if (replicas?.Handover is { } handover) handover.UsedByPod = id => UsedByPod?.Invoke(id) == true;
         Snapshots = new SnapshotReconciler(zfs, Volumes);
         Pools = new PoolReport(zfs.Cli, () => present.Ok, clock);
     }
@@ -75,7 +76,10 @@ public sealed class ZfsStorage
         var sender = new ReplicationSender(zfs, streams, tls, loggers.CreateLogger<ReplicationSender>());
         var schedule = new ReplicationSchedule(zfs, sender, registry, clock, transfers, loggers.CreateLogger<ReplicationSchedule>());
         var receiver = new ReplicationReceiver(zfs, streams, registry, tls, config.Host, transfers, loggers.CreateLogger<ReplicationReceiver>());
-        var replicas = new ReplicaVolume(zfs, exports, registry) { SourceStatus = schedule.StatusNode };
+        var replicas = new ReplicaVolume(zfs, exports, registry)
+        {
+            SourceStatus = schedule.StatusNode, Handover = new VolumeHandover(zfs, exports, registry, sender, clock),
+        };
         return new ZfsStorage(zfs, exports, scheduler, new ZfsPresence(clock), clock, replicas)
         {
             Replication = new ReplicationService(receiver, schedule, rc.Listen, loggers.CreateLogger<ReplicationService>()),

@@ -23,8 +23,12 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
     {
         var spec = envelope.ReadSpecIfAny(VolumeJsonContext.Default.VolumeSpec);
         if (envelope.Deleted) return await DeleteAsync(envelope.Id, context.Host, spec, ct).ConfigureAwait(false);
+        // A handover's final send reports its bytes in the Progressing status.
+        IProgress<TransferProgress>? progress = context.Progress is { } p
+            ? new Progress<TransferProgress>(t => p.Report(new JsonObject { ["handover"] = new JsonObject { ["bytes"] = t.Bytes, ["estimatedBytes"] = t.EstimatedBytes } }))
+            : null;
         return await ReconcileAsync(envelope.Id, envelope.Generation, context.Host,
-            spec ?? throw PermanentReconcileException.At("spec", "required"), progress: null, ct).ConfigureAwait(false);
+            spec ?? throw PermanentReconcileException.At("spec", "required"), progress, ct).ConfigureAwait(false);
     }
 
     /// <summary>Native properties that cannot be inherited: removing them from the spec sets them to "none" instead.</summary>
@@ -59,6 +63,8 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
         progress?.Report(new TransferProgress(0, 0));
         if (spec.Replication is not null && Replication is null)
             throw new PermanentReconcileException("spec.replication: this agent has no replication configured (config replication: certFile, keyFile, caFile)", "spec.replication");
+        if (Replication is not null && await Replication.HandoverAsync(id, generation, hostId, spec, ds, progress, () => ObserveAsync(id, ds, ct), ct).ConfigureAwait(false) is { } handedOver)
+            return handedOver;
         if (spec.IsReplica)
             return await Replication!.ReconcileReplicaAsync(id, generation, hostId, spec, ds, () => ObserveAsync(id, ds, ct), ct).ConfigureAwait(false);
         if (Replication is not null && zfs.Exists(ds))

@@ -16,6 +16,35 @@ public sealed class ReplicaVolume(ZfsApi zfs, NfsExports exports, ReplicationReg
     /// <summary>The schedule's per-target status of a source volume (observed.replication), when the daemon runs one.</summary>
     public Func<string, JsonNode?>? SourceStatus { get; init; }
 
+    /// <summary>Handovers (needs the sender); without it a spec with a handover fails.</summary>
+    public VolumeHandover? Handover { get; init; }
+
+    /// <summary>
+    /// A source spec with a handover: hands over once per requestId, then (and on every later reconcile of that
+    /// spec) keeps the dataset as the new owner's replica. Null when the spec has no handover.
+    /// </summary>
+    public async Task<JsonObject?> HandoverAsync(string id, long generation, string hostId, VolumeSpec spec, string ds,
+        IProgress<Kraud.Zfs.Send.TransferProgress>? progress, Func<Task<JsonObject>> observe, CancellationToken ct)
+    {
+        if (spec.Replication?.Handover is not { } h) return null;
+        if (Handover is null) throw new PermanentReconcileException("spec.replication.handover: this agent cannot send (no replication sender configured)", "spec.replication.handover");
+        JsonObject handed;
+        if (await Handover.DoneAsync(ds, h.RequestId!, ct).ConfigureAwait(false)) handed = VolumeHandover.HandedOver(h);
+        else
+        {
+            if (zfs.Exists(ds)) VolumeReconciler.CheckOwned(ds, await zfs.Cli.GetAsync(ds, [VolumeDatasets.IdProperty, VolumeDatasets.HostProperty], ct).ConfigureAwait(false), id, hostId);
+            handed = await Handover.RunAsync(id, generation, spec, ds, progress, ct).ConfigureAwait(false);
+        }
+        var asReplica = new VolumeSpec
+        {
+            Pool = spec.Pool, Class = spec.Class, SizeBytes = spec.SizeBytes,
+            Replication = new ReplicationSpec { Role = ReplicationSpec.ReplicaRole, Keep = spec.Replication.Keep, Source = new ReplicationPeerSpec { Host = h.To } },
+        };
+        var o = await ReconcileReplicaAsync(id, generation, hostId, asReplica, ds, observe, ct).ConfigureAwait(false);
+        o["handedOver"] = handed;
+        return o;
+    }
+
     /// <summary>Applies a replica spec; the dataset itself appears with the source's first pass.</summary>
     public async Task<JsonObject> ReconcileReplicaAsync(string id, long generation, string hostId, VolumeSpec spec, string ds,
         Func<Task<JsonObject>> observe, CancellationToken ct)
@@ -73,7 +102,9 @@ public sealed class ReplicaVolume(ZfsApi zfs, NfsExports exports, ReplicationReg
         var have = await zfs.Cli.GetAsync(ds, [ReplicationNames.ReplicaOfProperty, "readonly", "canmount", "type"], ct).ConfigureAwait(false);
         if (VolumeReconciler.MarkOf(have.GetValueOrDefault(ReplicationNames.ReplicaOfProperty)) == "-") return;
         if (have["readonly"].Source == "local") await zfs.Cli.InheritAsync(ds, "readonly", ct).ConfigureAwait(false);
-        if (have["type"].Value == "filesystem" && have["canmount"].Source == "local") await zfs.Cli.InheritAsync(ds, "canmount", ct).ConfigureAwait(false);
+        // canmount cannot be inherited; "on" is its default.
+        if (have["type"].Value == "filesystem" && have["canmount"].Value != "on")
+            await zfs.Cli.SetAsync(ds, new Dictionary<string, string> { ["canmount"] = "on" }, ct).ConfigureAwait(false);
         await zfs.Cli.InheritAsync(ds, ReplicationNames.ReplicaOfProperty, ct).ConfigureAwait(false);
     }
 

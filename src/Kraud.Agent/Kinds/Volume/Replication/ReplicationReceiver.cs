@@ -119,15 +119,16 @@ public sealed class ReplicationReceiver(ZfsApi zfs, ZfsSendReceive streams, Repl
         try
         {
             await gate.WaitAsync(ct).ConfigureAwait(false);
-            try { return await ReceiveAsync(ssl, ds, request.Volume, peer, entry!, ct).ConfigureAwait(false); }
+            try { return await ReceiveAsync(ssl, ds, request.Volume, request.Base, peer, entry!, ct).ConfigureAwait(false); }
             finally { gate.Release(); }
         }
         finally { transfers.Release(); }
     }
 
-    private async Task<bool> ReceiveAsync(SslStream ssl, string ds, string id, string peer, ReplicaEntry entry, CancellationToken ct)
+    private async Task<bool> ReceiveAsync(SslStream ssl, string ds, string id, string? baseName, string peer, ReplicaEntry entry, CancellationToken ct)
     {
         bool fresh = !zfs.Exists(ds);
+        if (!fresh && baseName is not null) await RollBackToBaseAsync(ds, baseName, peer, ct).ConfigureAwait(false);
         Dictionary<string, string>? props = null;
         if (fresh)
         {
@@ -163,6 +164,19 @@ public sealed class ReplicationReceiver(ZfsApi zfs, ZfsSendReceive streams, Repl
         logger.LogInformation("replication: received {Bytes} bytes from '{Peer}' into {Dataset}", chunks.Bytes, peer, ds);
         await Reply(ssl, await StateAsync(ds, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>
+    /// An incremental applies only on top of its base: when the replica has newer snapshots (the source lost them,
+    /// by hand or by a handover's change of direction), it goes back to the base. It is a replica: nothing of its
+    /// own is lost, only what the source no longer has.
+    /// </summary>
+    private async Task RollBackToBaseAsync(string ds, string baseName, string peer, CancellationToken ct)
+    {
+        var snaps = await zfs.ListSnapshotsAsync(ds, ct: ct).ConfigureAwait(false);
+        if (snaps.Count == 0 || snaps[^1].ShortName == baseName || snaps.All(s => s.ShortName != baseName)) return;
+        logger.LogWarning("replication: {Dataset} has snapshots newer than the base {Base} of '{Peer}''s stream; rolling back to it", ds, baseName, peer);
+        await zfs.RollbackAsync($"{ds}@{baseName}", ct).ConfigureAwait(false);
     }
 
     private Dictionary<string, string> Marks(string id, string peer, ReplicaEntry entry)

@@ -64,7 +64,7 @@ public sealed class ReplicationSender(ZfsApi zfs, ZfsSendReceive streams, Replic
             {
                 onState?.Invoke(TargetPassResult.Resuming);
                 logger.LogInformation("replication to '{Host}': resuming a cut transfer from the replica's token", host);
-                bytes += await StreamAsync(ssl, id, (dst, p, c) => streams.ResumeSendAsync(token, dst, p, c), progress, ct).ConfigureAwait(false);
+                bytes += await StreamAsync(ssl, id, null, (dst, p, c) => streams.ResumeSendAsync(token, dst, p, c), progress, ct).ConfigureAwait(false);
                 state = await AskAsync(ssl, new ReplicationRequest { Op = ReplicationWire.StateOp, Volume = id }, ct).ConfigureAwait(false);
                 continue;
             }
@@ -83,16 +83,16 @@ public sealed class ReplicationSender(ZfsApi zfs, ZfsSendReceive streams, Replic
                 return new TargetPassResult(host, ReplicationNames.ShortName(common.Name), bytes, TargetPassResult.Idle, null);
             onState?.Invoke(TargetPassResult.Sending);
             string? from = common.Name;
-            bytes += await StreamAsync(ssl, id, (dst, p, c) => streams.SendAsync(snapshot, from, dst, p, c), progress, ct).ConfigureAwait(false);
+            bytes += await StreamAsync(ssl, id, from is null ? null : ReplicationNames.ShortName(from), (dst, p, c) => streams.SendAsync(snapshot, from, dst, p, c), progress, ct).ConfigureAwait(false);
             state = await AskAsync(ssl, new ReplicationRequest { Op = ReplicationWire.StateOp, Volume = id }, ct).ConfigureAwait(false);
         }
         throw new ReplicationRefusedException($"the replica did not reach {snapshot} after a resume and a send");
     }
 
-    private async Task<long> StreamAsync(SslStream ssl, string id, Func<Stream, IProgress<TransferProgress>?, CancellationToken, Task<long>> send,
+    private async Task<long> StreamAsync(SslStream ssl, string id, string? baseName, Func<Stream, IProgress<TransferProgress>?, CancellationToken, Task<long>> send,
         IProgress<TransferProgress>? progress, CancellationToken ct)
     {
-        await ReplicationWire.WriteAsync(ssl, new ReplicationRequest { Op = ReplicationWire.ReceiveOp, Volume = id },
+        await ReplicationWire.WriteAsync(ssl, new ReplicationRequest { Op = ReplicationWire.ReceiveOp, Volume = id, Base = baseName },
             ReplicationWireJsonContext.Default.ReplicationRequest, ct).ConfigureAwait(false);
         var chunks = new ChunkWriteStream(ssl);
         long n = await send(chunks, progress, ct).ConfigureAwait(false);

@@ -44,6 +44,8 @@ public sealed class ReplicationRequest
 {
     public string Op { get; init; } = "";
     public string Volume { get; init; } = "";
+    /// <summary>A receive's incremental base (short name): the replica rolls back to it when it has newer snapshots the source lost.</summary>
+    public string? Base { get; init; }
 }
 
 public sealed class ReplicationReply

@@ -17,7 +17,11 @@ namespace Kraud.Agent.Tests.Kinds.Volume.Replication;
 /// </summary>
 public sealed class ReplicationLanePair : IAsyncDisposable
 {
-    public const string Listen = "[fd00:99::2]:7370";
+    public const string Listen = "[fd00:99::2]:7370", ListenA = "[fd00:99::1]:7370";
+
+    /// <summary>One host's replication parts, wired as the daemon wires them.</summary>
+    public sealed record Side(string Host, TestZpool Pool, ReplicationRegistry Registry, ReplicationReceiver Receiver, CapturingLogger<ReplicationReceiver> ReceiverLog,
+        ReplicationSender Sender, ReplicationSchedule Schedule, VolumeReconciler Volumes);
 
     public required TwoHosts Hosts { get; init; }
     public required TestZpool PoolA { get; init; }
@@ -25,45 +29,53 @@ public sealed class ReplicationLanePair : IAsyncDisposable
     public required HostCertificates Certs { get; init; }
     public required string Dir { get; init; }
     public required ZfsApi Zfs { get; init; }
-    public required VolumeReconciler VolumesA { get; init; }
-    public required VolumeReconciler VolumesB { get; init; }
-    public required ReplicationRegistry RegistryA { get; init; }
-    public required ReplicationRegistry RegistryB { get; init; }
-    public required ReplicationReceiver ReceiverB { get; init; }
-    public required CapturingLogger<ReplicationReceiver> ReceiverLogB { get; init; }
     public required TimerClock Clock { get; init; }
-    public required ReplicationSender SenderA { get; init; }
-    public required ReplicationSchedule ScheduleA { get; init; }
-    public ReplicationReceiver? ReceiverA { get; set; }
+    public required Side A { get; init; }
+    public required Side B { get; init; }
+
+    public VolumeReconciler VolumesA => A.Volumes;
+    public VolumeReconciler VolumesB => B.Volumes;
+    public ReplicationReceiver ReceiverB => B.Receiver;
+    public CapturingLogger<ReplicationReceiver> ReceiverLogB => B.ReceiverLog;
+    public ReplicationSender SenderA => A.Sender;
+    public ReplicationSchedule ScheduleA => A.Schedule;
 
     public static async Task<ReplicationLanePair> CreateAsync(DateTimeOffset start, TimeSpan? tick = null)
     {
         var hosts = new TwoHosts();
         await TwoHosts.PingAsync(hosts.A, "fd00:99::2", TimeSpan.FromSeconds(30));
+        await TwoHosts.PingAsync(hosts.B, "fd00:99::1", TimeSpan.FromSeconds(30));
         var a = await TestZpool.CreateAsync("kra", 1L << 30);
         var b = await TestZpool.CreateAsync("krb", 1L << 30);
         string dir = Directory.CreateTempSubdirectory("kraud-repl").FullName;
         var certs = HostCertificates.Create(dir, "h1", "h2", "h3");
         var zfs = new ZfsApi(new ZfsCli(TestZpool.Run));
-        var streams = new ZfsSendReceive(zfs.Cli) { ProgressInterval = TimeSpan.Zero };
-        var regA = new ReplicationRegistry();
-        var regB = new ReplicationRegistry();
         var clock = new TimerClock(start);
-        var tlsA = ReplicationTls.Load(certs.Cert("h1"), certs.Key("h1"), certs.CaFile);
-        var tlsB = ReplicationTls.Load(certs.Cert("h2"), certs.Key("h2"), certs.CaFile);
-        var sender = new ReplicationSender(zfs, streams, tlsA, new CapturingLogger()) { Dial = DialFrom(hosts.A) };
-        var schedule = new ReplicationSchedule(zfs, sender, regA, clock, new SemaphoreSlim(2), new CapturingLogger()) { Tick = tick ?? TimeSpan.FromMinutes(15) };
-        var exportsA = new NfsExports(Path.Combine(dir, "a.exports"), runner: TestZpool.Run);
-        var exportsB = new NfsExports(Path.Combine(dir, "b.exports"), runner: TestZpool.Run);
-        var logB = new CapturingLogger<ReplicationReceiver>();
-        var receiver = new ReplicationReceiver(zfs, streams, regB, tlsB, "h2", new SemaphoreSlim(2), logB);
-        receiver.Start(ListenIn(hosts.B, Listen));
+        Side Make(string host, TestZpool pool, TestNetns ns, string listen)
+        {
+            var streams = new ZfsSendReceive(zfs.Cli) { ProgressInterval = TimeSpan.Zero };
+            var tls = ReplicationTls.Load(certs.Cert(host), certs.Key(host), certs.CaFile);
+            var registry = new ReplicationRegistry();
+            var transfers = new SemaphoreSlim(2);
+            var sender = new ReplicationSender(zfs, streams, tls, new CapturingLogger()) { Dial = DialFrom(ns) };
+            var schedule = new ReplicationSchedule(zfs, sender, registry, clock, transfers, new CapturingLogger()) { Tick = tick ?? TimeSpan.FromMinutes(15) };
+            var log = new CapturingLogger<ReplicationReceiver>();
+            var receiver = new ReplicationReceiver(zfs, streams, registry, tls, host, transfers, log);
+            receiver.Start(ListenIn(ns, listen));
+            var exports = new NfsExports(Path.Combine(dir, host + ".exports"), runner: TestZpool.Run);
+            var volumes = new VolumeReconciler(zfs, exports)
+            {
+                Replication = new ReplicaVolume(zfs, exports, registry)
+                {
+                    SourceStatus = schedule.StatusNode, Handover = new VolumeHandover(zfs, exports, registry, sender, clock),
+                },
+            };
+            return new Side(host, pool, registry, receiver, log, sender, schedule, volumes);
+        }
         return new ReplicationLanePair
         {
             Hosts = hosts, PoolA = a, PoolB = b, Certs = certs, Dir = dir, Zfs = zfs, Clock = clock,
-            RegistryA = regA, RegistryB = regB, ReceiverB = receiver, ReceiverLogB = logB, SenderA = sender, ScheduleA = schedule,
-            VolumesA = new VolumeReconciler(zfs, exportsA) { Replication = new ReplicaVolume(zfs, exportsA, regA) { SourceStatus = schedule.StatusNode } },
-            VolumesB = new VolumeReconciler(zfs, exportsB) { Replication = new ReplicaVolume(zfs, exportsB, regB) },
+            A = Make("h1", a, hosts.A, ListenA), B = Make("h2", b, hosts.B, Listen),
         };
     }
 
@@ -84,13 +96,14 @@ public sealed class ReplicationLanePair : IAsyncDisposable
         catch { s.Dispose(); throw; }
     };
 
-    public VolumeSpec SourceSpec(string every = "1h", int keep = 4, HandoverSpec? handover = null, string targetAddress = Listen) => new()
+    public VolumeSpec SourceSpec(string every = "1h", int keep = 4, HandoverSpec? handover = null, string targetAddress = Listen, string? pool = null,
+        string targetHost = "h2") => new()
     {
-        Pool = PoolA.Name, Class = "nfs", SizeBytes = 256 << 20, Properties = new() { ["compression"] = "off" },
+        Pool = pool ?? PoolA.Name, Class = "nfs", SizeBytes = 256 << 20, Properties = new() { ["compression"] = "off" },
         Replication = new ReplicationSpec
         {
             Role = "source", Every = every, Keep = keep, Handover = handover,
-            Targets = [new ReplicationTargetSpec { Host = "h2", Address = targetAddress }],
+            Targets = [new ReplicationTargetSpec { Host = targetHost, Address = targetAddress }],
         },
     };
 
@@ -137,8 +150,8 @@ public sealed class ReplicationLanePair : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await ReceiverB.DisposeAsync();
-        if (ReceiverA is not null) await ReceiverA.DisposeAsync();
+        await A.Receiver.DisposeAsync();
+        await B.Receiver.DisposeAsync();
         // Holds keep snapshots (and so the pools) busy: release what the sender held before the pools go.
         foreach (var pool in new[] { PoolA, PoolB })
             foreach (var s in await Zfs.ListSnapshotsAsync(pool.Name, recursive: true))
