@@ -72,10 +72,12 @@ public sealed class ZfsStorage
         }
         var registry = new ReplicationRegistry();
         var streams = new ZfsSendReceive(zfs.Cli);
-        var transfers = new SemaphoreSlim(rc.MaxTransfers, rc.MaxTransfers);
+        // Sending and receiving count apart: two hosts replicating to each other must not wait on each other's slots.
+        var sending = new SemaphoreSlim(rc.MaxTransfers, rc.MaxTransfers);
+        var receiving = new SemaphoreSlim(rc.MaxTransfers, rc.MaxTransfers);
         var sender = new ReplicationSender(zfs, streams, tls, loggers.CreateLogger<ReplicationSender>());
-        var schedule = new ReplicationSchedule(zfs, sender, registry, clock, transfers, loggers.CreateLogger<ReplicationSchedule>());
-        var receiver = new ReplicationReceiver(zfs, streams, registry, tls, config.Host, transfers, loggers.CreateLogger<ReplicationReceiver>());
+        var schedule = new ReplicationSchedule(zfs, sender, registry, clock, sending, loggers.CreateLogger<ReplicationSchedule>());
+        var receiver = new ReplicationReceiver(zfs, streams, registry, tls, config.Host, receiving, loggers.CreateLogger<ReplicationReceiver>());
         var replicas = new ReplicaVolume(zfs, exports, registry)
         {
             SourceStatus = schedule.StatusNode, Handover = new VolumeHandover(zfs, exports, registry, sender, clock),

@@ -88,3 +88,26 @@ public class ReplicationSpecTests
     public void AddressesParse(string address, string host, int port) =>
         Assert.Equal((host, port), ReplicationSpecValidator.ParseAddress(address));
 }
+
+public class ReplicationGetLinesTests
+{
+    [Fact]
+    public void GetPrintsEachTargetsSnapshotTimeLagBytesAndStateAndAReplicasSource()
+    {
+        var source = System.Text.Json.Nodes.JsonNode.Parse("""
+            { "replication": [ { "host": "h2", "lastSnapshot": "repl-20261205T010000Z", "lastSentAt": "2026-12-05T01:00:03Z",
+                                 "lagSeconds": 300, "bytes": 3145728, "state": "idle", "error": null },
+                               { "host": "h3", "lastSnapshot": null, "lastSentAt": null, "lagSeconds": null, "bytes": 0,
+                                 "state": "failing", "error": "connection refused" } ],
+              "replicationWarning": "replication to 'h3' is behind its RPO" }
+            """)!.AsObject();
+        var lines = Kraud.Agent.Cli.GetCommand.ReplicationLines(source).ToList();
+        Assert.Equal(3, lines.Count);
+        Assert.Equal("  -> h2         idle      last repl-20261205T010000Z sent 2026-12-05T01:00:03Z lag 300s bytes 3145728", lines[0]);
+        Assert.EndsWith("error: connection refused", lines[1]);
+        Assert.Equal("  ! replication to 'h3' is behind its RPO", lines[2]);
+        var replica = System.Text.Json.Nodes.JsonNode.Parse("""{ "replication": { "source": "h1", "lastReceived": "repl-20261205T010000Z", "receivedAt": "2026-12-05T01:00:00Z", "state": "replica" } }""")!.AsObject();
+        Assert.Equal("  <- h1         replica   last repl-20261205T010000Z at 2026-12-05T01:00:00Z", Assert.Single(Kraud.Agent.Cli.GetCommand.ReplicationLines(replica)));
+        Assert.Empty(Kraud.Agent.Cli.GetCommand.ReplicationLines(new System.Text.Json.Nodes.JsonObject()));
+    }
+}

@@ -56,11 +56,10 @@ public sealed class ReplicationLanePair : IAsyncDisposable
             var streams = new ZfsSendReceive(zfs.Cli) { ProgressInterval = TimeSpan.Zero };
             var tls = ReplicationTls.Load(certs.Cert(host), certs.Key(host), certs.CaFile);
             var registry = new ReplicationRegistry();
-            var transfers = new SemaphoreSlim(2);
             var sender = new ReplicationSender(zfs, streams, tls, new CapturingLogger()) { Dial = DialFrom(ns) };
-            var schedule = new ReplicationSchedule(zfs, sender, registry, clock, transfers, new CapturingLogger()) { Tick = tick ?? TimeSpan.FromMinutes(15) };
+            var schedule = new ReplicationSchedule(zfs, sender, registry, clock, new SemaphoreSlim(2), new CapturingLogger()) { Tick = tick ?? TimeSpan.FromMinutes(15) };
             var log = new CapturingLogger<ReplicationReceiver>();
-            var receiver = new ReplicationReceiver(zfs, streams, registry, tls, host, transfers, log);
+            var receiver = new ReplicationReceiver(zfs, streams, registry, tls, host, new SemaphoreSlim(2), log);
             receiver.Start(ListenIn(ns, listen));
             var exports = new NfsExports(Path.Combine(dir, host + ".exports"), runner: TestZpool.Run);
             var volumes = new VolumeReconciler(zfs, exports)
