@@ -82,13 +82,13 @@ try
 
     string pipeDs = $"{dst}/pipe", syncoidDs = $"{dst}/syncoid";
     Add("full: ours (TLS 1.3 transport, resumable receive)", await Ours(a));
-    Add("full: zfs send | zfs receive (pipe)", await Pipe(a, null, pipeDs));
+    Add("full: zfs send piped into zfs receive", await Pipe(a, null, pipeDs));
     Add("full: syncoid local to local", await Syncoid(a, null, syncoidDs));
 
     WriteRandom($"/var/tmp/{src}/kraud/v1/incremental", incrMiB);
     zfs.Snapshot([b]);
     Add("incremental: ours", await Ours(b));
-    Add("incremental: zfs send -i | zfs receive (pipe)", await Pipe(b, a, pipeDs));
+    Add("incremental: zfs send -i piped into zfs receive", await Pipe(b, a, pipeDs));
     Add("incremental: syncoid", await Syncoid(b, a, syncoidDs));
     await receiver.DisposeAsync();
 
