@@ -48,6 +48,13 @@ public sealed class ZfsApi(ZfsCli? cli = null)
         return rows.Select(Parse).ToList();
     }
 
+    /// <summary>Snapshots of one dataset with their guids (what identifies a snapshot on both ends of a send), oldest first.</summary>
+    public async Task<IReadOnlyList<(string Name, string Guid, long Creation)>> ListSnapshotGuidsAsync(string dataset, CancellationToken ct = default)
+    {
+        var rows = await Cli.ListAsync(dataset, "snapshot", ["name", "guid", "creation"], depth: 1, sortBy: "createtxg", ct: ct).ConfigureAwait(false);
+        return rows.Select(c => (c[0], c[1], long.Parse(c[2], System.Globalization.CultureInfo.InvariantCulture))).ToList();
+    }
+
     internal static ZfsSnapshotInfo Parse(string[] c) =>
         new(c[0], long.Parse(c[1]), ulong.Parse(c[2]), int.Parse(c[3]), c[4] == "-" ? "" : c[4]);
 

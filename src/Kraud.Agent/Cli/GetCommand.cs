@@ -100,7 +100,23 @@ internal static class GetCommand
         }
         Console.Out.WriteLine($"{"HOST",-12} {"KIND",-10} {"ID",-24} {"GEN",5} {"PHASE",-12} {"AGE",6}  MESSAGE");
         foreach (var r in rows)
+        {
             Console.Out.WriteLine($"{r.Host,-12} {r.Kind,-10} {r.Id,-24} {r.Generation,5} {r.Phase,-12} {Age(r.UpdatedAt),6}  {r.Message}");
+            foreach (var line in ReplicationLines(r.Observed)) Console.Out.WriteLine(line);
+        }
+    }
+
+    /// <summary>A replicated volume's targets (observed.replication, contract §7), one indented line each, and its RPO warning.</summary>
+    internal static IEnumerable<string> ReplicationLines(System.Text.Json.Nodes.JsonObject observed)
+    {
+        string S(System.Text.Json.Nodes.JsonNode? n, string key) => n?[key]?.ToString() ?? "-";
+        if (observed["replication"] is System.Text.Json.Nodes.JsonArray targets)
+            foreach (var t in targets)
+                yield return $"  -> {S(t, "host"),-10} {S(t, "state"),-9} last {S(t, "lastSnapshot")} sent {S(t, "lastSentAt")} lag {S(t, "lagSeconds")}s bytes {S(t, "bytes")}" +
+                    (t?["error"] is { } e ? $"  error: {e}" : "");
+        else if (observed["replication"] is System.Text.Json.Nodes.JsonObject replica)
+            yield return $"  <- {S(replica, "source"),-10} {S(replica, "state"),-9} last {S(replica, "lastReceived")} at {S(replica, "receivedAt")}";
+        if (observed["replicationWarning"] is { } w) yield return "  ! " + w;
     }
 
     /// <summary>`observed` as indented lines of name: value (objects nested, arrays of scalars on one line).</summary>

@@ -39,12 +39,12 @@ public static class BuiltInKinds
                 storage.Snapshots,
                 pods,
             ],
-            Reports: [vpcKeys, storage.Pools, pods],
+            Reports: [vpcKeys, storage.Pools, pods, .. storage.Replication is { } r ? new IHostReport[] { r } : []],
             // Orphans are looked for on the host too, not only in the state dir (contract section 3.3).
             Inventories: [new VolumeDatasetInventory(storage.Zfs.Cli, () => storage.Present.Ok, config.Host), new VpcLinkInventory(config.Host),
                 new PodVmInventory(pods, config.Host)])
         {
-            StatusAmenderUsers = [pods.ReportVmChangesTo],
+            StatusAmenderUsers = [pods.ReportVmChangesTo, amender => { if (storage.ReplicationSchedule is { } s) s.Amender = amender; }],
         };
     }
 }

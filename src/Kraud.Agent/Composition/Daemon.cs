@@ -24,13 +24,14 @@ public static class Daemon
 
         var services = new List<IAgentService>();
         if (before is not null) services.AddRange(before);
-        var storage = ZfsStorage.Create(TimeProvider.System, loggers);
+        var storage = ZfsStorage.Create(TimeProvider.System, loggers, config);
         var kinds = BuiltInKinds.Create(config, loggers, storage);
         var engine = new ControlPlaneService(config, new ReconcilerRegistry(kinds.Reconcilers), kinds.Reports, kinds.Inventories, status, loggers);
         foreach (var user in kinds.StatusAmenderUsers) user(engine);
         // Before the engine: the exports file is reconciled before any Volume reconcile touches it.
         services.Add(StorageService.Create(storage.Volumes, storage.Scheduler, storage.Present.Current,
             new SnapshotStatusUpdater(engine, loggers.CreateLogger<SnapshotStatusUpdater>()), loggers.CreateLogger<StorageService>()));
+        if (storage.Replication is not null) services.Add(storage.Replication);
         services.Add(engine);
 
         var host = new AgentHost(services, notifier, status, TimeSpan.FromSeconds(config.ShutdownGraceSeconds), loggers.CreateLogger<AgentHost>());

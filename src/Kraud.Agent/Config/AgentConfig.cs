@@ -27,6 +27,22 @@ public sealed class AgentConfig
     /// <summary>How to reach image registries (matched by host[:port]); others are reached anonymously over HTTPS.</summary>
     public List<RegistryConfig> Registries { get; set; } = [];
     public ImageCacheConfig ImageCache { get; set; } = new();
+    /// <summary>The Volume kind's replication listener (replication.md); null listen = this host receives no replicas.</summary>
+    public ReplicationConfig Replication { get; set; } = new();
+}
+
+/// <summary>`replication`: where this host listens for replicas and the TLS identity it shows and checks (PEM files).</summary>
+public sealed class ReplicationConfig
+{
+    /// <summary>host:port or [ipv6]:port; null = no listener (a host that only sends still needs the certificates).</summary>
+    public string? Listen { get; set; }
+    public string? CertFile { get; set; }
+    public string? KeyFile { get; set; }
+    public string? CaFile { get; set; }
+    /// <summary>Transfers at once on this host, sending and receiving each.</summary>
+    public int MaxTransfers { get; set; } = 2;
+
+    public bool Configured => CertFile is not null;
 }
 
 /// <summary>One image registry of the config's `registries`.</summary>

@@ -57,6 +57,13 @@ internal static class ConfigSchema
         Section("imageCache",
             Value("maxBytes", Shape.Long, (c, v) => c.ImageCache.MaxBytes = (long)v!),
             Value("graceSeconds", Shape.Integer, (c, v) => c.ImageCache.GraceSeconds = (int)v!)),
+        // The Volume kind's replication (replication.md): listener and TLS identity.
+        Section("replication",
+            Value("listen", Shape.NullableString, (c, v) => c.Replication.Listen = (string?)v),
+            Value("certFile", Shape.NullableString, (c, v) => c.Replication.CertFile = (string?)v),
+            Value("keyFile", Shape.NullableString, (c, v) => c.Replication.KeyFile = (string?)v),
+            Value("caFile", Shape.NullableString, (c, v) => c.Replication.CaFile = (string?)v),
+            Value("maxTransfers", Shape.Integer, (c, v) => c.Replication.MaxTransfers = (int)v!)),
     ];
 
     /// <summary>The key called <paramref name="name"/> among <paramref name="keys"/> (exact, or ignoring case for environment variables).</summary>

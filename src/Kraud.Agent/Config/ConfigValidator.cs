@@ -62,5 +62,19 @@ internal static partial class ConfigValidator
         }
         if (c.ImageCache.MaxBytes < 0) Fail("imageCache.maxBytes", $"{c.ImageCache.MaxBytes} must not be negative");
         if (c.ImageCache.GraceSeconds < 0) Fail("imageCache.graceSeconds", $"{c.ImageCache.GraceSeconds} must not be negative");
+
+        var rc = c.Replication;
+        if (rc.MaxTransfers is < 1 or > 64) Fail("replication.maxTransfers", $"{rc.MaxTransfers} is out of range 1..64");
+        bool any = rc.Listen is not null || rc.CertFile is not null || rc.KeyFile is not null || rc.CaFile is not null;
+        if (any)
+            foreach (var (key, path) in new[] { ("replication.certFile", rc.CertFile), ("replication.keyFile", rc.KeyFile), ("replication.caFile", rc.CaFile) })
+            {
+                if (path is null) Fail(key, "required with any replication key: certFile, keyFile and caFile go together (mutual TLS)");
+                if (!File.Exists(path)) Fail(key, $"file \"{path}\" does not exist");
+                if (key == "replication.keyFile" && SecretFiles.ReadableByOthers(path!) is { } mode)
+                    Fail(key, $"file \"{path}\" holds a secret and is readable by others (mode {mode}); chmod o-rwx it");
+            }
+        if (rc.Listen is { } listen && !(System.Net.IPEndPoint.TryParse(listen, out var ep) && ep.Port > 0 && listen.EndsWith(":" + ep.Port, StringComparison.Ordinal)))
+            Fail("replication.listen", $"\"{listen}\" is not ip:port or [ipv6]:port (an address of this host, port 1..65535)");
     }
 }

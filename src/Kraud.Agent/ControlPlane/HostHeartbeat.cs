@@ -81,6 +81,7 @@ public sealed class HostHeartbeat(INatsKVStore bucket, string host, HostProbes p
             Orphans = report.Orphans,
             RejectedTokens = report.RejectedTokens,
             Pods = report.Pods,
+            VolumesBehindRpo = report.VolumesBehindRpo,
         };
     }
 

@@ -21,6 +21,8 @@ public sealed record HostRecord
     public long RejectedTokens { get; init; }
     /// <summary>The Pod kind: running pods and allocatable memory/vCPUs (null when the kind reported nothing).</summary>
     public PodsResource? Pods { get; init; }
+    /// <summary>Volume replication: source volumes whose lag passed 2 × every (null when replication is not configured).</summary>
+    public int? VolumesBehindRpo { get; init; }
 }
 
 public sealed record HostCapabilities(bool Kvm, bool Zfs, string Wireguard, bool Ip6tnl, bool Nfs);

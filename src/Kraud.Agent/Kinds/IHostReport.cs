@@ -16,6 +16,8 @@ public sealed class HostReportBuilder
     public long RejectedTokens { get; set; }
     /// <summary>The Pod kind's part: its running pods and what is left for more.</summary>
     public PodsResource? Pods { get; set; }
+    /// <summary>The Volume kind's replication: source volumes with a target behind 2 × every (null: no replication here).</summary>
+    public int? VolumesBehindRpo { get; set; }
 }
 
 /// <summary>Pods on this host (host record `pods`): those whose VM runs, and the memory and vCPUs still allocatable.</summary>

@@ -40,9 +40,22 @@ public sealed class ZfsSendReceive(ZfsCli? cli = null)
     }
 
     /// <summary>Receives a stream into <paramref name="dataset"/>, resumable, not mounted (-u).</summary>
-    public async Task ReceiveAsync(string dataset, Stream source, CancellationToken ct = default)
+    public Task ReceiveAsync(string dataset, Stream source, CancellationToken ct = default) => ReceiveAsync(dataset, source, null, ct);
+
+    /// <summary>
+    /// Receives a stream into <paramref name="dataset"/>, resumable, not mounted (-u), with <paramref name="properties"/>
+    /// set on it as the stream lands (`-o name=value`: a new dataset carries them from its first moment).
+    /// </summary>
+    public async Task ReceiveAsync(string dataset, Stream source, IReadOnlyDictionary<string, string>? properties, CancellationToken ct = default)
     {
         ZfsNames.CheckDataset(dataset);
+        var argv = new List<string> { Cli.ZfsPath, "receive", "-s", "-u" };
+        foreach (var (k, v) in properties ?? new Dictionary<string, string>())
+        {
+            if (k.Length == 0 || k.Contains('=') || k.StartsWith('-') || v.Any(char.IsControl)) throw new ArgumentException($"not a property to receive with: {k}", nameof(properties));
+            argv.Add("-o"); argv.Add($"{k}={v}");
+        }
+        argv.Add(dataset);
         Exception? copyError = null;
         var stdin = PipeSource.Create(async (receiverStdin, pipeCt) =>
         {
@@ -50,7 +63,7 @@ public sealed class ZfsSendReceive(ZfsCli? cli = null)
             catch (IOException e) { copyError = e; } // the receiver quit early (its stderr says why), or the source failed
         });
         // Cancelling kills the receive (its partial state stays resumable); its end closes our side of the pipe.
-        var r = await Cli.Runner.RunPipedAsync([Cli.ZfsPath, "receive", "-s", "-u", dataset], stdin, stdout: null, Limit, ct).ConfigureAwait(false);
+        var r = await Cli.Runner.RunPipedAsync(argv, stdin, stdout: null, Limit, ct).ConfigureAwait(false);
         if (!r.Succeeded) throw ZfsException.FromStderr("receive", dataset, r.Stderr);
         if (copyError is not null) throw copyError;
     }

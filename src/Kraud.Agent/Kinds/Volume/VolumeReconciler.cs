@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Kraud.Agent.Kinds.Volume.Replication;
 using Kraud.Zfs;
 using Kraud.Zfs.Names;
 using Kraud.Zfs.Nfs;
@@ -22,8 +23,12 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
     {
         var spec = envelope.ReadSpecIfAny(VolumeJsonContext.Default.VolumeSpec);
         if (envelope.Deleted) return await DeleteAsync(envelope.Id, context.Host, spec, ct).ConfigureAwait(false);
+        // A handover's final send reports its bytes in the Progressing status.
+        IProgress<TransferProgress>? progress = context.Progress is { } p
+            ? new Progress<TransferProgress>(t => p.Report(new JsonObject { ["handover"] = new JsonObject { ["bytes"] = t.Bytes, ["estimatedBytes"] = t.EstimatedBytes } }))
+            : null;
         return await ReconcileAsync(envelope.Id, envelope.Generation, context.Host,
-            spec ?? throw PermanentReconcileException.At("spec", "required"), progress: null, ct).ConfigureAwait(false);
+            spec ?? throw PermanentReconcileException.At("spec", "required"), progress, ct).ConfigureAwait(false);
     }
 
     /// <summary>Native properties that cannot be inherited: removing them from the spec sets them to "none" instead.</summary>
@@ -34,6 +39,9 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
     /// daemon points it at the snapshot timer's Invalidate, so a new or changed schedule is seen on the next pass.
     /// </summary>
     public Action? Changed { get; init; }
+
+    /// <summary>The replication part (replica datasets, the schedule's sources); without it a spec with replication fails.</summary>
+    public ReplicaVolume? Replication { get; init; }
 
     public async Task<JsonObject> ReconcileAsync(string id, long generation, string hostId, VolumeSpec spec,
         IProgress<TransferProgress>? progress = null, CancellationToken ct = default)
@@ -47,12 +55,23 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
         IProgress<TransferProgress>? progress, CancellationToken ct)
     {
         VolumeSpecValidator.ValidateId(id);
-        VolumeSpecValidator.Validate(spec);
+        VolumeSpecValidator.Validate(spec, hostId);
         string pool = spec.Pool!;
         if (!await zfs.Cli.PoolExistsAsync(pool, ct).ConfigureAwait(false))
             throw new PermanentReconcileException($"spec.pool: pool '{pool}' does not exist on this host", "spec.pool");
         string ds = VolumeDatasets.Name(pool, id);
         progress?.Report(new TransferProgress(0, 0));
+        if (spec.Replication is not null && Replication is null)
+            throw new PermanentReconcileException("spec.replication: this agent has no replication configured (config replication: certFile, keyFile, caFile)", "spec.replication");
+        if (Replication is not null && await Replication.HandoverAsync(id, generation, hostId, spec, ds, progress, () => ObserveAsync(id, ds, ct), ct).ConfigureAwait(false) is { } handedOver)
+            return handedOver;
+        if (spec.IsReplica)
+            return await Replication!.ReconcileReplicaAsync(id, generation, hostId, spec, ds, () => ObserveAsync(id, ds, ct), ct).ConfigureAwait(false);
+        if (Replication is not null && zfs.Exists(ds))
+        {
+            await CheckOwnedAsync(ds, id, hostId, ct).ConfigureAwait(false);
+            await Replication.PromoteIfReplicaAsync(ds, ct).ConfigureAwait(false);
+        }
 
         bool created = false;
         try
@@ -72,7 +91,10 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
             await DestroyQuietlyAsync(id, ds).ConfigureAwait(false);
             throw;
         }
-        return await ObserveAsync(id, ds, ct).ConfigureAwait(false);
+        Replication?.Applied(id, generation, spec);
+        var observed = await ObserveAsync(id, ds, ct).ConfigureAwait(false);
+        Replication?.AddSourceStatus(id, spec, observed);
+        return observed;
     }
 
     private async Task ConvergeAsync(string id, long generation, string hostId, VolumeSpec spec, string ds, CancellationToken ct)
@@ -218,6 +240,7 @@ public sealed class VolumeReconciler(ZfsApi zfs, NfsExports exports, Func<string
         // Before anything changes: a dataset without the volume's mark is not the agent's to destroy.
         if (ds is not null) await CheckOwnedAsync(ds, id, hostId, ct).ConfigureAwait(false);
         await exports.RemoveAsync(id, ct).ConfigureAwait(false);
+        if (Replication is not null) await Replication.DeletingAsync(id, ds, ct).ConfigureAwait(false);
         if (ds is not null) await zfs.DestroyWithSnapshotsAsync(ds, ct).ConfigureAwait(false);
         return new JsonObject { ["dataset"] = ds, ["deleted"] = true };
     }

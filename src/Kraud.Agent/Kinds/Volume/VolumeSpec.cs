@@ -10,8 +10,12 @@ public sealed class VolumeSpec
     public SnapshotsSpec? Snapshots { get; init; }
     public NfsSpec? Nfs { get; init; }
     public RestoreSpec? Restore { get; init; }
+    public ReplicationSpec? Replication { get; init; }
 
     public bool IsNfs => Class == "nfs";
+
+    /// <summary>A replica of another host's volume: read-only, never mounted, exported or given to a pod.</summary>
+    public bool IsReplica => Replication?.Role == ReplicationSpec.ReplicaRole;
 }
 
 public sealed class SnapshotsSpec
@@ -39,5 +43,36 @@ public sealed class NfsClientSpec
 public sealed class RestoreSpec
 {
     public string? Snapshot { get; init; }
+    public string? RequestId { get; init; }
+}
+
+/// <summary>replication.md: the owner (`source`) sends to its targets every `every`; a `replica` receives from its source.</summary>
+public sealed class ReplicationSpec
+{
+    public const string SourceRole = "source", ReplicaRole = "replica";
+
+    public string? Role { get; init; }
+    public List<ReplicationTargetSpec>? Targets { get; init; }
+    public string? Every { get; init; }
+    public int Keep { get; init; }
+    public ReplicationPeerSpec? Source { get; init; }
+    public HandoverSpec? Handover { get; init; }
+}
+
+public sealed class ReplicationTargetSpec
+{
+    public string? Host { get; init; }
+    /// <summary>host:port or [v6]:port of the target's replication listener.</summary>
+    public string? Address { get; init; }
+}
+
+public sealed class ReplicationPeerSpec
+{
+    public string? Host { get; init; }
+}
+
+public sealed class HandoverSpec
+{
+    public string? To { get; init; }
     public string? RequestId { get; init; }
 }

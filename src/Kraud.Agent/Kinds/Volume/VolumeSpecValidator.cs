@@ -23,7 +23,8 @@ public static class VolumeSpecValidator
 
     public static void ValidateId(string id) => Wrap("id", () => ZfsNames.CheckComponent("id", id));
 
-    public static void Validate(VolumeSpec spec)
+    /// <param name="selfHost">This agent's host id when known (a volume may not replicate to its own host).</param>
+    public static void Validate(VolumeSpec spec, string? selfHost = null)
     {
         Wrap("spec.pool", () => ZfsNames.CheckPool("pool", spec.Pool));
         if (spec.Class is not ("nfs" or "lv2")) Fail("spec.class", $"'{spec.Class}' is not one of nfs, lv2");
@@ -60,6 +61,14 @@ public static class VolumeSpecValidator
         {
             Wrap("spec.restore.snapshot", () => ZfsNames.CheckComponent("snapshot", restore.Snapshot));
             Wrap("spec.restore.requestId", () => ZfsNames.CheckComponent("requestId", restore.RequestId));
+        }
+        if (spec.Replication is { } replication)
+        {
+            ReplicationSpecValidator.Validate(replication, selfHost);
+            if (replication.Role == ReplicationSpec.ReplicaRole && clients is { Count: > 0 })
+                Fail("spec.nfs", "a replica is never exported; it gets clients when it becomes the source");
+            if (replication.Role == ReplicationSpec.ReplicaRole && spec.Restore is not null)
+                Fail("spec.restore", "a replica only follows its source; restore on the source");
         }
     }
 
