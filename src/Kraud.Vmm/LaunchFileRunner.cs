@@ -17,10 +17,17 @@ public static class LaunchFileRunner
     /// <summary>What a VMM process tells its supervisor when the guest is about to run (sd_notify STATUS= beside READY=1).</summary>
     public const string GuestRunningStatus = "guest running";
 
+    /// <summary>The Kind of a VM's log lines when its starter names none.</summary>
+    public const string DefaultLogKind = "vm";
+
+    /// <summary>Whether <paramref name="kind"/> may be a log kind: a short name that is safe as a journal field value.</summary>
+    public static bool IsValidLogKind(string kind) =>
+        kind.Length is > 0 and <= 32 && char.IsAsciiLetter(kind[0]) && kind.All(char.IsAsciiLetterOrDigit);
+
     /// <summary>Runs the VM on a dedicated thread of its own (for callers on the thread pool, like the agent's CLI).</summary>
     public static Task<int> RunAsync(string launchFilePath, ILoggerFactory loggers, CancellationToken cancellation,
-        Action? guestRunning = null) =>
-        Task.Factory.StartNew(() => Run(launchFilePath, loggers, cancellation, guestRunning), CancellationToken.None,
+        Action? guestRunning = null, string logKind = DefaultLogKind) =>
+        Task.Factory.StartNew(() => Run(launchFilePath, loggers, cancellation, guestRunning, logKind), CancellationToken.None,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>
@@ -30,7 +37,13 @@ public static class LaunchFileRunner
     /// instruction, and never for a VM that does not get that far (a refused launch file, a missing tap): the
     /// moment a supervisor may call the VM running. It is on the path to that instruction, so it must be quick.
     /// </summary>
-    public static int Run(string launchFilePath, ILoggerFactory loggers, CancellationToken cancellation, Action? guestRunning = null)
+    /// <remarks>
+    /// <paramref name="logKind"/> is the Kind of every line about the VM (KRAUD_KIND in the journal; its Id is the launch
+    /// file's id): what the VM is to whoever started it, e.g. "Pod" for a pod's VM, so its serial lines are found with
+    /// that resource's own lines. The VMM attaches no meaning to it.
+    /// </remarks>
+    public static int Run(string launchFilePath, ILoggerFactory loggers, CancellationToken cancellation, Action? guestRunning = null,
+        string logKind = DefaultLogKind)
     {
         var logger = loggers.CreateLogger("Kraud.Vmm");
         var launch = LaunchValidator.Load(launchFilePath, out var errors);
@@ -39,7 +52,7 @@ public static class LaunchFileRunner
             logger.LogError("launch file {Path} refused: {Errors}", launchFilePath, string.Join("; ", errors));
             return VmmExitCode.InvalidLaunchFile;
         }
-        var scope = new Dictionary<string, object> { ["Kind"] = "vm", ["Id"] = launch.Id };
+        var scope = new Dictionary<string, object> { ["Kind"] = logKind, ["Id"] = launch.Id };
         MicroVm vm;
         try
         {

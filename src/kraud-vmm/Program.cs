@@ -18,17 +18,19 @@ internal static class Program
     private const string Help = """
         kraud-vmm: run one microVM in this process (what kraud-vm@<id>.service starts; `kraud-agent vmm` execs it)
 
-        Usage: kraud-vmm --config FILE [--log-level trace|debug|info|warning|error]
+        Usage: kraud-vmm --config FILE [--log-level trace|debug|info|warning|error] [--log-kind KIND]
                kraud-vmm --help | --version
 
           --config FILE     the VM's launch file (contract section 8): kernel, initrd, cmdline, memory, vcpus,
                             serial log, disks and taps
           --log-level L     least severe level logged (default info); serial output is logged at info
+          --log-kind KIND   the Kind of its log lines (journal field KRAUD_KIND; default vm): what the VM is to
+                            its starter, e.g. Pod, so its lines are found with that resource's (letters, digits)
 
         Boots the kernel through /dev/kvm, appends the serial console to the launch file's serialLog and logs it
-        line by line (journal fields KRAUD_KIND=vm, KRAUD_ID=<id> when run under systemd). With NOTIFY_SOCKET set
-        it sends READY=1 (STATUS=guest running) right before the guest's first instruction, and never for a VM
-        that does not get there. SIGTERM stops the VM.
+        line by line (journal fields KRAUD_KIND=<log kind>, KRAUD_ID=<id> when run under systemd). With
+        NOTIFY_SOCKET set it sends READY=1 (STATUS=guest running) right before the guest's first instruction, and
+        never for a VM that does not get there. SIGTERM stops the VM.
 
         Exit codes: 0 the guest powered off; 65 the launch file was refused (nothing touched); 70 the guest
         faulted fatally (registers in the log); 69 the host could not provide KVM, a tap or a disk; 143 stopped
@@ -39,6 +41,7 @@ internal static class Program
     {
         string? config = null;
         var level = LogLevel.Information;
+        string logKind = LaunchFileRunner.DefaultLogKind;
         for (int i = 0; i < args.Length; i++)
         {
             string a = args[i];
@@ -46,6 +49,11 @@ internal static class Program
             if (a == "--version") { Write(1, $"kraud-vmm {BuildInfo.Version}\n"); return 0; }
             if (a.StartsWith("--config=", StringComparison.Ordinal)) config = a["--config=".Length..];
             else if (a == "--config" && i + 1 < args.Length) config = args[++i];
+            else if (a == "--log-kind" && i + 1 < args.Length)
+            {
+                logKind = args[++i];
+                if (!LaunchFileRunner.IsValidLogKind(logKind)) return Fail("--log-kind must be 1 to 32 letters and digits, starting with a letter");
+            }
             else if (a == "--log-level" && i + 1 < args.Length)
                 level = LogLevels.Parse(args[++i]) ?? (LogLevel)(-1);
             else return Fail($"unexpected argument '{a}'");
@@ -61,7 +69,7 @@ internal static class Program
         // passes a NOTIFY_SOCKET of its own), so a supervisor calls the VM running only once the guest runs.
         using var notifier = SystemdNotifier.FromEnvironment();
         Action? guestRunning = notifier.IsEnabled ? () => notifier.Ready(LaunchFileRunner.GuestRunningStatus) : null;
-        return LaunchFileRunner.Run(config, loggers, stop.Token, guestRunning);
+        return LaunchFileRunner.Run(config, loggers, stop.Token, guestRunning, logKind);
     }
 
     private static readonly int[] StopSignals = [BlockedSignals.SIGTERM, BlockedSignals.SIGINT];

@@ -43,6 +43,19 @@ public sealed class VmmProcessTests : IDisposable
         Assert.Contains("id=proc-vm", stderr);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task LogKind_NamesTheKindOfEveryLineAboutTheVm(bool viaAgent)
+    {
+        using var p = VmmProcess.Start(viaAgent, "--config", WriteLaunch("hello"), "--log-kind", "Pod");
+        var (code, stderr, _) = await VmmProcess.Finish(p, TimeSpan.FromSeconds(30));
+        Assert.True(code == VmmExitCode.PowerOff, $"exit {code}: {stderr}");
+        var serial = stderr.Split('\n').Single(l => l.Contains("serial: hello from the kraud test guest", StringComparison.Ordinal));
+        Assert.Contains("kind=Pod id=proc-vm", serial);
+        Assert.DoesNotContain("kind=vm", stderr);
+    }
+
     [Fact]
     public async Task KraudAgentVmm_BecomesKraudVmm_AndSigtermStopsTheVm()
     {
@@ -125,6 +138,7 @@ public sealed class VmmProcessTests : IDisposable
     [InlineData(new string[0], "--config FILE is required")]
     [InlineData(new[] { "--config" }, "unexpected argument '--config'")]
     [InlineData(new[] { "--config", "x", "--log-level", "loud" }, "--log-level must be")]
+    [InlineData(new[] { "--config", "x", "--log-kind", "no spaces" }, "--log-kind must be")]
     public async Task ABadCommandLine_Exits64_AndPointsAtHelp(string[] args, string expected)
     {
         using var p = VmmProcess.Start(viaAgent: false, args);

@@ -141,7 +141,8 @@ public sealed class ControlPlaneService(
             }
         }
 
-        var statusWriter = new StatusWriter(handles.Status, TimeProvider.System, loggers.CreateLogger<StatusWriter>());
+        var statusWriter = new StatusWriter(handles.Status, TimeProvider.System, loggers.CreateLogger<StatusWriter>(),
+            _connection!.ServerInfo?.MaxPayload is > 0 and var max ? max : StatusWriter.DefaultMaxPayload);
         _statusWriter = statusWriter;
         var orphans = new OrphanReport(new StreamMessageReader(_connection!, StreamLayout.Desired), [new AppliedSpecsInventory(new AppliedSpecs(config.StateDir), config.Host), .. onHost],
             TimeProvider.System, loggers.CreateLogger<OrphanReport>());

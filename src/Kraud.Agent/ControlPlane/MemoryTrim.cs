@@ -6,7 +6,9 @@ namespace Kraud.Agent.ControlPlane;
 /// then never collects again, so its RSS stayed tens of MiB above its baseline. One compacting collection a
 /// couple of seconds after the last oversized envelope returns it, once per burst. The same once at start-up: the
 /// configuration, the connection and the stream set-up leave a few MiB of garbage that a gen0 budget sized by the
-/// CPU's cache would keep resident for hours of idling (bench/startup: idle RSS).
+/// CPU's cache would keep resident for hours of idling (bench/startup: idle RSS). After the collection, the pages
+/// the start-up touched once in the binary's code and constants (and the libraries' text) are unmapped too
+/// (<see cref="Kraud.Libc.CleanFilePages"/>): they stay in the page cache, and what the idle agent runs faults back in.
 /// </summary>
 public static class MemoryTrim
 {
@@ -29,5 +31,7 @@ public static class MemoryTrim
             await Task.Delay(TimeSpan.FromMilliseconds(quietMs - waited + 1));
         Interlocked.Exchange(ref s_scheduled, 0);
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        try { Kraud.Libc.CleanFilePages.Drop(); }
+        catch (IOException) { } // no /proc/self/smaps (a hardened /proc): nothing to trim by
     }
 }

@@ -10,14 +10,44 @@ namespace Kraud.Agent.ControlPlane;
 /// (compare-and-set on the key's revision). Two exceptions: a status of generation 0 (an envelope too broken to
 /// read its generation) is written at the stored generation, and a stored <c>Deleted</c> may be followed by any
 /// generation (a resource created again after its delete finished, whose numbering may start over).
+/// A status too large for one NATS message (the server's max_payload, 1 MiB by default: a Vpc with ten thousand peers
+/// observed, say) is written without its observed, which says so, rather than never: the phase and message still
+/// reach the control plane, and the resource is never left without a status.
 /// </summary>
-public sealed class StatusWriter(INatsKVStore bucket, TimeProvider clock, ILogger<StatusWriter> logger)
+public sealed class StatusWriter(INatsKVStore bucket, TimeProvider clock, ILogger<StatusWriter> logger, long maxPayload = StatusWriter.DefaultMaxPayload)
 {
+    /// <summary>nats-server's default max_payload; the daemon passes the one its server announced.</summary>
+    public const long DefaultMaxPayload = 1 << 20;
+
+    /// <summary>Room left in a message for the KV put's subject and headers.</summary>
+    private const int HeaderRoom = 1024;
+
     /// <summary>What this agent wrote last per key: when nobody wrote since, one update by revision is enough.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ulong Revision, long Generation)> _written = new();
 
     /// <summary>Writes <paramref name="status"/> under <paramref name="key"/> (default: host.kind.id, kind in lower case).</summary>
-    public async Task WriteAsync(ResourceStatus status, CancellationToken ct, string? key = null)
+    public Task WriteAsync(ResourceStatus status, CancellationToken ct, string? key = null) => WriteOnceAsync(Fit(status), ct, key);
+
+    /// <summary>
+    /// The status as it can be sent: whole when it fits in one message, else without its observed, which says so.
+    /// Measured before the write, because the client's refusal differs by call (a create reports a missing key).
+    /// </summary>
+    private ResourceStatus Fit(ResourceStatus status)
+    {
+        long size = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(status, AgentJsonContext.Default.ResourceStatus).LongLength;
+        if (size <= maxPayload - HeaderRoom) return status;
+        logger.LogWarning("status {Phase} of {Kind} {Id} is {Size} bytes, over the server's {Max}-byte message limit: written without its observed",
+            status.Phase, status.Kind, status.Id, size, maxPayload);
+        return status with
+        {
+            Observed = new System.Text.Json.Nodes.JsonObject
+            {
+                ["omitted"] = $"observed is too large for one NATS message ({size} bytes, max_payload {maxPayload}) and was left out",
+            },
+        };
+    }
+
+    private async Task WriteOnceAsync(ResourceStatus status, CancellationToken ct, string? key)
     {
         status = status with { UpdatedAt = clock.GetUtcNow() };
         key ??= $"{status.Host}.{status.Kind.ToLowerInvariant()}.{status.Id}";
@@ -80,10 +110,10 @@ public sealed class StatusWriter(INatsKVStore bucket, TimeProvider clock, ILogge
             var observed = (System.Text.Json.Nodes.JsonObject)stored.Observed.DeepClone();
             bool samePhase = phase is null || (phase.Value.Phase == stored.Phase && phase.Value.Message == stored.Message);
             if (!change(observed) && samePhase) return AmendOutcome.Unchanged;
-            var value = stored with
+            var value = Fit(stored with
             {
                 Observed = observed, UpdatedAt = clock.GetUtcNow(), Phase = phase?.Phase ?? stored.Phase, Message = phase?.Message ?? stored.Message,
-            };
+            });
             try
             {
                 _written[key] = (await bucket.UpdateAsync(key, value, current.Value.Revision, Serializers.Status, ct), stored.Generation);

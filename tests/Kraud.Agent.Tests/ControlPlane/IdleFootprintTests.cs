@@ -11,12 +11,13 @@ namespace Kraud.Agent.Tests.ControlPlane;
 public sealed class IdleFootprintTests(ITestOutputHelper output) : NatsTestBase
 {
     /// <summary>
-    /// The bound this build holds: measured 24.3–25.5 MiB (bench/startup), and a first run on a machine at load 17
-    /// stayed above 26 MiB (the thread pool adds workers under load, each with a stack and a malloc arena), hence
-    /// 27. Issue 18's goal is 20 MiB; the gap is the binary's own pages and OpenSSL, which NATS.Net loads for its
-    /// inbox names (bench/startup/README.md).
+    /// Issue 18's goal is 20 MiB. Measured 24.3–25.5 MiB before the start-up's clean file pages were unmapped after the
+    /// first trim (CleanFilePages: the binary's code and constants read once at start, kept resident by fault-around),
+    /// and 27.4 MiB once the Pod, replication and VRF code grew the binary; with them unmapped, 18.5–22.3 MiB after two
+    /// heartbeats (file 10.3–13.2 MiB: what idling runs faults back in, 64 KiB at a time; the most with a CI run beside
+    /// it), hence a bound of 24 MiB until the goal is met.
     /// </summary>
-    private const long BoundKib = 27 * 1024;
+    private const long BoundKib = 24 * 1024;
 
     [Fact]
     public async Task An_idle_connected_agent_stays_under_its_resident_memory_bound()
@@ -26,7 +27,8 @@ public sealed class IdleFootprintTests(ITestOutputHelper output) : NatsTestBase
         await Cp.PublishAsync("fp", "Probe", "one", 1);
         await Cp.WaitForStatusAsync("fp", "probe", "one", s => s.Phase == "Ready", TimeSpan.FromSeconds(20));
 
-        // Start-up's garbage is collected shortly after the agent serves (MemoryTrim); idle means after that.
+        // Start-up's garbage is collected, and its clean file pages unmapped, shortly after the agent serves
+        // (MemoryTrim). Idle means after that and after two heartbeats, so what idling runs is resident again.
         var last = new Dictionary<string, long>();
         try
         {
@@ -34,12 +36,21 @@ public sealed class IdleFootprintTests(ITestOutputHelper output) : NatsTestBase
         }
         catch (TimeoutException)
         {
-            Assert.Fail($"idle RSS {last["VmRSS"] / 1024.0:0.0} MiB (anon {last["RssAnon"] / 1024.0:0.0}, file {last["RssFile"] / 1024.0:0.0}, " +
-                $"{last["Threads"]} threads), bound {BoundKib / 1024.0:0.0} MiB");
+            Assert.Fail($"RSS {Describe(last)} after start-up, bound {BoundKib / 1024.0:0.0} MiB");
         }
-        output.WriteLine($"idle RSS {last["VmRSS"] / 1024.0:0.0} MiB (anon {last["RssAnon"] / 1024.0:0.0}, file {last["RssFile"] / 1024.0:0.0}, {last["Threads"]} threads)");
+        var trimmed = DateTimeOffset.UtcNow;
+        var deadline = TimeSpan.FromSeconds(3 * HostHeartbeat.Interval.TotalSeconds);
+        await Deadline.WaitUntilAsync(async () => (await Cp.GetHostAsync("fp"))?.HeartbeatAt > trimmed, deadline, "a heartbeat after the trim", 200);
+        var first = (await Cp.GetHostAsync("fp"))!.HeartbeatAt;
+        await Deadline.WaitUntilAsync(async () => (await Cp.GetHostAsync("fp"))?.HeartbeatAt > first, deadline, "a second heartbeat", 200);
+        last = Status(agent.Process.Pid);
+        output.WriteLine($"idle RSS {Describe(last)}");
+        Assert.True(last["VmRSS"] <= BoundKib, $"idle RSS {Describe(last)} after two heartbeats, bound {BoundKib / 1024.0:0.0} MiB");
         Assert.False(agent.Process.HasExited);
     }
+
+    private static string Describe(Dictionary<string, long> s) =>
+        $"{s["VmRSS"] / 1024.0:0.0} MiB (anon {s["RssAnon"] / 1024.0:0.0}, file {s["RssFile"] / 1024.0:0.0}, {s["Threads"]} threads)";
 
     private static Dictionary<string, long> Status(int pid)
     {

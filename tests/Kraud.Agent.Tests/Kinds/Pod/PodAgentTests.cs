@@ -38,17 +38,23 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
         _agent = AgentProcess.Start(["run", "--config", config], new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = _notify.Address });
     }
 
-    [Fact]
-    public async Task A_published_pod_runs_and_an_unchanged_generation_touches_nothing_and_its_delete_leaves_nothing()
+    /// <summary>Starts the agent and waits until it serves (its STATUS=Ready line), so its streams exist.</summary>
+    private async Task StartServingAgentAsync()
     {
         StartAgent();
         await Deadline.WaitUntilAsync(() => _notify.Messages.Any(m => m.Text.StartsWith("STATUS=Ready: host", StringComparison.Ordinal)) || _agent!.HasExited,
             TimeSpan.FromSeconds(30), "the agent to serve");
         Assert.False(_agent!.HasExited, string.Join("\n", _agent.Stderr));
+    }
+
+    [Fact]
+    public async Task A_published_pod_runs_and_an_unchanged_generation_touches_nothing_and_its_delete_leaves_nothing()
+    {
+        await StartServingAgentAsync();
 
         await Cp.PublishAsync("h1", "Pod", _id, 1, Spec());
         var ready = await Cp.WaitForStatusAsync("h1", "pod", _id, s => s.Phase is ResourceStatus.Ready or ResourceStatus.Failed, TimeSpan.FromSeconds(60));
-        Assert.True(ready.Phase == ResourceStatus.Ready, ready.Message + "\n" + string.Join("\n", _agent.Stderr.TakeLast(30)));
+        Assert.True(ready.Phase == ResourceStatus.Ready, ready.Message + "\n" + string.Join("\n", _agent!.Stderr.TakeLast(30)));
         var vm = ready.Observed["vm"]!;
         Assert.Equal("Running", (string?)vm["state"]);
         int pid = (int)vm["pid"]!;
@@ -94,7 +100,8 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
     [Fact]
     public async Task An_agent_killed_while_its_pod_starts_converges_after_its_restart_with_one_VM_and_an_agent_restart_leaves_it_running()
     {
-        StartAgent();
+        // Serving first: the agent makes the streams, and a publish before them gets no answer.
+        await StartServingAgentAsync();
         await Cp.PublishAsync("h1", "Pod", _id, 1, Spec());
         // kill -9 as soon as the VMM exists (before or just after its READY=1, whatever the agent had written by then).
         string pidFile = Path.Combine("/run/kraud/vm", _id, "vmm.pid");
@@ -107,12 +114,16 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
 
         Replace(_agent);
         StartAgent();
+        // The VM the dead agent started is adopted (the new agent's first act, before any reconcile); the dead one may
+        // have written Ready already, so the status alone does not show the new agent converged.
+        await Deadline.WaitUntilAsync(() => _agent!.Stderr.Any(l => l.Contains($"adopted VMM pid {first} of pod {_id}", StringComparison.Ordinal)) || _agent.HasExited,
+            TimeSpan.FromSeconds(30), "the new agent to adopt the VM");
+        Assert.False(_agent!.HasExited, string.Join("\n", _agent.Stderr));
         var ready = await Cp.WaitForStatusAsync("h1", "pod", _id, s => s.Phase == ResourceStatus.Ready && (string?)s.Observed["vm"]?["state"] == "Running",
             TimeSpan.FromSeconds(60));
-        // The VM the dead agent started was adopted: no second VMM, same pid.
+        // No second VMM, same pid.
         Assert.Equal(first, (int)ready.Observed["vm"]!["pid"]!);
         Assert.Equal(1, Vmms());
-        Assert.Contains(_agent.Stderr, l => l.Contains($"adopted VMM pid {first} of pod {_id}", StringComparison.Ordinal));
 
         // A clean stop (SIGTERM) and start of the agent: the VM runs on, adopted again.
         _agent.Signal(15);

@@ -84,7 +84,7 @@ public sealed class PodSystemdLaneTests : NatsTestBase
         Assert.All(vmm, e => Assert.Equal("/usr/bin/kraud-vmm", e.GetValueOrDefault("_EXE")));
         // The command line the unit ran (journald missed _CMDLINE of a process this short-lived).
         string execStart = Cmd.Run("systemctl", "show", "-p", "ExecStart", "--value", SystemdVmSupervisor.UnitOf(Failing));
-        Assert.Contains($"argv[]=/usr/bin/kraud-vmm --config {launch} ;", execStart);
+        Assert.Contains($"argv[]=/usr/bin/kraud-vmm --config {launch} --log-kind Pod ;", execStart);
         Assert.Contains(vmm, e => e.GetValueOrDefault("MESSAGE", "").Contains("/dev/kvm", StringComparison.Ordinal));
 
         // 2. A pod whose guest runs: Ready with the unit and its main pid (the VMM's).
@@ -96,6 +96,10 @@ public sealed class PodSystemdLaneTests : NatsTestBase
         Assert.Equal(before.MainPid, (int)ready.Observed["vm"]!["pid"]!);
         Assert.Equal("Running", (string?)ready.Observed["vm"]!["state"]);
         Assert.Equal("/usr/bin/kraud-vmm", new FileInfo($"/proc/{before.MainPid}/exe").LinkTarget);
+        // The VMM's serial lines are found with the pod's own: `journalctl KRAUD_KIND=Pod KRAUD_ID=<pod>` (issue 14, item 5).
+        string podJournal = "";
+        await Deadline.WaitUntilAsync(() => (podJournal = Cmd.TryRun("journalctl", $"KRAUD_KIND=Pod", $"KRAUD_ID={Running}", "-o", "cat", "--no-pager").Output)
+            .Contains("serial: idle guest up", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the guest's serial line under KRAUD_KIND=Pod", 200);
 
         // 3. A VM unit of a pod without desired state (left by someone else's agent, say): reported, never stopped.
         Directory.CreateDirectory(Path.Combine(RunDir, Orphan));
