@@ -178,7 +178,14 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         if (!link.IsUp) rt.LinkSetUp(link.Index);
         ct.ThrowIfCancellationRequested();
         foreach (string written in NetSysctl.Ensure(ns, [.. VpcDomain.TenantIpv6(name), .. VpcDomain.TenantIpv6(vrf.Name)]))
-            _log.LogInformation("set net.{Sysctl} = 1", written.Replace('/', '.'));
+        {
+            // The one host-wide setting the agent makes (no per-device IPv6 forwarding before Linux 6.17): said loudly,
+            // because with it an uplink that takes its IPv6 route from router advertisements needs accept_ra=2.
+            if (written == "ipv6/conf/all/forwarding")
+                _log.LogWarning("set net.ipv6.conf.all.forwarding = 1 (host-wide; tenants' IPv6 is forwarded only in their VRFs): an uplink configured by router advertisements needs net.ipv6.conf.<uplink>.accept_ra = 2");
+            else
+                _log.LogInformation("set net.{Sysctl} = 1", written.Replace('/', '.'));
+        }
 
         ConvergeAddresses(rt, link.Index, spec.Addresses.Select(IpPrefix.Parse).ToList());
         ConvergeRoutes(rt, link.Index, table, spec.Routes.Select(r => IpPrefix.Parse(r.Destination).Network).ToList());
