@@ -10,7 +10,10 @@ namespace Kraud.Agent.Tests.Kinds.Pod;
 /// registry (configured in its file), starts kraud-vmm (beside it) with the idle test guest, and reports Ready with
 /// the VM running; an unchanged generation touches nothing; the delete leaves nothing. The agent runs in the host's
 /// namespace (it reaches nats-server on loopback), so the tap and its routes are made there, with addresses of their own.
+/// Its agent uses the host's own /run/kraud/vm, which every agent reads for its pods: while one of these runs, any other
+/// test's agent would list the pod as an orphan, so the class runs alone (<see cref="HostRunDir"/>).
 /// </summary>
+[Collection(HostRunDir.Name)]
 public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFixture<PodRegistry>
 {
     private readonly string _id = "pod-e2e-" + Guid.NewGuid().ToString("N")[..6];
@@ -189,4 +192,11 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
         if (Directory.Exists(Path.Combine("/run/kraud/vm", _id))) Directory.Delete(Path.Combine("/run/kraud/vm", _id), true);
         await base.DisposeAsync();
     }
+}
+
+/// <summary>Tests whose agents use the host's /run/kraud/vm, which every agent on the machine reads: run with no other test.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class HostRunDir
+{
+    public const string Name = "the host's /run/kraud/vm";
 }
