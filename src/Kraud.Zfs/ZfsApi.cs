@@ -69,7 +69,21 @@ public sealed class ZfsApi(ZfsCli? cli = null)
         var type = (await Cli.GetAsync(dataset, ["type"], ct).ConfigureAwait(false))["type"].Value;
         if (type == "filesystem") await Cli.UnmountAsync(dataset, ct).ConfigureAwait(false);
         LibZfsCore.DestroySnapshots(snaps.Select(s => s.Name).ToList());
-        LibZfsCore.Destroy(dataset);
+        // Right after its unmount (or an NFS unexport) the kernel may still hold the dataset for a moment: EBUSY then is
+        // passing (seen in the kernel lane under load), so it is tried again for up to about 3 s before it counts.
+        var delay = TimeSpan.FromMilliseconds(20);
+        for (var waited = TimeSpan.Zero; ; waited += delay, delay *= 2)
+        {
+            try
+            {
+                LibZfsCore.Destroy(dataset);
+                return;
+            }
+            catch (ZfsException e) when (e.Errno == Kraud.Libc.Errno.EBUSY && waited < TimeSpan.FromSeconds(3))
+            {
+                await Task.Delay(delay, ct).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>
