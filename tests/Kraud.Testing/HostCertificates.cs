@@ -44,14 +44,5 @@ public sealed class HostCertificates
         File.SetUnixFileMode(F(name + ".key"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
-    private static void OpenSsl(params string[] args)
-    {
-        var psi = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"openssl {string.Join(' ', args)} failed: {stderr.Result}");
-    }
+    private static void OpenSsl(params string[] args) => TestCertificates.OpenSsl(args);
 }

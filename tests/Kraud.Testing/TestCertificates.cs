@@ -30,7 +30,8 @@ public sealed record TestCertificates(string CaFile, string ServerCert, string S
             "-days", "1", "-extfile", F(name + ".ext"), "-out", F(name + ".pem"));
     }
 
-    private static void OpenSsl(params string[] args)
+    /// <summary>Runs openssl with <paramref name="args"/>; its error output in the exception when it fails.</summary>
+    internal static void OpenSsl(params string[] args)
     {
         var psi = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in args) psi.ArgumentList.Add(a);
