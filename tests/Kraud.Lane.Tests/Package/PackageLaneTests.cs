@@ -110,7 +110,7 @@ public sealed class PackageLaneTests(PackageLaneRun run) : IClassFixture<Package
             e.TryGetValue("MESSAGE", out var m) && m.Any(x => x.Contains("refused", StringComparison.Ordinal)));
         Assert.True(refusal is not null, "no refusal line in the unit's journal\n" + why);
         Assert.Equal(["bad"], refusal["KRAUD_ID"]);
-        Assert.Equal(["vm"], refusal["KRAUD_KIND"]);
+        Assert.Equal(["Pod"], refusal["KRAUD_KIND"]); // the unit runs pods only: LogExtraFields=KRAUD_KIND=Pod
         Assert.Equal(["kraud-vmm"], refusal["SYSLOG_IDENTIFIER"]);
         Assert.Contains("/var/lib/kraud/images/no-such-vmlinux", refusal["MESSAGE"][0]);
     }
