@@ -196,6 +196,11 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         Assert.Empty(store.ReferencesOf("pod-3"));
     }
 
+    /// <summary>Waits for the idle guest's line in the pod's serial log, so a kill after it finds it in the exit's tail.</summary>
+    private Task GuestPrintedAsync(string id) => Deadline.WaitUntilAsync(
+        () => ChildProcessVmSupervisor.SerialTail(Path.Combine(RunDir, id, "serial.log")).Any(l => l.Contains("idle guest up", StringComparison.Ordinal)),
+        TimeSpan.FromSeconds(20), $"the guest of {id} printed its first line");
+
     [Fact]
     public async Task A_vmm_killed_is_restarted_by_the_policy_and_reported()
     {
@@ -205,6 +210,7 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         var envelope = new ResourceEnvelope(ResourceEnvelope.V1, "Pod", id, 7, false, JsonDocument.Parse(SpecJson()).RootElement);
         var first = await _pods.ReconcileAsync(envelope, new ReconcileContext("h1", _dir.Path, 1, _log), CancellationToken.None);
         int pid = (int)first!["vm"]!["pid"]!;
+        await GuestPrintedAsync(id); // Ready means the first vCPU entry, which can come before the guest's first line
         Kraud.Libc.Native.kill(pid, 9);
         await Deadline.WaitUntilAsync(() => _vms.Get(id) is { Running: true, Restarts: 1 }, TimeSpan.FromSeconds(20), "the VM restarted");
 
@@ -241,6 +247,7 @@ public sealed class PodLifecycleTests(PodRegistry registry) : IClassFixture<PodR
         var envelope = new ResourceEnvelope(ResourceEnvelope.V1, "Pod", id, 3, false, JsonDocument.Parse(SpecJson(restart: "never")).RootElement);
         var first = await _pods.ReconcileAsync(envelope, new ReconcileContext("h1", _dir.Path, 1, _log), CancellationToken.None);
         int pid = (int)first!["vm"]!["pid"]!;
+        await GuestPrintedAsync(id); // Ready means the first vCPU entry, which can come before the guest's first line
         Kraud.Libc.Native.kill(pid, 9);
         await Deadline.WaitUntilAsync(() => status.Phases.Any(p => p.Phase == "Failed"), TimeSpan.FromSeconds(20), "the pod Failed");
         var (phase, message) = status.Phases[^1];
