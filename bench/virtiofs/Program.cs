@@ -42,18 +42,25 @@ try
     var fsMBs = new List<double>();
     var blkMBs = new List<double>();
     var overhead = new List<double>();
+    var fsFastest = new List<double>();
+    var blkFastest = new List<double>();
     for (int r = 0; r < runs; r++)
     {
-        var (fs, blk, rss) = Bench.RunOnce(vmm, Virtiofsd, guest, dir, share, data, GuestMemoryMiB, depth, sliceMiB);
+        var (fs, blk, fsSlice, blkSlice, rss) = Bench.RunOnce(vmm, Virtiofsd, guest, dir, share, data, GuestMemoryMiB, depth, sliceMiB);
         fsMBs.Add(sizeMiB * 1.048576 / fs);
         blkMBs.Add(sizeMiB * 1.048576 / blk);
         overhead.Add(rss);
+        fsFastest.Add(sliceMiB * 1.048576 / fsSlice);
+        blkFastest.Add(sliceMiB * 1.048576 / blkSlice);
     }
     Console.WriteLine();
     Console.WriteLine($"{"metric",-46} {"min",9} {"median",9} {"max",9}");
     Bench.Print("virtio-fs read (MB/s)", fsMBs);
     Bench.Print("virtio-blk read, same bytes (MB/s)", blkMBs);
     Bench.Print("ratio fs/blk per round", fsMBs.Zip(blkMBs, (a, b) => a / b).ToList());
+    Bench.Print("virtio-fs, fastest slice of the round (MB/s)", fsFastest);
+    Bench.Print("virtio-blk, fastest slice of the round (MB/s)", blkFastest);
+    Bench.Print("ratio of the fastest slices per round", fsFastest.Zip(blkFastest, (a, b) => a / b).ToList());
     Bench.Print("VMM RSS beyond guest memory, one share (MiB)", overhead);
     double ratio = Bench.Median(fsMBs.Zip(blkMBs, (a, b) => a / b).ToList());
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -76,10 +83,10 @@ internal static partial class Bench
     /// The agent's virtiofsd options after --socket-path and -o source= (src/Kraud.Agent/Kinds/Pod/ChildProcessShareDaemons.cs
     /// and systemd/kraud-virtiofsd@.service; keep the three alike), so the bench measures the daemon pods get.
     /// </summary>
-    public static readonly string[] DaemonOptions = ["-o", "sandbox=namespace", "-o", "cache=auto"];
+    public static readonly string[] DaemonOptions = ["-o", "sandbox=namespace", "-o", "cache=auto", "--thread-pool-size=0"];
 
     /// <summary>One VM: seconds the virtio-fs reads and the virtio-blk reads took, MiB beyond guest RAM.</summary>
-    public static (double Fs, double Blk, double OverheadMiB) RunOnce(string vmm, string virtiofsd, string guest,
+    public static (double Fs, double Blk, double FsFastest, double BlkFastest, double OverheadMiB) RunOnce(string vmm, string virtiofsd, string guest,
         string dir, string share, string data, int memoryMiB, int depth, int sliceMiB)
     {
         string socket = Path.Combine(dir, "fs.sock"), fifo = Path.Combine(dir, "serial.fifo"), launch = Path.Combine(dir, "launch.json");
@@ -125,8 +132,10 @@ internal static partial class Bench
         var fields = summary.Split(' ').Skip(1).Select(f => f.Split('=')).ToDictionary(kv => kv[0], kv => kv[1]);
         double fsCycles = double.Parse(fields["fs_cycles"], CultureInfo.InvariantCulture), blkCycles = double.Parse(fields["blk_cycles"], CultureInfo.InvariantCulture);
         // The slices run back to back (a few guest instructions between them), so the markers' interval is both devices' cycles.
-        double seconds = stamps["FS-BENCH-END"] - stamps["FS-BENCH-START"];
-        return (seconds * fsCycles / (fsCycles + blkCycles), seconds * blkCycles / (fsCycles + blkCycles), overhead);
+        double seconds = stamps["FS-BENCH-END"] - stamps["FS-BENCH-START"], secondsPerCycle = seconds / (fsCycles + blkCycles);
+        return (seconds * fsCycles / (fsCycles + blkCycles), seconds * blkCycles / (fsCycles + blkCycles),
+            double.Parse(fields["fs_fastest"], CultureInfo.InvariantCulture) * secondsPerCycle,
+            double.Parse(fields["blk_fastest"], CultureInfo.InvariantCulture) * secondsPerCycle, overhead);
     }
 
     /// <summary>VmRSS minus the resident part of guest RAM (the /memfd:kraud-guest-ram mapping).</summary>
