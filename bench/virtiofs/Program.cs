@@ -22,6 +22,8 @@ for (int i = 0; i + 1 < args.Length; i += 2)
     else if (args[i] == "--depth") depth = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
     else if (args[i] == "--slice-mib") sliceMiB = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
 }
+if (depth is < 1 or > 4) throw new ArgumentException("--depth must be 1 to 4 (the guest's request slots)");
+if (sliceMiB < 1 || sliceMiB > sizeMiB) throw new ArgumentException("--slice-mib must be between 1 and --size-mib");
 string vmm = Path.Combine(Path.GetFullPath(bin), "kraud-vmm");
 const string Virtiofsd = "/usr/lib/qemu/virtiofsd";
 const int GuestMemoryMiB = 64;
