@@ -26,7 +26,7 @@ public sealed class Virtiofsd : IDisposable
             Run("/usr/bin/mount", "-o", "remount,bind,ro", source);
         }
         var psi = new ProcessStartInfo(Program) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { $"--socket-path={socketPath}", "-o", $"source={source}", "-o", "sandbox=namespace", "-o", "cache=auto" })
+        foreach (var a in new[] { $"--socket-path={socketPath}", "-o", $"source={source}", "-o", "sandbox=namespace", "-o", "cache=auto", "--thread-pool-size=0" }) // as the agent runs it
             psi.ArgumentList.Add(a);
         _process = Process.Start(psi)!;
         _process.ErrorDataReceived += (_, e) => { lock (_stderr) _stderr.AppendLine(e.Data); };

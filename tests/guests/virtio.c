@@ -81,13 +81,23 @@ int virtio_init(struct vdev *dev, u32 device_id, u32 features, struct virtq *qs,
     return (r(dev, R_STATUS) & 0x40) ? -5 : 0;
 }
 
-void virtio_submit(struct vdev *dev, struct virtq *vq, int q, u16 head)
+void virtio_add(struct virtq *vq, u16 head)
 {
     vq->avail.ring[vq->avail.idx % QSIZE] = head;
     barrier();
     vq->avail.idx++;
+}
+
+void virtio_notify(struct vdev *dev, int q)
+{
     barrier();
     w(dev, R_QUEUE_NOTIFY, q);
+}
+
+void virtio_submit(struct vdev *dev, struct virtq *vq, int q, u16 head)
+{
+    virtio_add(vq, head);
+    virtio_notify(dev, q);
 }
 
 int virtio_wait_used(struct virtq *vq, u32 *id)

@@ -1,8 +1,9 @@
-/* A minimal polling virtio-mmio (version 2) driver with split queues of 8 entries, for the test guests. */
+/* A minimal polling virtio-mmio (version 2) driver with split queues of 16 entries, for the test guests. */
 #pragma once
 #include "lib.h"
 
-#define QSIZE 8
+#define QSIZE 16
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 #define VIRTQ_DESC_F_NEXT 1
 #define VIRTQ_DESC_F_WRITE 2
 
@@ -26,5 +27,8 @@ int virtio_find(const char *cmdline, int n, struct vdev *dev);
 int virtio_init(struct vdev *dev, u32 device_id, u32 features, struct virtq *qs, int nq);
 /* Makes descriptor chain `head` available on queue `q` and notifies the device. */
 void virtio_submit(struct vdev *dev, struct virtq *vq, int q, u16 head);
+/* Makes `head` available without a notify (a batch ends with one virtio_notify, as Linux's drivers do). */
+void virtio_add(struct virtq *vq, u16 head);
+void virtio_notify(struct vdev *dev, int q);
 /* Waits for the next used element; returns its length and sets *id. -1 on timeout. */
 int virtio_wait_used(struct virtq *vq, u32 *id);

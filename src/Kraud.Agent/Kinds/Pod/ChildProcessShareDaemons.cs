@@ -19,6 +19,14 @@ namespace Kraud.Agent.Kinds.Pod;
 public sealed class ChildProcessShareDaemons(string virtiofsdPath, ILogger? logger = null) : IShareDaemons, IAsyncDisposable
 {
     public const string DebianVirtiofsd = "/usr/lib/qemu/virtiofsd";
+
+    /// <summary>
+    /// The daemon's options after its socket and source; systemd/kraud-virtiofsd@.service and bench/virtiofs use the
+    /// same. `cache=auto`: close-to-open consistency, as several pods may share a volume; `--thread-pool-size=0`
+    /// (this version's default, stated so a daemon with another default behaves the same): each request is served on
+    /// the queue's own thread; a pool adds a hand-over per request and measured slower (docs/kvm.md, bench/virtiofs).
+    /// </summary>
+    public static readonly string[] DaemonOptions = ["-o", "sandbox=namespace", "-o", "cache=auto", "--thread-pool-size=0"];
     private readonly ILogger _log = logger ?? NullLogger.Instance;
     private readonly ArgvRunner _runner = new(logger);
     private readonly ConcurrentDictionary<string, List<Supervised>> _pods = new(StringComparer.Ordinal);
@@ -42,7 +50,7 @@ public sealed class ChildProcessShareDaemons(string virtiofsdPath, ILogger? logg
                 Mounts.BindReadOnly(share.Directory, source);
             }
             File.Delete(share.Socket); // so the socket that appears is the new daemon's
-            string[] argv = [virtiofsdPath, $"--socket-path={share.Socket}", "-o", $"source={source}", "-o", "sandbox=namespace", "-o", "cache=auto"];
+            string[] argv = [virtiofsdPath, $"--socket-path={share.Socket}", "-o", $"source={source}", .. DaemonOptions];
             var d = new Supervised(this, id, share, argv, Path.Combine(podDir, share.Tag + ".pid"));
             daemons.Add(d);
             d.Run();
