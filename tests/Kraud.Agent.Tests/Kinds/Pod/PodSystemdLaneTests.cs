@@ -18,7 +18,7 @@ namespace Kraud.Agent.Tests.Kinds.Pod;
 /// that the failure reaches the Pod's status. The second pod runs; a third unit (no desired state) is started by the
 /// test; the agent's restart leaves both units untouched, adopts the pod (same pid) and reports the other as an orphan.
 /// </summary>
-[Trait("lane", "systemd")]
+[Collection(InstalledAgentLane.Collection), Trait("lane", "systemd")]
 public sealed class PodSystemdLaneTests : NatsTestBase
 {
     private const string Host = "lane-pod";
