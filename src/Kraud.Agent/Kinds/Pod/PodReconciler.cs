@@ -283,7 +283,11 @@ public sealed partial class PodReconciler(PodOptions options, IVmSupervisor vms,
         }
         _images.Collect();
         var observed = Observe(id, state, images, network, tapName, disks.Count, guest.Name);
-        if (shares.Count > 0) observed["shares"] = PodShares.Observed(shares, ShareDaemons?.Running(id));
+        if (shares.Count > 0)
+        {
+            if (ShareDaemons is { } running) await running.RefreshAsync(id, dir, shares, ct).ConfigureAwait(false);
+            observed["shares"] = PodShares.Observed(shares, ShareDaemons?.Running(id));
+        }
         return observed;
     }
 

@@ -64,7 +64,6 @@ public sealed class SystemdShareDaemons(SystemdVmSupervisor vms, string virtiofs
             units.Add((share, unit));
         }
         await vms.WithManagerAsync(async m => { await m.ReloadAsync(ct).ConfigureAwait(false); return true; }, ct).ConfigureAwait(false);
-        var pids = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (share, unit) in units)
         {
             var outcome = await vms.WithManagerAsync(m => m.StartUnitAsync(unit, ct), ct).ConfigureAwait(false);
@@ -85,8 +84,18 @@ public sealed class SystemdShareDaemons(SystemdVmSupervisor vms, string virtiofs
                 }
                 await Task.Delay(10, ct).ConfigureAwait(false);
             }
-            var s = await vms.WithManagerAsync(m => m.GetUnitStateAsync(unit, ct), ct).ConfigureAwait(false);
-            if (s.MainPid > 0) pids[share.Tag] = s.MainPid;
+        }
+        await RefreshAsync(id, podDir, shares, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads the daemons' main pids from their units (after an agent restart, or a daemon's own restart).</summary>
+    public async Task RefreshAsync(string id, string podDir, IReadOnlyList<PodShare> shares, CancellationToken ct)
+    {
+        var pids = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var share in shares)
+        {
+            var s = await vms.WithManagerAsync(m => m.GetUnitStateAsync(UnitOf(EnvFileOf(podDir, share.Tag)), ct), ct).ConfigureAwait(false);
+            if (s is { ActiveState: UnitActiveState.Active, MainPid: > 0 }) pids[share.Tag] = s.MainPid;
         }
         _pids[id] = pids;
     }
@@ -114,7 +123,7 @@ public sealed class SystemdShareDaemons(SystemdVmSupervisor vms, string virtiofs
         foreach (var dir in Directory.EnumerateDirectories(podDir, "ro-fs*")) Directory.Delete(dir);
     }
 
-    /// <summary>The daemons' main pids as they were once their sockets were there (systemd keeps them running since).</summary>
+    /// <summary>The daemons' main pids as last read from their units (<see cref="RefreshAsync"/>).</summary>
     public IReadOnlyDictionary<string, int> Running(string id) => _pids.TryGetValue(id, out var pids) ? pids : new Dictionary<string, int>();
 
     /// <summary>A value for an EnvironmentFile= line: double-quoted, with `\` and `"` escaped (a volumePath may hold spaces).</summary>

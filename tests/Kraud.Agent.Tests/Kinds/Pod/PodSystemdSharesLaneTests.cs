@@ -110,6 +110,9 @@ public sealed class PodSystemdSharesLaneTests : NatsTestBase
             Assert.Equal((UnitActiveState.Active, before.MainPid, before.ActiveEnterTimestamp), (after.ActiveState, after.MainPid, after.ActiveEnterTimestamp));
         }
         Assert.Equal(vm.MainPid, (await _systemd.GetUnitStateAsync(SystemdVmSupervisor.UnitOf(PodId))).MainPid);
+        // The new agent reports the daemons it found (their units' pids), not none.
+        Assert.Equal(daemons.ToDictionary(d => d.Key, d => d.Value.MainPid),
+            resynced.Observed["shares"]!.AsArray().ToDictionary(s => (string)s!["tag"]!, s => (int?)s!["daemonPid"] ?? 0));
 
         // The pod's delete stops the VM and its daemons and leaves no unit drop-in, mount or file; then the Volume's delete goes through.
         await Cp.PublishAsync(Host, "Pod", PodId, 3, deleted: true);
