@@ -19,4 +19,10 @@ public interface IShareDaemons
 
     /// <summary>Process ids of the pod's running daemons, by share tag (for status and tests).</summary>
     IReadOnlyDictionary<string, int> Running(string id);
+
+    /// <summary>
+    /// Brings what <see cref="Running"/> says up to date before a status is written: a backend whose daemons outlive the
+    /// agent (systemd units) reads them again, as a new agent or a daemon's restart changed them. Nothing to do by default.
+    /// </summary>
+    Task RefreshAsync(string id, string podDir, IReadOnlyList<PodShare> shares, CancellationToken ct) => Task.CompletedTask;
 }

@@ -7,19 +7,33 @@ namespace Kraud.Agent.Kinds.Pod;
 
 /// <summary>
 /// The pods' images: one blob store under &lt;stateDir&gt;/images shared by every pod (opened at first use), pulls with
-/// the pod as owner and progress for the Progressing status, and the collection of blobs no pod used for the grace.
+/// the pod as owner and progress for the Progressing status, and the collection of blobs no pod used for the grace:
+/// after each pod's apply and delete, and on a timer every <see cref="CollectionPeriod"/> once the store is open, so a
+/// deleted pod's blobs go soon after their grace also on a host where nothing else happens.
 /// </summary>
 public sealed class PodImages(PodOptions options, ILogger log) : IDisposable
 {
     private readonly Lock _storeLock = new();
     private BlobStore? _store;
     private ImagePuller? _puller;
+    private ITimer? _collector;
+    private volatile bool _disposed;
+
+    /// <summary>How often the timer collects: a quarter of the grace, between 1 s and 10 min (so a blob goes at most that late).</summary>
+    public static TimeSpan CollectionPeriod(TimeSpan grace) =>
+        TimeSpan.FromTicks(Math.Clamp(grace.Ticks / 4, TimeSpan.FromSeconds(1).Ticks, TimeSpan.FromMinutes(10).Ticks));
 
     /// <summary>How many blobs <paramref name="id"/> still references (0 when the store was never opened).</summary>
     public int ReferencesOf(string id) => _store?.ReferencesOf(id).Count ?? 0;
 
     public void Dispose()
     {
+        lock (_storeLock)
+        {
+            _disposed = true;
+            _collector?.Dispose();
+            _collector = null;
+        }
         _puller?.Dispose();
         _store?.Dispose();
     }
@@ -30,8 +44,10 @@ public sealed class PodImages(PodOptions options, ILogger log) : IDisposable
         {
             if (_store is null)
             {
-                _store = new BlobStore(options.ImagesDir, log);
+                _store = new BlobStore(options.ImagesDir, log, options.Clock);
                 _puller = new ImagePuller(_store, options.Registries, log);
+                var period = CollectionPeriod(options.ImageCacheGrace);
+                _collector = options.Clock.CreateTimer(_ => Collect(), null, period, period);
             }
             return _store;
         }
@@ -39,12 +55,16 @@ public sealed class PodImages(PodOptions options, ILogger log) : IDisposable
 
     public void Collect()
     {
+        if (_disposed) return;
         try
         {
             var r = Store().CollectGarbage(options.ImageCacheGrace, options.ImageCacheMaxBytes);
             if (r.Removed.Count > 0) log.LogInformation("image cache: removed {Count} blobs, {Bytes} bytes", r.Removed.Count, r.FreedBytes);
         }
-        catch (IOException e) { log.LogWarning("image cache collection failed: {Error}", e.Message); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            log.LogWarning("image cache collection failed: {Error}", e.Message);
+        }
     }
 
     public sealed record PulledPodImage(string Container, string Shown, string? Digest, IReadOnlyList<ContentDescriptor> Layers, IReadOnlyList<string>? DiffIds, IReadOnlyList<Digest> Blobs);

@@ -27,16 +27,22 @@ public static class PodKind
             AllocatableVcpus = config.AllocatableVcpus > 0 ? config.AllocatableVcpus : null,
         };
         var supervisor = Supervisor(config.VmSupervisor, options.RunDir, log);
-        // Shares (nfs volumes) need Debian's virtiofsd, run as the agent's children. Under systemd the daemons would be
-        // in the agent's cgroup and die with an agent restart while their VMs run on, so there a pod with an nfs volume
-        // is refused until the daemons run as kraud-virtiofsd@ units bound to the VM's (systemd/kraud-virtiofsd@.service).
-        if (supervisor is SystemdVmSupervisor)
-            return new PodReconciler(options, supervisor, new PodTap(), log) { NoSharesReason = "VMs run as systemd units here, and their virtiofsd units are not wired yet" };
-        var shares = File.Exists(ChildProcessShareDaemons.DebianVirtiofsd) ? new ChildProcessShareDaemons(ChildProcessShareDaemons.DebianVirtiofsd, log) : null;
+        // Shares (nfs volumes) need Debian's virtiofsd: under systemd as kraud-virtiofsd@ units bound to the VM's (as the agent's
+        // children they would be in its cgroup and die with an agent restart while their VMs run on), else as the agent's children.
+        bool virtiofsd = File.Exists(ChildProcessShareDaemons.DebianVirtiofsd);
+        string? noShares = virtiofsd ? null : $"{ChildProcessShareDaemons.DebianVirtiofsd} is missing (Debian's qemu-system-common)";
+        if (supervisor is SystemdVmSupervisor units)
+        {
+            return new PodReconciler(options, supervisor, new PodTap(), log)
+            {
+                ShareDaemons = virtiofsd ? new SystemdShareDaemons(units, ChildProcessShareDaemons.DebianVirtiofsd, log) : null,
+                NoSharesReason = noShares,
+            };
+        }
         return new PodReconciler(options, supervisor, new PodTap(), log)
         {
-            ShareDaemons = shares,
-            NoSharesReason = shares is null ? $"{ChildProcessShareDaemons.DebianVirtiofsd} is missing (Debian's qemu-system-common)" : null,
+            ShareDaemons = virtiofsd ? new ChildProcessShareDaemons(ChildProcessShareDaemons.DebianVirtiofsd, log) : null,
+            NoSharesReason = noShares,
         };
     }
 

@@ -24,6 +24,8 @@ public sealed record PodOptions
     public IReadOnlyList<BaliIdentity> TrustedImageKeys { get; init; } = [];
     public long ImageCacheMaxBytes { get; init; } = 50L << 30;
     public TimeSpan ImageCacheGrace { get; init; } = TimeSpan.FromHours(1);
+    /// <summary>The image cache's clock: when a blob was last used, and when its collection runs.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
     /// <summary>The sparse cache disk the guest formats.</summary>
     public long CacheDiskBytes { get; init; } = 1L << 30;
     /// <summary>Where lv2 volumes' zvols appear: &lt;ZvolDir&gt;/&lt;pool&gt;/kraud/&lt;volume&gt;.</summary>
@@ -281,7 +283,11 @@ public sealed partial class PodReconciler(PodOptions options, IVmSupervisor vms,
         }
         _images.Collect();
         var observed = Observe(id, state, images, network, tapName, disks.Count, guest.Name);
-        if (shares.Count > 0) observed["shares"] = PodShares.Observed(shares, ShareDaemons?.Running(id));
+        if (shares.Count > 0)
+        {
+            if (ShareDaemons is { } running) await running.RefreshAsync(id, dir, shares, ct).ConfigureAwait(false);
+            observed["shares"] = PodShares.Observed(shares, ShareDaemons?.Running(id));
+        }
         return observed;
     }
 

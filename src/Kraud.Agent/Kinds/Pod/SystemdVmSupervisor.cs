@@ -44,7 +44,13 @@ public sealed class SystemdVmSupervisor : IVmSupervisor, IAsyncDisposable
 
     public async Task<VmState> StartAsync(VmStartRequest request, CancellationToken ct)
     {
-        await StopAsync(request.Id, ct).ConfigureAwait(false);
+        // A stop job, even for a unit that is down, propagates to the PartOf= units: the pod's share daemons, just started.
+        var unitNow = await WithManagerAsync(m => m.GetUnitStateAsync(UnitOf(request.Id), ct), ct).ConfigureAwait(false);
+        if (unitNow.ActiveState is UnitActiveState.Inactive or UnitActiveState.Failed)
+        {
+            if (_vms.TryRemove(request.Id, out var old)) old.StopFollowing();
+        }
+        else await StopAsync(request.Id, ct).ConfigureAwait(false);
         VmRecord.Write(_runDir, request);
         var vm = new UnitVm(this, request);
         _vms[request.Id] = vm;
@@ -119,6 +125,14 @@ public sealed class SystemdVmSupervisor : IVmSupervisor, IAsyncDisposable
             catch (SystemdException e) { throw new TransientReconcileException($"VMs run as systemd units here, and {e.Message}"); }
         }
         finally { _connecting.Release(); }
+    }
+
+    /// <summary>One call to systemd on this backend's connection; a failure is transient, and a lost connection is connected again next time.</summary>
+    internal async Task<T> WithManagerAsync<T>(Func<SystemdManager, Task<T>> call, CancellationToken ct)
+    {
+        var manager = await ManagerAsync(ct).ConfigureAwait(false);
+        try { return await call(manager).ConfigureAwait(false); }
+        catch (SystemdException e) { throw Unreachable(manager, e); }
     }
 
     /// <summary>A call failed: when the connection is gone it is dropped, so the next call connects again.</summary>

@@ -15,6 +15,8 @@ public sealed class PodRegistry : IAsyncLifetime
     public RegistryServer Server { get; private set; } = null!;
     public ContentDescriptor Layer { get; private set; } = null!;
     public ContentDescriptor TamperedLayer { get; private set; } = null!;
+    /// <summary>The one layer of test/other:v1, an image sharing no blob with test/app:v1.</summary>
+    public ContentDescriptor OtherLayer { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
@@ -23,6 +25,9 @@ public sealed class PodRegistry : IAsyncLifetime
         Layer = layout.AddLayer(("bin/app", "#!/bin/sh\necho pod\n"));
         layout.Tag("v1", layout.AddImage("linux", "amd64", [Layer], "/bin/app"));
         Skopeo.Push(layout, "v1", Server.Host, "test/app");
+        OtherLayer = layout.AddLayer(("bin/other", "#!/bin/sh\necho other\n"));
+        layout.Tag("other", layout.AddImage("linux", "amd64", [OtherLayer], "/bin/other"));
+        Skopeo.Push(layout, "other", Server.Host, "test/other");
         TamperedLayer = layout.AddLayer(("bin/app", "this layer is tampered with in the registry\n"));
         layout.Tag("tampered", layout.AddImage("linux", "amd64", [TamperedLayer], "/bin/app"));
         Skopeo.Push(layout, "tampered", Server.Host, "test/tampered");

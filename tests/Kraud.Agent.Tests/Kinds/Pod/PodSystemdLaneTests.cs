@@ -4,7 +4,6 @@ using Kraud.Agent.Kinds.Pod;
 using Kraud.Agent.Tests.ControlPlane;
 using Kraud.Oci.Tests.Fixtures;
 using Kraud.Systemd.DBus;
-using Kraud.Vmm.Tests;
 
 namespace Kraud.Agent.Tests.Kinds.Pod;
 
@@ -18,7 +17,7 @@ namespace Kraud.Agent.Tests.Kinds.Pod;
 /// that the failure reaches the Pod's status. The second pod runs; a third unit (no desired state) is started by the
 /// test; the agent's restart leaves both units untouched, adopts the pod (same pid) and reports the other as an orphan.
 /// </summary>
-[Trait("lane", "systemd")]
+[Collection(InstalledAgentLane.Collection), Trait("lane", "systemd")]
 public sealed class PodSystemdLaneTests : NatsTestBase
 {
     private const string Host = "lane-pod";
@@ -29,7 +28,7 @@ public sealed class PodSystemdLaneTests : NatsTestBase
 
     public override async Task InitializeAsync()
     {
-        RequireSystemd();
+        InstalledAgentLane.RequireSystemd();
         await base.InitializeAsync();
         _systemd = await SystemdManager.ConnectAsync();
     }
@@ -54,14 +53,7 @@ public sealed class PodSystemdLaneTests : NatsTestBase
     [Fact]
     public async Task The_installed_agent_runs_pods_as_kraud_vm_units_reports_their_failure_and_a_restart_leaves_them_running()
     {
-        string system = Cmd.TryRun("systemctl", "is-system-running", "--wait").Output.Trim();
-        Assert.True(system is "running" or "degraded", "systemd did not finish its boot: " + system);
-        // journald on the lane's console would lose UNIT= on systemd's own lines; a host logs to the journal.
-        Cmd.TryRun("systemd-analyze", "set-log-target", "journal-or-kmsg");
-        InstallPackage();
-        await Deadline.WaitUntilAsync(async () => (await _systemd.GetUnitStateAsync("kraud-agent.service")).ActiveState == UnitActiveState.Active,
-            TimeSpan.FromSeconds(120), "kraud-agent.service active (READY=1)", 500);
-        await Deadline.WaitUntilAsync(async () => (await HostOrNullAsync()) is not null, TimeSpan.FromSeconds(120), "the agent's host record", 500);
+        await InstalledAgentLane.StartAsync(_systemd, Host, Nats, Cp, _signer);
 
         // 1. The real VMM, /dev/kvm out of its reach: the unit ran it with the pod's launch file, exit 69, the status says so.
         WriteDropIn(Failing, "InaccessiblePaths=/dev/kvm");
@@ -152,26 +144,6 @@ public sealed class PodSystemdLaneTests : NatsTestBase
             """;
     }
 
-    /// <summary>The configuration first (postinst keeps an existing one), the guest package where the package looks, then dpkg.</summary>
-    private void InstallPackage()
-    {
-        var debs = new DirectoryInfo(Path.Combine(RepoPaths.Root, "artifacts")).GetFiles("kraud-agent_*_amd64.deb").OrderByDescending(f => f.LastWriteTimeUtc).ToList();
-        Assert.True(debs.Count > 0, "no artifacts/kraud-agent_*.deb: build it on the host first (scripts/publish && packaging/debian/build-deb)");
-        Directory.CreateDirectory("/etc/kraud");
-        File.WriteAllText("/etc/kraud/agent.json", $$"""
-            { "host": "{{Host}}", "nats": { "servers": ["{{Nats.Url}}"] }, "stateDir": "/var/lib/kraud",
-              "trustedImageKeys": ["{{_signer.Identity}}"] }
-            """);
-        string guest = "/usr/lib/kraud/guest/default";
-        Directory.CreateDirectory(guest);
-        File.Copy(TestGuests.Path("idle"), Path.Combine(guest, "kernel"), overwrite: true);
-        File.WriteAllText(Path.Combine(guest, "cradle.json"), """{"version":2,"kernel":{"kernel":"kernel"}}""");
-        // The host root's policy-rc.d (a docker image's) forbids package scripts to start services; a real host has none.
-        File.Delete("/usr/sbin/policy-rc.d");
-        var (code, output) = Cmd.TryRun("dpkg", "-i", debs[0].FullName);
-        Assert.True(code == 0, "dpkg -i: " + output);
-    }
-
     /// <summary>A drop-in for one VM's unit (runtime unit directory, gone at power-off; removed at the end).</summary>
     private static void WriteDropIn(string id, string serviceLine)
     {
@@ -205,12 +177,4 @@ public sealed class PodSystemdLaneTests : NatsTestBase
         }).ToList();
 
     private static string JournalText(string unit) => Cmd.TryRun("journalctl", "-u", unit, "-o", "short-precise", "--no-pager").Output;
-
-    private static void RequireSystemd()
-    {
-        string pid1 = File.Exists("/proc/1/comm") ? File.ReadAllText("/proc/1/comm").Trim() : "";
-        if (pid1 != "systemd")
-            throw new InvalidOperationException($"This test needs systemd as PID 1 (here: '{pid1}'): tests/lane/test-in-lane --systemd tests/Kraud.Agent.Tests " +
-                "(after scripts/publish and packaging/debian/build-deb on the host); the host run filters it out with lane!=systemd.");
-    }
 }
