@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
+using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Vpc;
 using Kraud.Libc;
 using Kraud.Net.WireGuard;
@@ -27,23 +29,28 @@ static class VpcBench
                 Routes = [new VpcRouteSpec { Destination = $"fd43:{i:x}::/48" }],
                 Peers = [new VpcPeerSpec { PublicKey = WgKey.GeneratePrivate().PublicKey().ToString(), AllowedIps = [$"fd42:{i:x}::2/128"] }],
             }).ToList();
+            // As the work engine hands them over: envelopes whose spec is JSON.
+            var envelopes = specs.Select((s, i) => Envelope($"vpc-{i}", s)).ToList();
+            var context = Context(state);
             // Warm-up (JIT, genl family, first VRF and its rules) with one Vpc, then gone again.
-            var warm = new VpcReconciler(ns.Handle, WgBackendKind.Kernel);
-            await warm.ReconcileAsync(specs[0] with { Interface = "kbvw" }, state, "vpc-warm");
-            await warm.DeleteOwnedAsync("vpc-warm", "kbvw");
+            using (var warm = new VpcReconciler(ns.Handle, WgBackendKind.Kernel))
+            {
+                await warm.ReconcileAsync(Envelope("vpc-warm", specs[0] with { Interface = "kbvw" }), context, default);
+                await warm.DeleteOwnedAsync("vpc-warm", "kbvw");
+            }
 
-            var rec = new VpcReconciler(ns.Handle, WgBackendKind.Kernel);
+            using var rec = new VpcReconciler(ns.Handle, WgBackendKind.Kernel);
             var sw = Stopwatch.StartNew();
-            for (int i = 0; i < count; i++) await rec.ReconcileAsync(specs[i], state, $"vpc-{i}");
+            for (int i = 0; i < count; i++) await rec.ReconcileAsync(envelopes[i], context, default);
             double create = sw.Elapsed.TotalMilliseconds;
 
-            var restarted = new VpcReconciler(ns.Handle, WgBackendKind.Kernel);
+            using var restarted = new VpcReconciler(ns.Handle, WgBackendKind.Kernel);
             double again;
             using (var monitor = new IpMonitor(ns))
             {
                 monitor.Sync();
                 sw.Restart();
-                for (int i = 0; i < count; i++) await restarted.ReconcileAsync(specs[i], state, $"vpc-{i}");
+                for (int i = 0; i < count; i++) await restarted.ReconcileAsync(envelopes[i], context, default);
                 again = sw.Elapsed.TotalMilliseconds;
                 var changes = monitor.Sync();
                 if (changes.Count > 0) throw new InvalidOperationException($"the second reconcile changed something: {string.Join(" | ", changes.Take(5))}");
@@ -85,9 +92,15 @@ static class VpcBench
 
     /// <summary>
     /// Reconciles a Vpc with <paramref name="peers"/> peers whose spec did not change: once on the same reconciler (the
-    /// digest of what it applied and the interface's index tell it nothing changed) and once on a fresh one (after an
-    /// agent restart: the full device read and diff); beside `wg syncconf` with the same file.
+    /// spec prepared before; the device read and compared as its dump arrives) and once on a fresh one (after an agent
+    /// restart: the spec bound, checked and prepared too); beside `wg syncconf` with the same file. Then a peer's allowed
+    /// IP is changed with `wg set` and the next reconcile must repair it.
     /// </summary>
+    private static ResourceEnvelope Envelope(string id, VpcSpec spec) =>
+        new(ResourceEnvelope.V1, ResourceKinds.Vpc, id, 1, false, JsonSerializer.SerializeToElement(spec, VpcJsonContext.Default.VpcSpec));
+
+    private static ReconcileContext Context(string state) => new("bench", state, 1, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
     public static async Task<List<(string, double, double, string)>> UnchangedAsync(int peers)
     {
         using var ns = BenchNs.Create("kbu");
@@ -103,22 +116,45 @@ static class VpcBench
                     AllowedIps = [$"fd42:{i >> 16:x}:{i & 0xffff:x}::1/128"],
                 }).ToList(),
             };
-            var rec = new VpcReconciler(ns.Handle, WgBackendKind.Kernel);
-            await rec.ReconcileAsync(spec, state, "vpc-u");
-            await rec.ReconcileAsync(spec, state, "vpc-u"); // warm-up of the unchanged path
+            // As the work engine hands it over: an envelope whose spec is JSON (bound, checked and prepared once per
+            // distinct spec; the device is read and compared every time).
+            var envelope = Envelope("vpc-u", spec);
+            var context = Context(state);
+            using var rec = new VpcReconciler(ns.Handle, WgBackendKind.Kernel);
+            await rec.ReconcileAsync(envelope, context, default);
+            await rec.ReconcileAsync(envelope, context, default); // warm-up of the unchanged path
             var sw = Stopwatch.StartNew();
-            await rec.ReconcileAsync(spec, state, "vpc-u");
+            var observed = (await rec.ReconcileAsync(envelope, context, default))!;
             double unchanged = sw.Elapsed.TotalMilliseconds;
+            if ((int)observed["peerCount"]! != peers) throw new InvalidOperationException($"observed {observed["peerCount"]} peers, not {peers}");
             sw.Restart();
-            await new VpcReconciler(ns.Handle, WgBackendKind.Kernel).ReconcileAsync(spec, state, "vpc-u");
+            using (var fresh = new VpcReconciler(ns.Handle, WgBackendKind.Kernel)) await fresh.ReconcileAsync(envelope, context, default);
             double afterRestart = sw.Elapsed.TotalMilliseconds;
-            // Where an unchanged reconcile's time goes: the spec's own checks and the digest are O(peers) too.
+
+            // Where the time goes: the compare alone (the kernel's dump), and what an unchanged spec no longer costs.
+            var key = VpcKeyStore.LoadOrCreate(state, spec.Interface);
+            using var wg = KernelWireGuard.Open(ns.Handle);
             sw.Restart();
-            spec.Validate();
-            double validate = sw.Elapsed.TotalMilliseconds;
+            var wanted = VpcReconciler.Wanted(envelope.ReadSpec(VpcJsonContext.Default.VpcSpec));
+            double prepare = sw.Elapsed.TotalMilliseconds;
             sw.Restart();
-            System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(spec, VpcJsonContext.Default.VpcSpec);
-            Console.WriteLine($"unchanged {peers} peers: validate {validate:0.0} ms, serialize for the digest {sw.Elapsed.TotalMilliseconds:0.0} ms");
+            bool matches = wg.Compare(spec.Interface, key, wanted).Matches;
+            double compare = sw.Elapsed.TotalMilliseconds;
+            sw.Restart();
+            wg.GetDevice(spec.Interface);
+            double read = sw.Elapsed.TotalMilliseconds;
+            // Another private key: the compare differs at the first message and skips the rest: the kernel's dump alone.
+            sw.Restart();
+            wg.Compare(spec.Interface, WgKey.GeneratePrivate(), wanted);
+            double dump = sw.Elapsed.TotalMilliseconds;
+            Console.WriteLine($"unchanged {peers} peers: compare {compare:0.0} ms (of which the kernel's dump and its receipt {dump:0.0} ms), device read as objects {read:0.0} ms, bind + prepare the spec {prepare:0.0} ms");
+            if (!matches) throw new InvalidOperationException("the device differs from its spec after the reconciles");
+
+            // A peer's allowed IP changed behind the agent's back: the next unchanged reconcile repairs it.
+            ns.Run("wg", "set", spec.Interface, "peer", spec.Peers[peers / 2].PublicKey, "allowed-ips", "fd99::1/128");
+            if (wg.Compare(spec.Interface, key, wanted).Matches) throw new InvalidOperationException("the out-of-band change went unseen");
+            await rec.ReconcileAsync(envelope, context, default);
+            if (!wg.Compare(spec.Interface, key, wanted).Matches) throw new InvalidOperationException("the out-of-band change was not repaired");
 
             var conf = new StringBuilder($"[Interface]\nPrivateKey = {WgKey.GeneratePrivate()}\nListenPort = 53001\n");
             foreach (var p in spec.Peers) conf.Append($"\n[Peer]\nPublicKey = {p.PublicKey}\nAllowedIPs = {p.AllowedIps[0]}\n");

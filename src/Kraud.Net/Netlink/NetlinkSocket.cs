@@ -142,41 +142,107 @@ public sealed unsafe class NetlinkSocket : IDisposable
             if (n < 0) continue; // not from the kernel
             // One copy per datagram: the messages handed out slice it, the receive buffer is reused.
             var datagram = _receive.AsSpan(0, n).ToArray();
-            int offset = 0;
-            while (n - offset >= Nl.HeaderLength)
-            {
-                var h = datagram.AsSpan(offset);
-                int len = (int)BinaryPrimitives.ReadUInt32LittleEndian(h);
-                if (len < Nl.HeaderLength || len > n - offset)
-                    throw new NetlinkException(operation, Errno.EIO, $"malformed reply: message length {len} with {n - offset} bytes left");
-                ushort type = BinaryPrimitives.ReadUInt16LittleEndian(h[4..]);
-                ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(h[6..]);
-                uint mseq = BinaryPrimitives.ReadUInt32LittleEndian(h[8..]);
-                uint pid = BinaryPrimitives.ReadUInt32LittleEndian(h[12..]);
-                var payload = new ReadOnlyMemory<byte>(datagram, offset + Nl.HeaderLength, len - Nl.HeaderLength);
-                offset += Nl.Align(len);
+            if (Parse(datagram, datagram, seq, operation, ref interrupted, results, null)) return results;
+        }
+    }
 
-                // A late reply to an abandoned request, or a notification: not ours.
-                if (mseq != seq || pid != PortId) continue;
-                if ((flags & Nl.F_DUMP_INTR) != 0) interrupted = true;
-                switch (type)
-                {
-                    case Nl.NLMSG_NOOP:
-                        continue;
-                    case Nl.NLMSG_ERROR:
-                        ThrowIfError(payload.Span, flags, operation, isDone: false);
-                        return results;
-                    case Nl.NLMSG_DONE:
-                        if (payload.Length >= 4) ThrowIfError(payload.Span, flags, operation, isDone: true);
-                        return results;
-                    case Nl.NLMSG_OVERRUN:
-                        throw new NetlinkException(operation, Errno.ENOBUFS, "NLMSG_OVERRUN: data lost");
-                    default:
-                        results.Add(new NetlinkMessage(type, flags, mseq, payload));
-                        break;
-                }
+    /// <summary>
+    /// Like <see cref="Receive"/>, handing each data message's payload to <paramref name="each"/> straight from the
+    /// receive buffer: nothing is copied or kept.
+    /// </summary>
+    private void ReceiveEach(uint seq, string operation, MessageHandler each, out bool interrupted)
+    {
+        interrupted = false;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
+        // A handler that throws stops being called, but the reply is still read to its end (no EBUSY next time).
+        MessageHandler guarded = (type, payload) =>
+        {
+            if (failure is not null) return;
+            try { each(type, payload); }
+            catch (Exception e) { failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e); }
+        };
+        while (true)
+        {
+            int n = ReceiveDatagram(operation);
+            if (n < 0) continue;
+            if (Parse(_receive.AsSpan(0, n), null, seq, operation, ref interrupted, null, guarded)) break;
+        }
+        failure?.Throw();
+    }
+
+    /// <summary>A data message of a reply, valid only during the call.</summary>
+    public delegate void MessageHandler(ushort type, ReadOnlySpan<byte> payload);
+
+    /// <summary>
+    /// A dump whose messages go to <paramref name="each"/> as they arrive (see <see cref="MessageHandler"/>), repeated
+    /// while the kernel flags it inconsistent: <paramref name="begin"/> runs before every attempt, so the caller starts
+    /// over.
+    /// </summary>
+    public void DumpEach(NetlinkMessageBuilder request, string operation, Action begin, MessageHandler each, int attempts = 10)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            begin();
+            bool interrupted;
+            lock (_gate)
+            {
+                uint seq = ++_seq;
+                if (seq == 0) seq = ++_seq;
+                Send(request.Finish(seq), operation);
+                ReceiveEach(seq, operation, each, out interrupted);
+            }
+            if (!interrupted) return;
+            Interlocked.Increment(ref _interruptedDumps);
+            if (attempt >= attempts)
+                throw new NetlinkException(operation, Errno.EINTR, $"dump still inconsistent (NLM_F_DUMP_INTR) after {attempts} attempts");
+        }
+    }
+
+    /// <summary>
+    /// The messages of one datagram: data messages of this request go to <paramref name="results"/> (slices of
+    /// <paramref name="owned"/>, the caller's own copy of <paramref name="datagram"/>) or to <paramref name="each"/>.
+    /// True at the reply's end (ACK, error, NLMSG_DONE).
+    /// </summary>
+    private bool Parse(ReadOnlySpan<byte> datagram, byte[]? owned, uint seq, string operation, ref bool interrupted,
+        List<NetlinkMessage>? results, MessageHandler? each)
+    {
+        int n = datagram.Length, offset = 0;
+        while (n - offset >= Nl.HeaderLength)
+        {
+            var h = datagram[offset..];
+            int len = (int)BinaryPrimitives.ReadUInt32LittleEndian(h);
+            if (len < Nl.HeaderLength || len > n - offset)
+                throw new NetlinkException(operation, Errno.EIO, $"malformed reply: message length {len} with {n - offset} bytes left");
+            ushort type = BinaryPrimitives.ReadUInt16LittleEndian(h[4..]);
+            ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(h[6..]);
+            uint mseq = BinaryPrimitives.ReadUInt32LittleEndian(h[8..]);
+            uint pid = BinaryPrimitives.ReadUInt32LittleEndian(h[12..]);
+            int start = offset + Nl.HeaderLength;
+            var payload = datagram.Slice(start, len - Nl.HeaderLength);
+            offset += Nl.Align(len);
+
+            // A late reply to an abandoned request, or a notification: not ours.
+            if (mseq != seq || pid != PortId) continue;
+            if ((flags & Nl.F_DUMP_INTR) != 0) interrupted = true;
+            switch (type)
+            {
+                case Nl.NLMSG_NOOP:
+                    continue;
+                case Nl.NLMSG_ERROR:
+                    ThrowIfError(payload, flags, operation, isDone: false);
+                    return true;
+                case Nl.NLMSG_DONE:
+                    if (payload.Length >= 4) ThrowIfError(payload, flags, operation, isDone: true);
+                    return true;
+                case Nl.NLMSG_OVERRUN:
+                    throw new NetlinkException(operation, Errno.ENOBUFS, "NLMSG_OVERRUN: data lost");
+                default:
+                    if (each is not null) each(type, payload);
+                    else results!.Add(new NetlinkMessage(type, flags, mseq, owned.AsMemory(start, payload.Length)));
+                    break;
             }
         }
+        return false;
     }
 
     /// <summary>Reads one datagram into the receive buffer, growing it first so it never truncates. -1: not from the kernel.</summary>

@@ -96,6 +96,93 @@ public sealed class KernelWireGuard : IWireGuardBackend
         return new WgDevice(name, priv, pub, port, fwmark, peers);
     }
 
+    /// <summary>
+    /// Compares the device with <paramref name="wanted"/> as its dump arrives, straight from the receive buffer: no peer,
+    /// address or list is built, so an unchanged device with thousands of peers costs little more than the kernel's dump.
+    /// </summary>
+    public WgDeviceSummary Compare(string name, WgKey privateKey, WgDeviceTemplate wanted)
+    {
+        using var b = GenericNetlink.Request(_family, Nl.F_DUMP, CmdGetDevice, Version);
+        b.AddString(DevIfName, name);
+        WgDeviceTemplate.Match match = null!;
+        _socket.DumpEach(b, $"get wireguard device \"{name}\"", () => match = new WgDeviceTemplate.Match(wanted, privateKey), (_, payload) =>
+        {
+            if (match.Differs || payload.Length < GenericNetlink.HeaderLength) return;
+            var attrs = new NetlinkAttributeReader(payload[Nl.Align(GenericNetlink.HeaderLength)..]);
+            WgKey? priv = null, pub = null;
+            int port = -1;
+            while (attrs.Next(out ushort type, out var value))
+            {
+                switch (type)
+                {
+                    case DevPrivateKey: priv = new WgKey(value); break;
+                    case DevPublicKey: pub = new WgKey(value); break;
+                    case DevListenPort: port = Nla.U16(value); break;
+                    case DevPeers:
+                        var list = new NetlinkAttributeReader(value);
+                        while (list.Next(out _, out var peer)) ComparePeer(match, peer);
+                        break;
+                }
+            }
+            // The device's own attributes come in the first message only (it always carries the listen port).
+            if (port >= 0) match.Device(priv, pub, port);
+        });
+        return match.Result();
+    }
+
+    private static void ComparePeer(WgDeviceTemplate.Match match, ReadOnlySpan<byte> attributes)
+    {
+        var reader = new NetlinkAttributeReader(attributes);
+        ReadOnlySpan<byte> key = default, endpoint = default, allowed = default;
+        bool first = false, psk = false;
+        ushort keepalive = 0;
+        while (reader.Next(out ushort type, out var v))
+        {
+            switch (type)
+            {
+                case PeerPublicKey: key = v; break;
+                case PeerPresharedKey:
+                    first = true; // a peer's own fields come in its first part only; later parts repeat the key alone
+                    psk = v.IndexOfAnyExcept((byte)0) >= 0;
+                    break;
+                case PeerKeepalive:
+                    first = true;
+                    keepalive = Nla.U16(v);
+                    break;
+                case PeerEndpoint: endpoint = v; break;
+                case PeerAllowedIps: allowed = v; break;
+            }
+        }
+        if (key.Length != WgKey.Length)
+        {
+            match.Peer(default); // no key: nothing wanted looks like that
+            return;
+        }
+        int i = match.Peer(new WgKey(key));
+        if (i < 0) return;
+        if (first)
+        {
+            Span<byte> ep = stackalloc byte[WgDeviceTemplate.EndpointLength];
+            int n = endpoint.IsEmpty ? 0 : WgDeviceTemplate.WriteEndpoint(endpoint, ep);
+            match.PeerFields(i, psk, keepalive, ep[..n]);
+        }
+        var list = new NetlinkAttributeReader(allowed);
+        while (list.Next(out _, out var entry))
+        {
+            var e = new NetlinkAttributeReader(entry);
+            ReadOnlySpan<byte> addr = default;
+            int cidr = 0;
+            ushort family = 0;
+            while (e.Next(out ushort et, out var ev))
+            {
+                if (et == IpAddr) addr = ev;
+                else if (et == IpCidr) cidr = ev[0];
+                else if (et == IpFamily) family = Nla.U16(ev);
+            }
+            if (addr.Length is 4 or 16) match.Allowed(i, AllowedIp.Of((byte)family, addr, cidr));
+        }
+    }
+
     private static WgPeer ParsePeer(ReadOnlySpan<byte> attributes)
     {
         var reader = new NetlinkAttributeReader(attributes);

@@ -84,6 +84,9 @@ public sealed class UserspaceWireGuard : IWireGuardBackend
         }
     }
 
+    /// <inheritdoc/>
+    public WgDeviceSummary Compare(string name, WgKey privateKey, WgDeviceTemplate wanted) => wanted.Compare(GetDevice(name), privateKey);
+
     public WgDevice GetDevice(string name)
     {
         string reply = Exchange(name, "get=1\n\n", $"get wireguard device \"{name}\"");

@@ -66,5 +66,8 @@ public interface IWireGuardBackend : IDisposable
 
     WgDevice GetDevice(string name);
 
+    /// <summary>Whether device <paramref name="name"/> has key <paramref name="privateKey"/> and is as <paramref name="wanted"/> says.</summary>
+    WgDeviceSummary Compare(string name, WgKey privateKey, WgDeviceTemplate wanted);
+
     void ConfigureDevice(string name, WgConfig config);
 }

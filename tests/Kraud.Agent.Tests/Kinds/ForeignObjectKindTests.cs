@@ -23,7 +23,7 @@ public class ForeignObjectKindTests
         using var dir = new TempDir("kraud-foreign");
         ns.AddBridge("kvpcb0", alias: null);
         int index = ns.Rtnl.LinkGet("kvpcb0").Index;
-        var kind = new VpcReconciler(ns.Ns, logger: NullLogger.Instance, publicKeys: new VpcPublicKeys(dir.Path));
+        using var kind = new VpcReconciler(ns.Ns, logger: NullLogger.Instance, publicKeys: new VpcPublicKeys(dir.Path));
         var context = new ReconcileContext("h1", dir.Path, 1, NullLogger.Instance);
 
         foreach (bool deleted in new[] { true, false })

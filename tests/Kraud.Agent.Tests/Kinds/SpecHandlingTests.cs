@@ -29,7 +29,7 @@ public class SpecHandlingTests
     public async Task ABadVpcSpecIsPermanentAndNamesTheField(bool deleted, string spec, string prefix)
     {
         using var dir = new TempDir("kraud-spec");
-        var kind = new VpcReconciler(logger: NullLogger.Instance, publicKeys: new VpcPublicKeys(dir.Path));
+        using var kind = new VpcReconciler(logger: NullLogger.Instance, publicKeys: new VpcPublicKeys(dir.Path));
         var e = await Assert.ThrowsAsync<PermanentReconcileException>(() => kind.ReconcileAsync(Envelope("Vpc", "vpc-1", deleted, spec), Context(dir), default));
         Assert.StartsWith(prefix, e.Message);
     }

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Security.Cryptography;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Kraud.Libc;
@@ -18,19 +18,50 @@ namespace Kraud.Agent.Kinds.Vpc;
 /// addresses, and routes in the VRF's table; nothing of it in the main table. Idempotent.
 /// Works in the caller's namespace or in <paramref name="ns"/>; <paramref name="backend"/> forces kernel
 /// or userspace (default: kernel when the module is there).
+/// Every reconcile reads the whole WireGuard device and compares it with the spec as the dump arrives
+/// (<see cref="WgDeviceTemplate"/>), so a device changed behind the agent's back is repaired at the next reconcile;
+/// what an unchanged reconcile of a big Vpc costs is O(peers) only in that compare, never in building copies.
 /// </summary>
-public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = null, ILogger? logger = null, VpcPublicKeys? publicKeys = null) : IReconciler
+public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = null, ILogger? logger = null, VpcPublicKeys? publicKeys = null)
+    : IReconciler, IDisposable
 {
     private readonly ILogger _log = logger ?? NullLogger.Instance;
 
     /// <summary>
-    /// Per Vpc, what its last successful reconcile applied to the WireGuard device: a digest of the spec and the key, the
-    /// interface's index, and the device as then observed. With 10,000 peers the full device read costs as much as
-    /// `wg syncconf`; an unchanged spec on the same interface (same index: not re-created, nor wireguard-go restarted)
-    /// skips the read. The first reconcile after the agent starts always reads, so a device changed behind the agent's
-    /// back is repaired at the latest then, and at every spec change.
+    /// Per Vpc, its spec as last read from an envelope: validated and turned into the device it wants, kept with the
+    /// spec's raw JSON. An unchanged spec (10,000 peers: hundreds of ms to bind, check and prepare under TCG) costs one
+    /// comparison of its bytes (a SHA-256 of them cost 100 ms and more under TCG).
     /// </summary>
-    private readonly ConcurrentDictionary<string, (byte[] Digest, int Index, JsonObject Device)> _applied = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, PreparedSpec> _prepared = new(StringComparer.Ordinal);
+
+    private sealed record PreparedSpec(byte[] Json, VpcSpec Spec, WgDeviceTemplate Wanted);
+
+    // One rtnetlink and one WireGuard socket for the reconciler's life (each request is serialized on its socket):
+    // opening them in a namespace costs a thread each, and a generic netlink family lookup.
+    private readonly Lock _open = new();
+    private RtNetlink? _rt;
+    private IWireGuardBackend? _wg;
+
+    private RtNetlink Rt()
+    {
+        lock (_open) return _rt ??= RtNetlink.Open(ns);
+    }
+
+    private IWireGuardBackend Wg()
+    {
+        lock (_open) return _wg ??= WireGuardClient.Open(ns, backend, _log);
+    }
+
+    public void Dispose()
+    {
+        lock (_open)
+        {
+            _rt?.Dispose();
+            _wg?.Dispose();
+            _rt = null;
+            _wg = null;
+        }
+    }
 
     public string Kind => ResourceKinds.Vpc;
 
@@ -40,11 +71,44 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
     /// </summary>
     public async Task<JsonObject?> ReconcileAsync(ResourceEnvelope envelope, ReconcileContext context, CancellationToken ct)
     {
-        if (envelope.Deleted) return await DeleteAsync(envelope, ct).ConfigureAwait(false);
-        var observed = await ReconcileAsync(envelope.ReadSpec(VpcJsonContext.Default.VpcSpec), context.StateDir, envelope.Id, ct).ConfigureAwait(false);
+        if (envelope.Deleted)
+        {
+            _prepared.TryRemove(envelope.Id, out _);
+            return await DeleteAsync(envelope, ct).ConfigureAwait(false);
+        }
+        var prepared = Prepare(envelope);
+        var observed = await Task.Run(() => Reconcile(prepared.Spec, prepared.Wanted, context.StateDir, envelope.Id, ct), ct).ConfigureAwait(false);
         if (observed["publicKey"]?.GetValue<string>() is { } publicKey)
             publicKeys?.Set(new VpcWireguard(envelope.Id, (string)observed["interface"]!, publicKey, (int?)observed["listenPort"]));
         return observed;
+    }
+
+    /// <summary>The envelope's spec, bound, validated and prepared: once per distinct spec (its raw JSON).</summary>
+    private PreparedSpec Prepare(ResourceEnvelope envelope)
+    {
+        if (envelope.Spec.ValueKind != JsonValueKind.Object) envelope.ReadSpec(VpcJsonContext.Default.VpcSpec); // throws "spec: required"
+        var json = JsonMarshal.GetRawUtf8Value(envelope.Spec);
+        if (_prepared.TryGetValue(envelope.Id, out var known) && json.SequenceEqual(known.Json)) return known;
+        var spec = envelope.ReadSpec(VpcJsonContext.Default.VpcSpec);
+        spec.Validate();
+        var prepared = new PreparedSpec(json.ToArray(), spec, Wanted(spec));
+        _prepared[envelope.Id] = prepared;
+        return prepared;
+    }
+
+    /// <summary>The device a (validated) spec wants, in WireGuard's terms.</summary>
+    public static WgDeviceTemplate Wanted(VpcSpec spec)
+    {
+        var peers = new WgWantedPeer[spec.Peers.Count];
+        for (int i = 0; i < peers.Length; i++)
+        {
+            var p = spec.Peers[i];
+            var allowed = new IpPrefix[p.AllowedIps.Count];
+            for (int j = 0; j < allowed.Length; j++) allowed[j] = IpPrefix.Parse(p.AllowedIps[j]);
+            peers[i] = new WgWantedPeer(WgKey.Parse(p.PublicKey), p.Endpoint is null ? null : IPEndPoint.Parse(p.Endpoint),
+                p.PersistentKeepalive ?? 0, allowed);
+        }
+        return new WgDeviceTemplate(spec.ListenPort, peers);
     }
 
     /// <summary>Removes the spec's interface, if a spec is known, and every interface tagged as this resource's.</summary>
@@ -73,7 +137,7 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
     {
         ArgumentException.ThrowIfNullOrEmpty(owner);
         spec.Validate();
-        return Task.Run(() => Reconcile(spec, stateDir, owner, ct), ct);
+        return Task.Run(() => Reconcile(spec, Wanted(spec), stateDir, owner, ct), ct);
     }
 
     /// <summary>
@@ -87,8 +151,7 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
     public Task<List<string>> DeleteOwnedAsync(string owner, string? interfaceName, CancellationToken ct = default) => Task.Run(() =>
     {
         ArgumentException.ThrowIfNullOrEmpty(owner);
-        using var rt = RtNetlink.Open(ns);
-        _applied.TryRemove(owner, out _);
+        var rt = Rt();
         string alias = OwnerAlias(owner);
         var all = rt.LinkList();
         var links = all.Where(l => l.Alias == alias).ToList();
@@ -136,37 +199,40 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         return found;
     }
 
-    private JsonObject Reconcile(VpcSpec spec, string stateDir, string owner, CancellationToken ct)
+    private JsonObject Reconcile(VpcSpec spec, WgDeviceTemplate wanted, string stateDir, string owner, CancellationToken ct)
     {
         using var scope = _log.BeginScope(new Dictionary<string, object> { ["Kind"] = "Vpc", ["Id"] = spec.Interface });
         var key = VpcKeyStore.LoadOrCreate(stateDir, spec.Interface);
-        using var rt = RtNetlink.Open(ns);
-        using var wg = WireGuardClient.Open(ns, backend, _log);
+        var rt = Rt();
+        var wg = Wg();
         string name = spec.Interface;
 
         // Refused before anything is made: an interface of the spec's name that is not this Vpc's.
-        if (rt.LinkFind(name) is { } present)
+        var present = rt.LinkFind(name);
+        if (present is not null)
         {
             if (present.Alias != OwnerAlias(owner)) throw NotOurs(present, owner);
             CheckKind(present, owner);
         }
         var vrf = VpcVrf.Ensure(rt, owner, _log);
         uint table = vrf.VrfTable!.Value;
-        var link = EnsureInterface(rt, wg, name, owner);
+        var link = EnsureInterface(rt, wg, name, owner, present);
+        bool linkChanged = false;
         if (link.MasterIndex != vrf.Index)
         {
             VpcDomain.Enslave(rt, link, vrf);
-            link = rt.LinkGet(link.Index);
+            linkChanged = true;
         }
         ct.ThrowIfCancellationRequested();
         int mtu = spec.Mtu ?? VpcSpec.DefaultMtu;
-        if (link.Mtu != mtu) rt.LinkSetMtu(link.Index, mtu);
+        if (link.Mtu != mtu)
+        {
+            rt.LinkSetMtu(link.Index, mtu);
+            linkChanged = true;
+        }
 
-        byte[] digest = Digest(spec, key, wg.Kind);
-        JsonObject? device = _applied.TryGetValue(owner, out var applied) && applied.Index == link.Index && applied.Digest.AsSpan().SequenceEqual(digest)
-            ? applied.Device : null;
-        _applied.TryRemove(owner, out _);
-        if (device is null)
+        var device = wg.Compare(name, key, wanted);
+        if (!device.Matches)
         {
             var config = Diff(spec, key, wg.GetDevice(name));
             if (config is not null)
@@ -174,9 +240,41 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
                 wg.ConfigureDevice(name, config);
                 _log.LogInformation("configured {Interface}: {Peers} peer change(s)", name, config.Peers.Count);
             }
+            device = wg.Compare(name, key, wanted);
+            if (!device.Matches) _log.LogWarning("{Interface} still differs from its spec after it was configured", name);
         }
-        if (!link.IsUp) rt.LinkSetUp(link.Index);
+        if (!link.IsUp)
+        {
+            rt.LinkSetUp(link.Index);
+            linkChanged = true;
+        }
         ct.ThrowIfCancellationRequested();
+        EnsureSysctls(rt, name, link.Index, vrf);
+
+        var addresses = ConvergeAddresses(rt, link.Index, spec.Addresses.Select(IpPrefix.Parse).ToList());
+        ConvergeRoutes(rt, link.Index, table, spec.Routes.Select(r => IpPrefix.Parse(r.Destination).Network).ToList());
+
+        if (linkChanged) link = rt.LinkGet(link.Index);
+        return new JsonObject
+        {
+            ["interface"] = name,
+            ["ifindex"] = link.Index,
+            ["backend"] = wg.Kind == WgBackendKind.Kernel ? "kernel" : "userspace",
+            ["publicKey"] = (device.PublicKey ?? key.PublicKey()).ToString(),
+            ["listenPort"] = device.ListenPort,
+            ["mtu"] = link.Mtu,
+            ["up"] = link.IsUp,
+            ["addresses"] = new JsonArray(addresses.Select(a => (JsonNode?)JsonValue.Create(a.ToString())).ToArray()),
+            ["peerCount"] = device.PeerCount,
+            ["vrf"] = new JsonObject { ["name"] = vrf.Name, ["table"] = vrf.VrfTable },
+        };
+    }
+
+    /// <summary>IPv6 forwarding (host-wide and on the interface and its VRF): read over rtnetlink, written only when off.</summary>
+    private void EnsureSysctls(RtNetlink rt, string name, int index, Link vrf)
+    {
+        // Reading the sysctl files costs a thread in the namespace each time; netconf answers on the open socket.
+        if (rt.Ipv6Forwarding(RtNetlink.NetconfAll) == 1 && rt.Ipv6Forwarding(index) == 1 && rt.Ipv6Forwarding(vrf.Index) == 1) return;
         foreach (string written in NetSysctl.Ensure(ns, [.. VpcDomain.TenantIpv6(name), .. VpcDomain.TenantIpv6(vrf.Name)]))
         {
             // The one host-wide setting the agent makes (no per-device IPv6 forwarding before Linux 6.17): said loudly,
@@ -186,39 +284,15 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
             else
                 _log.LogInformation("set net.{Sysctl} = 1", written.Replace('/', '.'));
         }
-
-        ConvergeAddresses(rt, link.Index, spec.Addresses.Select(IpPrefix.Parse).ToList());
-        ConvergeRoutes(rt, link.Index, table, spec.Routes.Select(r => IpPrefix.Parse(r.Destination).Network).ToList());
-
-        device ??= ObserveDevice(wg, name);
-        _applied[owner] = (digest, link.Index, device); // never handed out: Observe copies from it
-        return Observe(rt, name, wg.Kind, vrf, device);
-    }
-
-    /// <summary>
-    /// What the device is configured from: the spec, the key, the backend. The private key's bytes go in as they are (a
-    /// public key costs a scalar multiplication); the digest stays in this process's memory.
-    /// </summary>
-    private static byte[] Digest(VpcSpec spec, WgKey key, WgBackendKind kind)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(JsonSerializer.SerializeToUtf8Bytes(spec, VpcJsonContext.Default.VpcSpec));
-        Span<byte> bytes = stackalloc byte[WgKey.Length];
-        key.CopyTo(bytes);
-        hash.AppendData(bytes);
-        hash.AppendData([(byte)kind]);
-        byte[] digest = hash.GetHashAndReset();
-        System.Security.Cryptography.CryptographicOperations.ZeroMemory(bytes);
-        return digest;
     }
 
     /// <summary>
     /// The interface, made and marked when absent. An existing one must carry the owner's alias and be of the kind the
     /// backend makes; one that does not is someone else's (or another Vpc's) and is refused before anything changes.
     /// </summary>
-    private Link EnsureInterface(RtNetlink rt, IWireGuardBackend wg, string name, string owner)
+    private Link EnsureInterface(RtNetlink rt, IWireGuardBackend wg, string name, string owner, Link? present)
     {
-        var link = rt.LinkFind(name);
+        var link = present;
         string expectedKind = wg.Kind == WgBackendKind.Kernel ? "wireguard" : "tun";
         if (link is not null)
         {
@@ -278,10 +352,12 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
             bool endpointChanged = endpoint is not null && !endpoint.Equals(have.Endpoint);
             bool keepaliveChanged = (p.PersistentKeepalive ?? 0) != have.PersistentKeepaliveSeconds;
             bool allowedChanged = !SameSet(allowed, have.AllowedIps);
-            if (!endpointChanged && !keepaliveChanged && !allowedChanged) continue;
+            bool presharedKeySet = have.PresharedKey is { IsZero: false }; // the spec has none: one set behind our back goes
+            if (!endpointChanged && !keepaliveChanged && !allowedChanged && !presharedKeySet) continue;
             changes.Add(new WgPeerConfig(pk)
             {
                 UpdateOnly = true,
+                PresharedKey = presharedKeySet ? default(WgKey) : null, // all zeros: none
                 Endpoint = endpointChanged ? endpoint : null,
                 PersistentKeepaliveSeconds = keepaliveChanged ? p.PersistentKeepalive ?? 0 : null,
                 ReplaceAllowedIps = allowedChanged,
@@ -309,13 +385,24 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         return wanted.ToHashSet().SetEquals(have.Select(a => a.Network));
     }
 
-    private static void ConvergeAddresses(RtNetlink rt, int index, List<IpPrefix> wanted)
+    /// <summary>Returns the addresses the interface has now (its link-local ones left out).</summary>
+    private static List<IpPrefix> ConvergeAddresses(RtNetlink rt, int index, List<IpPrefix> wanted)
     {
         var have = rt.AddrList(index).Where(a => a.Scope == 0).ToList(); // leave link-local alone
+        bool changed = false;
         foreach (var a in have)
-            if (!wanted.Any(w => w.Address.Equals(a.Prefix.Address) && w.PrefixLength == a.Prefix.PrefixLength)) rt.AddrDel(index, a.Prefix);
+            if (!wanted.Any(w => w.Address.Equals(a.Prefix.Address) && w.PrefixLength == a.Prefix.PrefixLength))
+            {
+                rt.AddrDel(index, a.Prefix);
+                changed = true;
+            }
         foreach (var w in wanted)
-            if (!have.Any(a => w.Address.Equals(a.Prefix.Address) && w.PrefixLength == a.Prefix.PrefixLength)) rt.AddrReplace(index, w);
+            if (!have.Any(a => w.Address.Equals(a.Prefix.Address) && w.PrefixLength == a.Prefix.PrefixLength))
+            {
+                rt.AddrReplace(index, w);
+                changed = true;
+            }
+        return (changed ? rt.AddrList(index).Where(a => a.Scope == 0).ToList() : have).Select(a => a.Prefix).ToList();
     }
 
     /// <summary>
@@ -341,47 +428,6 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
             if (!wanted.Contains(r.Destination)) rt.RouteDel(r);
         foreach (var w in wanted)
             if (!have.Any(r => r.Destination == w)) rt.RouteAdd(new Route(w) { OutputIndex = index, Table = table, Protocol = RouteProtocols.Kraud });
-    }
-
-    private static JsonObject ObserveDevice(IWireGuardBackend wg, string name)
-    {
-        var device = wg.GetDevice(name);
-        var peers = new JsonArray();
-        foreach (var p in device.Peers)
-        {
-            peers.Add((JsonNode)new JsonObject
-            {
-                ["publicKey"] = p.PublicKey.ToString(),
-                ["endpoint"] = p.Endpoint?.ToString(),
-                ["allowedIps"] = new JsonArray(p.AllowedIps.Select(a => (JsonNode?)JsonValue.Create(a.ToString())).ToArray()),
-                ["persistentKeepalive"] = p.PersistentKeepaliveSeconds,
-                ["latestHandshake"] = p.LastHandshake?.ToString("O"),
-            });
-        }
-        return new JsonObject
-        {
-            ["publicKey"] = device.PublicKey?.ToString(),
-            ["listenPort"] = device.ListenPort,
-            ["peers"] = peers,
-        };
-    }
-
-    private static JsonObject Observe(RtNetlink rt, string name, WgBackendKind kind, Link vrf, JsonObject device)
-    {
-        var link = rt.LinkGet(name);
-        return new JsonObject
-        {
-            ["interface"] = name,
-            ["ifindex"] = link.Index,
-            ["backend"] = kind == WgBackendKind.Kernel ? "kernel" : "userspace",
-            ["publicKey"] = device["publicKey"]?.DeepClone(),
-            ["listenPort"] = device["listenPort"]?.DeepClone(),
-            ["mtu"] = link.Mtu,
-            ["up"] = link.IsUp,
-            ["addresses"] = new JsonArray(rt.AddrList(link.Index).Where(a => a.Scope == 0).Select(a => (JsonNode?)JsonValue.Create(a.Prefix.ToString())).ToArray()),
-            ["peers"] = device["peers"]!.DeepClone(),
-            ["vrf"] = new JsonObject { ["name"] = vrf.Name, ["table"] = vrf.VrfTable },
-        };
     }
 
     private static void WaitForUapiSocketGone(string name, CancellationToken ct)

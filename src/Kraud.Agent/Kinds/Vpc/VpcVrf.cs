@@ -18,7 +18,8 @@ internal static class VpcVrf
                 throw new ForeignObjectException($"link {name} exists and is not kraud's (no alias {VpcDomain.OwnerAlias(owner)}); left untouched");
             if (existing.Kind != "vrf")
                 throw new ForeignObjectException($"link {name} carries alias {VpcDomain.OwnerAlias(owner)} but is a {existing.Kind ?? "plain"} link, not a vrf; left untouched");
-            if (!existing.IsUp) rt.LinkSetUp(existing.Index);
+            if (existing.IsUp) return existing;
+            rt.LinkSetUp(existing.Index);
             return rt.LinkGet(existing.Index);
         }
         uint table = FreeTable(rt, owner);

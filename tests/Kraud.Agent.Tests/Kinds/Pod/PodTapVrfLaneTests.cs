@@ -1,5 +1,4 @@
 using System.Net;
-using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Pod;
 using Kraud.Agent.Kinds.Vpc;
 using Kraud.Net.Rtnl;
@@ -20,7 +19,7 @@ public class PodTapVrfLaneTests
     {
         using var ns = new TestNetns("kpv");
         using var state = new TempDir("kraud-vpc");
-        var vpc = new VpcReconciler(ns.Ns, WgBackendKind.Kernel);
+        using var vpc = new VpcReconciler(ns.Ns, WgBackendKind.Kernel);
         await vpc.ReconcileAsync(new VpcSpec { Interface = "kpvwg0", ListenPort = 51899, Addresses = ["fd42:9::1/64"] }, state.Path, "vpc-p");
         var vrf = VpcDomain.Find(ns.Rtnl, "vpc-p")!;
         uint table = vrf.VrfTable!.Value;

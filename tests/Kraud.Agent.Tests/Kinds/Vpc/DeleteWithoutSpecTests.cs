@@ -17,7 +17,7 @@ public class DeleteWithoutSpecTests
     {
         using var ns = new TestNetns("kd");
         using var state = new TempDir("kraud-vpc");
-        var rec = new VpcReconciler(ns.Ns, WgBackendKind.Userspace);
+        using var rec = new VpcReconciler(ns.Ns, WgBackendKind.Userspace);
         await rec.ReconcileAsync(new VpcSpec { Interface = "kvpc7", ListenPort = 51877, Addresses = ["fd42:7::1/64"] }, state.Path, owner: "vpc-7");
         Assert.Equal("kraud:vpc:vpc-7", ns.Rtnl.LinkGet("kvpc7").Alias);
         Assert.Contains("alias kraud:vpc:vpc-7", ns.Exec("ip", "link", "show", "kvpc7")); // what iproute2 reads back

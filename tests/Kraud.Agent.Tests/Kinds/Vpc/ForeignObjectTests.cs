@@ -26,7 +26,7 @@ public class ForeignObjectTests
         string name = Name(ns, "kfb");
         ns.Rtnl.LinkAdd(new BridgeSpec(name));
         int index = ns.Rtnl.LinkGet(name).Index;
-        var rec = new VpcReconciler(ns.Ns, WgBackendKind.Userspace);
+        using var rec = new VpcReconciler(ns.Ns, WgBackendKind.Userspace);
 
         var e = await Assert.ThrowsAsync<ForeignObjectException>(() => rec.DeleteOwnedAsync("vpc-f1", name));
         Assert.Equal($"link {name} exists and is not kraud's (no alias kraud:vpc:vpc-f1); left untouched", e.Message);
@@ -42,7 +42,7 @@ public class ForeignObjectTests
         ns.Rtnl.LinkAdd(new BridgeSpec(name));
         int index = ns.Rtnl.LinkGet(name).Index;
         ns.Rtnl.LinkSetAlias(index, VpcReconciler.OwnerAlias("vpc-f2"));
-        var rec = new VpcReconciler(ns.Ns, WgBackendKind.Userspace);
+        using var rec = new VpcReconciler(ns.Ns, WgBackendKind.Userspace);
 
         // Found by the alias alone (no spec) and by the spec's name: refused either way.
         foreach (string? iface in new[] { null, name })
@@ -61,7 +61,7 @@ public class ForeignObjectTests
         ns.Exec("ip", "tuntap", "add", "dev", tun, "mode", "tun");
         ns.Rtnl.LinkAdd(new VethSpec(veth, veth + "p"));
         using var state = new TempDir("kraud-vpc");
-        var rec = new VpcReconciler(ns.Ns, WgBackendKind.Userspace);
+        using var rec = new VpcReconciler(ns.Ns, WgBackendKind.Userspace);
 
         foreach (var (name, kind) in new[] { (tun, "tun"), (veth, "veth") })
         {
@@ -86,7 +86,7 @@ public class ForeignObjectTests
             var key = WgKey.GeneratePrivate();
             theirs.ConfigureDevice(name, new WgConfig { PrivateKey = key, ListenPort = 51871 });
             using var state = new TempDir("kraud-vpc");
-            var rec = new VpcReconciler(ns.Ns, WgBackendKind.Userspace);
+            using var rec = new VpcReconciler(ns.Ns, WgBackendKind.Userspace);
 
             var e = await Assert.ThrowsAsync<ForeignObjectException>(() => rec.ReconcileAsync(Spec(name), state.Path, owner: "vpc-f4"));
             Assert.Equal($"link {name} exists and is not kraud's (no alias kraud:vpc:vpc-f4); left untouched", e.Message);
@@ -107,7 +107,7 @@ public class ForeignObjectTests
         using var ns = new TestNetns("kf");
         string name = Name(ns, "kfo");
         using var state = new TempDir("kraud-vpc");
-        var rec = new VpcReconciler(ns.Ns, WgBackendKind.Userspace);
+        using var rec = new VpcReconciler(ns.Ns, WgBackendKind.Userspace);
         await rec.ReconcileAsync(Spec(name), state.Path, owner: "vpc-first");
         try
         {
@@ -132,7 +132,7 @@ public class ForeignObjectTests
         using var ns = new TestNetns("kf");
         string name = Name(ns, "kfr");
         using var state = new TempDir("kraud-vpc");
-        var rec = new VpcReconciler(ns.Ns, WgBackendKind.Userspace);
+        using var rec = new VpcReconciler(ns.Ns, WgBackendKind.Userspace);
         await rec.ReconcileAsync(Spec(name), state.Path, owner: "vpc-f5");
         try
         {

@@ -1,6 +1,5 @@
 using System.Net;
 using Kraud.Net.Netlink;
-using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Overlay;
 using Kraud.Agent.Kinds.Vpc;
 using Kraud.Net.Rtnl;
@@ -25,8 +24,8 @@ public class KernelLaneTests
     public async Task OverlaysCarryIPv4ThroughIp6ipAndLeaveNothingBehind()
     {
         using var hosts = new TwoHosts();
-        var recA = new VpcReconciler(hosts.A.Ns, WgBackendKind.Kernel);
-        var recB = new VpcReconciler(hosts.B.Ns, WgBackendKind.Kernel);
+        using var recA = new VpcReconciler(hosts.A.Ns, WgBackendKind.Kernel);
+        using var recB = new VpcReconciler(hosts.B.Ns, WgBackendKind.Kernel);
         string pubA = (string)(await recA.ReconcileAsync(VpcScenario.Spec(hosts.IfA, 51820, "fd42:1::1/64"), hosts.StateA, "vpc-a"))["publicKey"]!;
         string pubB = (string)(await recB.ReconcileAsync(VpcScenario.Spec(hosts.IfB, 51821, "fd42:1::2/64"), hosts.StateB, "vpc-b"))["publicKey"]!;
         await recA.ReconcileAsync(VpcScenario.Spec(hosts.IfA, 51820, "fd42:1::1/64",
@@ -119,6 +118,79 @@ public class KernelLaneTests
         var missing = Assert.Throws<NetlinkException>(() => wg.GetDevice("kwnone"));
         Assert.Equal(Errno.ENODEV, missing.Errno);
         Assert.Contains("kwnone", missing.Message);
+    }
+
+    /// <summary>
+    /// A Vpc with 10,000 peers (one with more allowed IPs than a dump message holds), reconciled from its envelope as the
+    /// engine does: an unchanged reconcile writes nothing, yet compares the whole device, so one peer's allowed IP changed
+    /// behind the agent's back is put back by the next reconcile of the same spec; so are an endpoint, a keepalive, a
+    /// removed peer and an added one.
+    /// </summary>
+    [Fact]
+    public async Task AnUnchangedVpcWithTenThousandPeersIsRepairedWhenAPeerChangesBehindItsBack()
+    {
+        using var ns = new TestNetns("kbig");
+        string state = Directory.CreateTempSubdirectory("kraud-vpc-big").FullName;
+        try
+        {
+            // Random 32-byte strings are valid Curve25519 public keys (and cost no scalar multiplication under TCG).
+            var peers = Enumerable.Range(0, 10000).Select(i => new VpcPeerSpec
+            {
+                PublicKey = new WgKey(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToString(),
+                AllowedIps = [$"fd42:{i >> 16:x}:{i & 0xffff:x}::1/128"],
+            }).ToList();
+            peers[1] = peers[1] with
+            {
+                Endpoint = "[fd00::9]:51820", PersistentKeepalive = 25,
+                AllowedIps = Enumerable.Range(0, 1500).Select(i => $"10.99.{i >> 8}.{i & 255}/32").ToList(),
+            };
+            var spec = new VpcSpec { Interface = "kbig0", ListenPort = 51830, Addresses = ["fd42:ff::1/64"], Peers = peers };
+            var envelope = new ResourceEnvelope(ResourceEnvelope.V1, ResourceKinds.Vpc, "vpc-big", 1, false,
+                System.Text.Json.JsonSerializer.SerializeToElement(spec, VpcJsonContext.Default.VpcSpec));
+            var log = new CapturingLogger();
+            var context = new ReconcileContext("h1", state, 1, log);
+            using var rec = new VpcReconciler(ns.Ns, WgBackendKind.Kernel, log);
+            var observed = (await rec.ReconcileAsync(envelope, context, default))!;
+            Assert.Equal(10000, (int)observed["peerCount"]!);
+            using var wg = KernelWireGuard.Open(ns.Ns);
+            var key = VpcKeyStore.LoadOrCreate(state, "kbig0");
+            var wanted = VpcReconciler.Wanted(spec);
+            Assert.True(wg.Compare("kbig0", key, wanted).Matches);
+            Assert.Equal(1500, wg.GetDevice("kbig0").Peers.Single(p => p.PublicKey == WgKey.Parse(peers[1].PublicKey)).AllowedIps.Count);
+            int Configured() => log.Lines.Count(l => l.Message.StartsWith("configured kbig0", StringComparison.Ordinal));
+            Assert.Equal(1, Configured());
+
+            // Unchanged: nothing written.
+            Assert.Equal(observed.ToJsonString(), (await rec.ReconcileAsync(envelope, context, default))!.ToJsonString());
+            Assert.Equal(1, Configured());
+
+            // One peer's allowed IP, behind the agent's back.
+            ns.Exec("wg", "set", "kbig0", "peer", peers[5000].PublicKey, "allowed-ips", "fd99::1/128");
+            Assert.False(wg.Compare("kbig0", key, wanted).Matches);
+            await rec.ReconcileAsync(envelope, context, default);
+            Assert.Equal(2, Configured());
+            Assert.Equal(["fd42:0:1388::1/128"], wg.GetDevice("kbig0").Peers.Single(p => p.PublicKey == WgKey.Parse(peers[5000].PublicKey)).AllowedIps.Select(a => a.ToString()));
+            Assert.True(wg.Compare("kbig0", key, wanted).Matches);
+
+            // An endpoint, a keepalive, a peer removed, a peer added.
+            string stranger = WgKey.GeneratePrivate().PublicKey().ToString();
+            ns.Exec("wg", "set", "kbig0", "peer", peers[1].PublicKey, "endpoint", "[fd00::8]:1", "persistent-keepalive", "5",
+                "peer", peers[9999].PublicKey, "remove", "peer", stranger, "allowed-ips", "fd98::1/128");
+            Assert.False(wg.Compare("kbig0", key, wanted).Matches);
+            await rec.ReconcileAsync(envelope, context, default);
+            Assert.Contains("configured kbig0: 3 peer change(s)", log.Text);
+            var device = wg.GetDevice("kbig0");
+            var one = device.Peers.Single(p => p.PublicKey == WgKey.Parse(peers[1].PublicKey));
+            Assert.Equal((IPEndPoint.Parse("[fd00::9]:51820"), 25, 1500), (one.Endpoint, one.PersistentKeepaliveSeconds, one.AllowedIps.Count));
+            Assert.Contains(device.Peers, p => p.PublicKey == WgKey.Parse(peers[9999].PublicKey));
+            Assert.DoesNotContain(device.Peers, p => p.PublicKey == WgKey.Parse(stranger));
+            Assert.True(wg.Compare("kbig0", key, wanted).Matches);
+            await rec.DeleteOwnedAsync("vpc-big", "kbig0");
+        }
+        finally
+        {
+            Directory.Delete(state, true);
+        }
     }
 
     [Fact]

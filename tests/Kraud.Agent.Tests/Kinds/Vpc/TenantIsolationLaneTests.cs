@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using Kraud.Agent.Kinds;
 using Kraud.Net.Rtnl;
 using Kraud.Net.WireGuard;
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Overlay;
 using Kraud.Agent.Kinds.Vpc;
 using Kraud.Net.Rtnl;
@@ -139,6 +138,8 @@ public sealed class TenantNetwork : IDisposable
             if (host.Rtnl.LinkFind(name) is { } link) host.Rtnl.LinkDel(link.Index);
         PodA.Dispose();
         PodB.Dispose();
+        RecA.Dispose();
+        RecB.Dispose();
     }
 }
 

@@ -1,5 +1,7 @@
+using System.Net;
 using System.Text.Json;
 using Kraud.Agent.Kinds.Vpc;
+using Kraud.Net.Rtnl;
 using Kraud.Net.WireGuard;
 
 namespace Kraud.Agent.Tests.Kinds.Vpc;
@@ -65,5 +67,61 @@ public class VpcReconcilerTests
         var moved = VpcReconciler.Diff(spec with { ListenPort = 2 }, key, device)!;
         Assert.Equal((2, 0), (moved.ListenPort!.Value, moved.Peers.Count));
         Assert.Null(moved.PrivateKey);
+    }
+
+    /// <summary>
+    /// The compare an unchanged reconcile relies on (<see cref="WgDeviceTemplate"/>) and the diff that repairs a device
+    /// agree: a device that differs from the spec in any one field differs for both, and one that matches, for neither.
+    /// </summary>
+    [Fact]
+    public void CompareAndDiffAgreeOnEveryPeerField()
+    {
+        var key = WgKey.GeneratePrivate();
+        var a = WgKey.GeneratePrivate().PublicKey();
+        var b = WgKey.GeneratePrivate().PublicKey();
+        var spec = new VpcSpec
+        {
+            Interface = "k0", ListenPort = 51820,
+            Peers =
+            [
+                new VpcPeerSpec { PublicKey = a.ToString(), Endpoint = "[fd00::1]:5", AllowedIps = ["fd42::7/128", "10.1.2.3/24"], PersistentKeepalive = 25 },
+                new VpcPeerSpec { PublicKey = b.ToString(), AllowedIps = ["fd42::8/128"] },
+            ],
+        };
+        var wanted = VpcReconciler.Wanted(spec);
+        static IpPrefix P(string s) => IpPrefix.Parse(s);
+        WgPeer PeerA() => new(a) { Endpoint = IPEndPoint.Parse("[fd00::1]:5"), PersistentKeepaliveSeconds = 25, AllowedIps = [P("10.1.2.0/24"), P("fd42::7/128")] };
+        WgPeer PeerB() => new(b) { Endpoint = IPEndPoint.Parse("[fd00::99]:7"), AllowedIps = [P("fd42::8/128")] }; // any endpoint: the spec names none
+        WgDevice Device(params WgPeer[] peers) => new("k0", key, key.PublicKey(), 51820, 0, peers);
+
+        var same = Device(PeerA(), PeerB());
+        var summary = wanted.Compare(same, key);
+        Assert.Equal((true, 2, 51820), (summary.Matches, summary.PeerCount, summary.ListenPort));
+        Assert.Null(VpcReconciler.Diff(spec, key, same));
+
+        var differing = new Dictionary<string, WgDevice>
+        {
+            ["an allowed IP moved"] = Device(PeerA() with { AllowedIps = [P("10.1.2.0/24"), P("fd42::9/128")] }, PeerB()),
+            ["an allowed IP more"] = Device(PeerA(), PeerB() with { AllowedIps = [P("fd42::8/128"), P("fd42::80/128")] }),
+            ["an allowed IP fewer"] = Device(PeerA() with { AllowedIps = [P("fd42::7/128")] }, PeerB()),
+            ["a prefix length"] = Device(PeerA() with { AllowedIps = [P("10.1.2.0/25"), P("fd42::7/128")] }, PeerB()),
+            ["an endpoint"] = Device(PeerA() with { Endpoint = IPEndPoint.Parse("[fd00::1]:6") }, PeerB()),
+            ["no endpoint"] = Device(PeerA() with { Endpoint = null }, PeerB()),
+            ["a keepalive"] = Device(PeerA() with { PersistentKeepaliveSeconds = 0 }, PeerB()),
+            ["a preshared key"] = Device(PeerA(), PeerB() with { PresharedKey = WgKey.GeneratePrivate() }),
+            ["a peer missing"] = Device(PeerA()),
+            ["a peer more"] = Device(PeerA(), PeerB(), new WgPeer(WgKey.GeneratePrivate().PublicKey())),
+            ["the listen port"] = Device(PeerA(), PeerB()) with { ListenPort = 51821 },
+            ["the private key"] = Device(PeerA(), PeerB()) with { PrivateKey = WgKey.GeneratePrivate() },
+        };
+        foreach (var (what, device) in differing)
+        {
+            Assert.False(wanted.Compare(device, key).Matches, what);
+            Assert.NotNull(VpcReconciler.Diff(spec, key, device));
+        }
+
+        // The diff of a preshared key set behind the agent's back clears it (all zeros), keeping the peer's session.
+        var cleared = VpcReconciler.Diff(spec, key, differing["a preshared key"])!.Peers.Single();
+        Assert.Equal((b, true, true), (cleared.PublicKey, cleared.UpdateOnly, cleared.PresharedKey!.Value.IsZero));
     }
 }
