@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -14,8 +13,9 @@ internal static class RegistryHttp
         {
             ConnectTimeout = TimeSpan.FromSeconds(15),
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
-            // Blobs are verified and stored exactly as the registry holds them; never let HTTP decompress them.
-            AutomaticDecompression = DecompressionMethods.None,
+            // Blobs are verified and stored exactly as the registry holds them, so HTTP never decompresses them:
+            // AutomaticDecompression stays at its default, None. It is not even set, because setting it (to any
+            // value) links the decompression handler and Brotli into the native binary.
             // Registries redirect blob downloads to object storage; HttpClient drops the Authorization header
             // when it follows one, so credentials stay with the registry.
             AllowAutoRedirect = true,

@@ -1,10 +1,10 @@
 namespace Kraud.Agent.ControlPlane;
 
 /// <summary>
-/// Gives memory back after a burst of oversized input. Reading a 10 MiB envelope (to learn it is too large) passes
-/// its bytes through the connection's pooled buffers, and the garbage that leaves grows the heap; an idle agent
-/// then never collects again, so its RSS stayed tens of MiB above its baseline. One compacting collection a
-/// couple of seconds after the last oversized envelope returns it, once per burst. The same once at start-up: the
+/// Gives memory back after a burst of work. Reading a 10 MiB envelope (to learn it is too large) passes its bytes
+/// through the connection's pooled buffers, and the garbage that leaves grows the heap; an idle agent then never
+/// collects again, so its RSS stayed tens of MiB above its baseline. One compacting collection a couple of seconds
+/// after the last work token of a burst (WorkEngine) returns it, once per burst. The same once at start-up: the
 /// configuration, the connection and the stream set-up leave a few MiB of garbage that a gen0 budget sized by the
 /// CPU's cache would keep resident for hours of idling (bench/startup: idle RSS). After the collection, the pages
 /// the start-up touched once in the binary's code and constants (and the libraries' text) are unmapped too

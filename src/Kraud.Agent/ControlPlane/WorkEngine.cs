@@ -171,6 +171,9 @@ public sealed class WorkEngine
         finally
         {
             if (tokenSeq > 0) _held?.Remove(tokenSeq);
+            // Once work has been quiet for a while (MemoryTrim's 2 s), its garbage is collected and the code it ran
+            // unmapped, as after start-up: an idle agent then holds what idling needs, not its last burst.
+            MemoryTrim.Request();
         }
     }
 
@@ -246,7 +249,6 @@ public sealed class WorkEngine
             {
                 desiredData = desired.Head;
                 headOnly = true;
-                MemoryTrim.Request();
                 throw new PermanentReconcileException($"envelope is {desired.Size} bytes, over the limit of {ResourceEnvelope.MaxBytes} (256 KiB); not read");
             }
             desiredData = desired.Data;
