@@ -42,13 +42,7 @@ public sealed class ChildProcessShareDaemons(string virtiofsdPath, ILogger? logg
         _pods[id] = daemons;
         foreach (var share in shares)
         {
-            string source = share.Directory;
-            if (share.ReadOnly)
-            {
-                source = Path.Combine(podDir, "ro-" + share.Tag);
-                Directory.CreateDirectory(source);
-                Mounts.BindReadOnly(share.Directory, source);
-            }
+            string source = ReadOnlyShareViews.SourceOf(podDir, share);
             File.Delete(share.Socket); // so the socket that appears is the new daemon's
             string[] argv = [virtiofsdPath, $"--socket-path={share.Socket}", "-o", $"source={source}", .. DaemonOptions];
             var d = new Supervised(this, id, share, argv, Path.Combine(podDir, share.Tag + ".pid"));
@@ -73,12 +67,7 @@ public sealed class ChildProcessShareDaemons(string virtiofsdPath, ILogger? logg
             foreach (var d in daemons) await d.StopAsync().ConfigureAwait(false);
         if (!Directory.Exists(podDir)) return;
         foreach (var pidFile in Directory.EnumerateFiles(podDir, "fs*.pid")) await StopLeftOverAsync(pidFile, ct).ConfigureAwait(false);
-        foreach (var mount in Mounts.Below(podDir))
-        {
-            Mounts.Detach(mount);
-            _log.LogInformation("pod {Id}: read-only share view {Mount} unmounted", id, mount);
-        }
-        foreach (var dir in Directory.EnumerateDirectories(podDir, "ro-fs*")) Directory.Delete(dir);
+        ReadOnlyShareViews.RemoveAll(id, podDir, _log);
     }
 
     public IReadOnlyDictionary<string, int> Running(string id) =>

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text;
-using Kraud.Libc;
 using Kraud.Systemd.DBus;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -44,13 +43,7 @@ public sealed class SystemdShareDaemons(SystemdVmSupervisor vms, string virtiofs
         var units = new List<(PodShare Share, string Unit)>();
         foreach (var share in shares)
         {
-            string source = share.Directory;
-            if (share.ReadOnly)
-            {
-                source = Path.Combine(podDir, "ro-" + share.Tag);
-                Directory.CreateDirectory(source);
-                Mounts.BindReadOnly(share.Directory, source);
-            }
+            string source = ReadOnlyShareViews.SourceOf(podDir, share);
             File.Delete(share.Socket); // so the socket that appears is the new daemon's
             string envFile = EnvFileOf(podDir, share.Tag);
             File.WriteAllText(envFile, $"SOCKET={Quoted(share.Socket)}\nSOURCE={Quoted(source)}\n");
@@ -115,12 +108,7 @@ public sealed class SystemdShareDaemons(SystemdVmSupervisor vms, string virtiofs
             if (Directory.Exists(dropIn)) Directory.Delete(dropIn, recursive: true);
             File.Delete(envFile);
         }
-        foreach (var mount in Mounts.Below(podDir))
-        {
-            Mounts.Detach(mount);
-            _log.LogInformation("pod {Id}: read-only share view {Mount} unmounted", id, mount);
-        }
-        foreach (var dir in Directory.EnumerateDirectories(podDir, "ro-fs*")) Directory.Delete(dir);
+        ReadOnlyShareViews.RemoveAll(id, podDir, _log);
     }
 
     /// <summary>The daemons' main pids as last read from their units (<see cref="RefreshAsync"/>).</summary>
