@@ -47,7 +47,7 @@ string tag = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
 string src = "kbsrc" + tag, dst = "kbdst" + tag;
 string dir = Directory.CreateTempSubdirectory("kraud-bench-repl").FullName;
 var pools = new List<(string Pool, string File)>();
-foreach (var (pool, gib) in new[] { (src, 2L), (dst, 4L) })
+foreach (var (pool, gib) in new[] { (src, 2L), (dst, 6L) })
 {
     string vdev = $"/var/tmp/{pool}.img";
     using (var f = new FileStream(vdev, FileMode.CreateNew)) f.SetLength(gib << 30);
