@@ -103,7 +103,7 @@ try
         string tls = $"cafile={F("ca.pem")},verify=1,openssl-min-proto-version=TLS1.3";
         string script = $"set -o pipefail; export OPENSSL_CONF={F("tls13.cnf")}; " +
             $"/usr/bin/socat -u -b 131072 OPENSSL-LISTEN:{socatPort},bind=127.0.0.1,reuseaddr,cert={F("h2.pem")},key={F("h2.key")},{tls} STDOUT | /usr/sbin/zfs receive -u {into} & r=$!; " +
-            $"{send} | /usr/bin/socat -u -b 131072 STDIN OPENSSL:127.0.0.1:{socatPort},retry=100,interval=0.1,commonname=h2,cert={F("h1.pem")},key={F("h1.key")},{tls}; wait $r";
+            $"{send} | /usr/bin/socat -u -b 131072 STDIN OPENSSL:127.0.0.1:{socatPort},retry=600,interval=0.1,commonname=h2,cert={F("h1.pem")},key={F("h1.key")},{tls} || {{ kill $r; exit 1; }}; wait $r";
         socatPort++;
         var sw = Stopwatch.StartNew();
         await run.RunCheckedAsync(["/bin/bash", "-c", script]);
