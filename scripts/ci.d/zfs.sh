@@ -3,10 +3,10 @@
 # for the lane kernel). zfsutils-linux 2.3 comes from bookworm-backports, contrib; the lane's installer
 # (ci.d/lane.sh, which runs before this one) adds those sources. libzfs6linux brings libzfs_core.so.3 and
 # libnvpair.so.3 (the agent's P/Invoke targets). nfs-kernel-server: exportfs, rpc.nfsd, rpc.mountd;
-# nfs-common: mount.nfs for the NFS test. sanoid: the benchmark's peer.
+# nfs-common: mount.nfs for the NFS test. sanoid and socat: the replication benchmark's peers.
 set -euo pipefail
 source "$(dirname "$0")/apt-need.bash"
-apt_need nfs-kernel-server nfs-common rpcbind sanoid
+apt_need nfs-kernel-server nfs-common rpcbind sanoid socat
 zfs_pkgs=(zfsutils-linux libzfs6linux libnvpair3linux)
 if [ -z "$(apt_missing "${zfs_pkgs[@]}")" ]; then
   : # installed

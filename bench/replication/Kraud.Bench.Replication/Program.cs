@@ -15,6 +15,27 @@ using Microsoft.Extensions.Logging.Abstractions;
 // limit `zfs send | zfs receive` (a shell pipe: the peer is the pipe itself) and syncoid local to local, same
 // pools, same run; prints a table with the ratios.
 int fullMiB = Arg("--full-mib", 1024), incrMiB = Arg("--incremental-mib", 100);
+if (args.Contains("--host-transport"))
+{
+    string certs = Directory.CreateTempSubdirectory("kraud-bench-host").FullName;
+    try
+    {
+        MakeCertificates(certs);
+        await Kraud.Bench.Replication.Split.HostTransportAsync(Arg("--split-mib", 1024), certs, Tls);
+    }
+    finally { Directory.Delete(certs, true); }
+    return;
+}
+if (args.Contains("--split"))
+{
+    if (!File.Exists("/dev/zfs")) await new ArgvRunner().RunCheckedAsync(["/sbin/modprobe", "zfs"]);
+    File.WriteAllText("/sys/module/zfs/parameters/zfs_arc_max", (768L << 20).ToString(CultureInfo.InvariantCulture));
+    string certs = Directory.CreateTempSubdirectory("kraud-bench-split").FullName;
+    MakeCertificates(certs);
+    Environment.SetEnvironmentVariable("SPLIT_CERTS", certs);
+    await Kraud.Bench.Replication.Split.RunAsync(Arg("--split-mib", 256), certs, Tls);
+    return;
+}
 var run = new ArgvRunner { DefaultTimeout = TimeSpan.FromHours(1) };
 var cli = new ZfsCli(run);
 var zfs = new ZfsApi(cli);
@@ -26,7 +47,7 @@ string tag = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
 string src = "kbsrc" + tag, dst = "kbdst" + tag;
 string dir = Directory.CreateTempSubdirectory("kraud-bench-repl").FullName;
 var pools = new List<(string Pool, string File)>();
-foreach (var (pool, gib) in new[] { (src, 2L), (dst, 4L) })
+foreach (var (pool, gib) in new[] { (src, 2L), (dst, 6L) })
 {
     string vdev = $"/var/tmp/{pool}.img";
     using (var f = new FileStream(vdev, FileMode.CreateNew)) f.SetLength(gib << 30);
@@ -72,6 +93,22 @@ try
         await run.RunCheckedAsync(["/bin/bash", "-c", $"set -o pipefail; {send} | /usr/sbin/zfs receive -u {into}"]);
         return (await Estimate(snap, from), sw.Elapsed.TotalSeconds);
     }
+    // The limit of an encrypting transport: the same pipe through socat's TLS 1.3 (OpenSSL itself, no .NET) over
+    // loopback, both ends with the hosts' certificates, AES-128-GCM as ours agrees on.
+    int socatPort = 17370;
+    async Task<(long, double)> SocatTls(string snap, string? from, string into)
+    {
+        string send = from is null ? $"/usr/sbin/zfs send {snap}" : $"/usr/sbin/zfs send -i {from} {snap}";
+        string F(string n) => Path.Combine(dir, n);
+        string tls = $"cafile={F("ca.pem")},verify=1,openssl-min-proto-version=TLS1.3";
+        string script = $"set -o pipefail; export OPENSSL_CONF={F("tls13.cnf")}; " +
+            $"/usr/bin/socat -u -b 131072 OPENSSL-LISTEN:{socatPort},bind=127.0.0.1,reuseaddr,cert={F("h2.pem")},key={F("h2.key")},{tls} STDOUT | /usr/sbin/zfs receive -u {into} & r=$!; " +
+            $"{send} | /usr/bin/socat -u -b 131072 STDIN OPENSSL:127.0.0.1:{socatPort},retry=600,interval=0.1,commonname=h2,cert={F("h1.pem")},key={F("h1.key")},{tls} || {{ kill $r; exit 1; }}; wait $r";
+        socatPort++;
+        var sw = Stopwatch.StartNew();
+        await run.RunCheckedAsync(["/bin/bash", "-c", script]);
+        return (await Estimate(snap, from), sw.Elapsed.TotalSeconds);
+    }
     async Task<(long, double)> Syncoid(string snap, string? from, string into)
     {
         var sw = Stopwatch.StartNew();
@@ -80,35 +117,37 @@ try
     }
     async Task<long> Estimate(string snap, string? from) => await streams.EstimateAsync(snap, from);
 
-    string pipeDs = $"{dst}/pipe", syncoidDs = $"{dst}/syncoid";
+    string pipeDs = $"{dst}/pipe", syncoidDs = $"{dst}/syncoid", socatDs = $"{dst}/socat";
     Add("full: ours (TLS 1.3 transport, resumable receive)", await Ours(a));
     Add("full: zfs send piped into zfs receive", await Pipe(a, null, pipeDs));
     Add("full: syncoid local to local", await Syncoid(a, null, syncoidDs));
+    Add("full: zfs send | socat TLS 1.3 loopback | zfs receive", await SocatTls(a, null, socatDs));
 
     WriteRandom($"/var/tmp/{src}/kraud/v1/incremental", incrMiB);
     zfs.Snapshot([b]);
     Add("incremental: ours", await Ours(b));
     Add("incremental: zfs send -i piped into zfs receive", await Pipe(b, a, pipeDs));
     Add("incremental: syncoid", await Syncoid(b, a, syncoidDs));
+    Add("incremental: zfs send -i | socat TLS 1.3 loopback | zfs receive", await SocatTls(b, a, socatDs));
     await receiver.DisposeAsync();
 
     // The copies are the source's: same guid of the newest snapshot everywhere.
     string guid = (await cli.GetAsync(b, ["guid"]))["guid"].Value;
-    foreach (var copy in new[] { VolumeDatasets.Name(dst, "v1"), pipeDs, syncoidDs })
+    foreach (var copy in new[] { VolumeDatasets.Name(dst, "v1"), pipeDs, syncoidDs, socatDs })
         if ((await cli.GetAsync($"{copy}@repl-20261205T010000Z", ["guid"]))["guid"].Value != guid) throw new InvalidOperationException($"{copy} differs from the source");
 
     Console.WriteLine();
     Console.WriteLine($"replication throughput, {fullMiB} MiB incompressible full + {incrMiB} MiB incremental, one lane run (QEMU TCG), loopback");
-    Console.WriteLine("| transfer | bytes | seconds | MiB/s | vs pipe | vs syncoid |");
-    Console.WriteLine("|---|---|---|---|---|---|");
+    Console.WriteLine("| transfer | bytes | seconds | MiB/s | vs pipe | vs syncoid | vs socat TLS |");
+    Console.WriteLine("|---|---|---|---|---|---|---|");
     for (int i = 0; i < rows.Count; i++)
     {
         var (what, bytes, s) = rows[i];
-        int group = i / 3 * 3;
+        int group = i / 4 * 4;
+        double Rate(int k) => rows[k].Bytes / rows[k].Seconds / (1 << 20);
         double rate = bytes / s / (1 << 20);
-        double pipe = rows[group + 1].Bytes / rows[group + 1].Seconds / (1 << 20), syncoid = rows[group + 2].Bytes / rows[group + 2].Seconds / (1 << 20);
-        string vs(double peer) => i % 3 == 0 ? $"{rate / peer:F2}x" : "";
-        Console.WriteLine($"| {what} | {bytes} | {s:F1} | {rate:F1} | {vs(pipe)} | {vs(syncoid)} |");
+        string vs(int peer) => i % 4 == 0 ? $"{rate / Rate(group + peer):F2}x" : "";
+        Console.WriteLine($"| {what} | {bytes} | {s:F1} | {rate:F1} | {vs(1)} | {vs(2)} | {vs(3)} |");
     }
     Console.WriteLine("goal: ours >= 0.8x the pipe and > 1x syncoid");
 }
@@ -141,6 +180,9 @@ static void MakeCertificates(string dir)
 {
     string F(string n) => Path.Combine(dir, n);
     OpenSsl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=bench CA", "-keyout", F("ca.key"), "-out", F("ca.pem"));
+    // For socat (OpenSSL reads it through OPENSSL_CONF): TLS 1.3 with the suite our transport prefers.
+    File.WriteAllText(F("tls13.cnf"), "openssl_conf = init\n[init]\nssl_conf = ssl\n[ssl]\nsystem_default = tls\n[tls]\n" +
+        "MinProtocol = TLSv1.3\nCiphersuites = TLS_AES_128_GCM_SHA256\n");
     foreach (var h in new[] { "h1", "h2" })
     {
         File.WriteAllText(F(h + ".ext"), $"subjectAltName=DNS:{h}\nextendedKeyUsage=serverAuth,clientAuth\n");

@@ -7,12 +7,11 @@ namespace Kraud.Zfs.Send;
 /// `zfs send` and `zfs receive` with the stream passing through the agent, so every byte is counted and the
 /// progress callback can keep a long job's work token alive (+WPI). Receives are resumable (-s): when one is
 /// cut off, the target keeps a receive_resume_token and <see cref="ResumeSendAsync"/> continues from it. The stream
-/// goes through CliWrap pipes a buffer at a time (<see cref="BufferSize"/>), never held whole.
+/// goes through CliWrap pipes (grown to 1 MiB) a few 1 MiB buffers at a time (<see cref="StreamPump"/>: reading
+/// overlaps writing), never held whole.
 /// </summary>
 public sealed class ZfsSendReceive(ZfsCli? cli = null)
 {
-    private const int BufferSize = 1 << 20;
-
     public ZfsCli Cli { get; } = cli ?? new ZfsCli();
     public TimeSpan Limit { get; init; } = TimeSpan.FromHours(24);
     /// <summary>How often progress is reported at most (and always at the end).</summary>
@@ -59,7 +58,8 @@ public sealed class ZfsSendReceive(ZfsCli? cli = null)
         Exception? copyError = null;
         var stdin = PipeSource.Create(async (receiverStdin, pipeCt) =>
         {
-            try { await source.CopyToAsync(receiverStdin, BufferSize, pipeCt).ConfigureAwait(false); }
+            StreamPump.GrowPipe(receiverStdin);
+            try { await StreamPump.CopyAsync(source, receiverStdin, null, pipeCt).ConfigureAwait(false); }
             catch (IOException e) { copyError = e; } // the receiver quit early (its stderr says why), or the source failed
         });
         // Cancelling kills the receive (its partial state stays resumable); its end closes our side of the pipe.
@@ -91,6 +91,7 @@ public sealed class ZfsSendReceive(ZfsCli? cli = null)
         var stdin = PipeSource.Create((receiverStdin, _) => pump = PumpIntoAsync(receiverStdin));
         async Task PumpIntoAsync(Stream receiverStdin)
         {
+            StreamPump.GrowPipe(receiverStdin);
             try { moved = await PumpSendAsync(sendArgv, snapshot ?? "resume token", receiverStdin, estimate, progress, ct).ConfigureAwait(false); }
             catch (Exception e) { sendError = e; }
         }
@@ -153,18 +154,16 @@ public sealed class ZfsSendReceive(ZfsCli? cli = null)
         progress?.Report(new TransferProgress(0, estimate));
         var stdout = PipeTarget.Create(async (senderStdout, pipeCt) =>
         {
-            var buffer = new byte[BufferSize];
-            int n;
-            while ((n = await senderStdout.ReadAsync(buffer, pipeCt).ConfigureAwait(false)) > 0)
+            StreamPump.GrowPipe(senderStdout);
+            await StreamPump.CopyAsync(senderStdout, destination, moved =>
             {
-                await destination.WriteAsync(buffer.AsMemory(0, n), pipeCt).ConfigureAwait(false);
-                total += n;
+                total = moved;
                 if (progress is not null && DateTime.UtcNow - lastReport >= ProgressInterval)
                 {
                     progress.Report(new TransferProgress(total, estimate));
                     lastReport = DateTime.UtcNow;
                 }
-            }
+            }, pipeCt).ConfigureAwait(false);
         });
         // Cancelling kills the send; a destination that fails closes the send's stdout, so the send ends too.
         var r = await Cli.Runner.RunPipedAsync(argv, stdin: null, stdout, Limit, ct).ConfigureAwait(false);

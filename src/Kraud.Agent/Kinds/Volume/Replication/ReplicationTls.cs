@@ -26,6 +26,17 @@ public sealed class ReplicationTls : IDisposable
         return new ReplicationTls(own, ca);
     }
 
+    /// <summary>
+    /// The TLS 1.3 suites, AES-128-GCM first (OpenSSL's default order puts AES-256-GCM first). All three are
+    /// TLS 1.3's own AEAD suites and fine for this (RFC 8446 section 9.1 makes AES-128-GCM the one every
+    /// implementation must have); the order only picks the cheapest per byte: AES-128 runs 10 rounds to AES-256's
+    /// 14. `openssl speed`: 21 vs 16 MB/s in the kernel lane (TCG emulates AES-NI), 4.5 vs 4.1 GB/s with AES-NI
+    /// here; ChaCha20-Poly1305 was slower than both in the lane (14 MB/s). Both ends list the same order, so
+    /// whichever side's preference applies gives AES-128-GCM, and a peer that offers only another suite still connects.
+    /// </summary>
+    public static readonly CipherSuitesPolicy Suites = new([TlsCipherSuite.TLS_AES_128_GCM_SHA256,
+        TlsCipherSuite.TLS_AES_256_GCM_SHA384, TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256]);
+
     /// <summary>The host id this host's own certificate names.</summary>
     public string OwnHost => HostOf(_own) ?? "";
 
@@ -34,6 +45,7 @@ public sealed class ReplicationTls : IDisposable
         ServerCertificateContext = SslStreamCertificateContext.Create(_own, additionalCertificates: null, offline: true),
         ClientCertificateRequired = true,
         EnabledSslProtocols = SslProtocols.Tls13,
+        CipherSuitesPolicy = Suites,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
         RemoteCertificateValidationCallback = (_, cert, _, _) => cert is X509Certificate2 c && ChainsToCa(c),
     };
@@ -44,6 +56,7 @@ public sealed class ReplicationTls : IDisposable
         TargetHost = expectedHost,
         ClientCertificateContext = SslStreamCertificateContext.Create(_own, additionalCertificates: null, offline: true),
         EnabledSslProtocols = SslProtocols.Tls13,
+        CipherSuitesPolicy = Suites,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
         RemoteCertificateValidationCallback = (_, cert, _, _) => cert is X509Certificate2 c && ChainsToCa(c) && HostOf(c) == expectedHost,
     };

@@ -16,9 +16,11 @@ public static class ReplicationWire
 
     public static async Task WriteAsync<T>(Stream s, T message, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info, CancellationToken ct)
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(message, info);
-        await s.WriteAsync(bytes, ct).ConfigureAwait(false);
-        await s.WriteAsync("\n"u8.ToArray(), ct).ConfigureAwait(false);
+        // One write: the line and its newline in one TLS record and one TCP segment.
+        var line = new MemoryStream();
+        JsonSerializer.Serialize(line, message, info);
+        line.WriteByte((byte)'\n');
+        await s.WriteAsync(line.GetBuffer().AsMemory(0, (int)line.Length), ct).ConfigureAwait(false);
         await s.FlushAsync(ct).ConfigureAwait(false);
     }
 

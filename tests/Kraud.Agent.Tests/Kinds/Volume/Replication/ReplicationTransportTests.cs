@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using Kraud.Agent.Kinds.Volume;
 using Kraud.Agent.Kinds.Volume.Replication;
 using Kraud.Zfs;
@@ -92,6 +94,31 @@ public sealed class ReplicationTransportTests : IAsyncLifetime
         Assert.Equal(0, total);
         await Deadline.WaitUntilAsync(() => _receiver.Refused == 1, TimeSpan.FromSeconds(20), "the receiver to count the plain client");
         Assert.Contains(_log.Lines, l => l.Message.Contains("refused a connection from 127.0.0.1"));
+    }
+
+    [Fact]
+    public async Task TheTransportAgreesOnAes128GcmAndStillConnectsToAPeerOfferingOnlyAes256Gcm()
+    {
+        Assert.Equal(TlsCipherSuite.TLS_AES_128_GCM_SHA256, await NegotiatedAsync(Tls("h1").ClientOptions("h2")));
+        var only256 = Tls("h1").ClientOptions("h2");
+        only256.CipherSuitesPolicy = new CipherSuitesPolicy([TlsCipherSuite.TLS_AES_256_GCM_SHA384]);
+        Assert.Equal(TlsCipherSuite.TLS_AES_256_GCM_SHA384, await NegotiatedAsync(only256));
+    }
+
+    /// <summary>The suite a handshake of <paramref name="client"/> with the transport's server side (h2) agrees on.</summary>
+    private async Task<TlsCipherSuite> NegotiatedAsync(SslClientAuthenticationOptions client)
+    {
+        using var listen = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listen.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listen.Listen(1);
+        using var c = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var accepting = listen.AcceptAsync();
+        await c.ConnectAsync(listen.LocalEndPoint!);
+        await using var cs = new SslStream(new NetworkStream(c));
+        await using var ss = new SslStream(new NetworkStream(await accepting, ownsSocket: true));
+        await Task.WhenAll(cs.AuthenticateAsClientAsync(client), ss.AuthenticateAsServerAsync(Tls("h2").ServerOptions()));
+        Assert.Equal((SslProtocols.Tls13, cs.NegotiatedCipherSuite), (ss.SslProtocol, ss.NegotiatedCipherSuite));
+        return cs.NegotiatedCipherSuite;
     }
 
     public async Task DisposeAsync()
