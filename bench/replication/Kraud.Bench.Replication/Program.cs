@@ -1,14 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Kraud.Agent.Kinds.Volume;
 using Kraud.Agent.Kinds.Volume.Replication;
 using Kraud.Commands;
 using Kraud.Zfs;
 using Kraud.Zfs.Send;
-using Microsoft.Extensions.Logging.Abstractions;
 
 // Kernel-lane benchmark (bench/replication/run): a full (1 GiB, incompressible) and an incremental (100 MiB)
 // transfer through our replication transport (zfs send -> TLS 1.3 over loopback -> zfs receive -s), beside the
@@ -68,20 +65,12 @@ try
     // Ours: a replica on dst, listener on loopback, sender with h1's certificate.
     MakeCertificates(dir);
     var streams = new ZfsSendReceive(cli);
-    var registry = new ReplicationRegistry();
-    registry.SetReplica("v1", new ReplicaEntry(dst, "h1", 10, 1, IsNfs: true));
-    var receiver = new ReplicationReceiver(zfs, streams, registry, Tls(dir, "h2"), "h2", new SemaphoreSlim(2), NullLogger.Instance);
-    var listen = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-    listen.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-    listen.Listen(4);
-    receiver.Start(listen);
-    var sender = new ReplicationSender(zfs, streams, Tls(dir, "h1"), NullLogger.Instance);
-    var target = new ReplicationTargetSpec { Host = "h2", Address = $"127.0.0.1:{((IPEndPoint)listen.LocalEndPoint!).Port}" };
+    var ours = new Kraud.Bench.Replication.LoopbackTransport(zfs, streams, dst, host => Tls(dir, host));
 
     async Task<(long, double)> Ours(string snap)
     {
         var sw = Stopwatch.StartNew();
-        var r = await sender.SendAsync("v1", ds, target, snap);
+        var r = await ours.Sender.SendAsync("v1", ds, ours.Target, snap);
         if (r.Error is not null) throw new InvalidOperationException(r.Error);
         return (r.Bytes, sw.Elapsed.TotalSeconds);
     }
@@ -129,7 +118,7 @@ try
     Add("incremental: zfs send -i piped into zfs receive", await Pipe(b, a, pipeDs));
     Add("incremental: syncoid", await Syncoid(b, a, syncoidDs));
     Add("incremental: zfs send -i | socat TLS 1.3 loopback | zfs receive", await SocatTls(b, a, socatDs));
-    await receiver.DisposeAsync();
+    await ours.DisposeAsync();
 
     // The copies are the source's: same guid of the newest snapshot everywhere.
     string guid = (await cli.GetAsync(b, ["guid"]))["guid"].Value;

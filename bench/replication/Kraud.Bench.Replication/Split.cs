@@ -9,7 +9,6 @@ using Kraud.Agent.Kinds.Volume.Replication;
 using Kraud.Commands;
 using Kraud.Zfs;
 using Kraud.Zfs.Send;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Kraud.Bench.Replication;
 
@@ -94,20 +93,12 @@ public static class Split
             }
             Row("framing only (chunks over plain loopback TCP)", memBytes, await FramingOnlyAsync(memBytes));
 
-            var registry = new ReplicationRegistry();
-            registry.SetReplica("v1", new ReplicaEntry(dst, "h1", 10, 1, IsNfs: true));
-            var receiver = new ReplicationReceiver(zfs, streams, registry, tlsOf(certDir, "h2"), "h2", new SemaphoreSlim(2), NullLogger.Instance);
-            var listen = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listen.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listen.Listen(4);
-            receiver.Start(listen);
-            var sender = new ReplicationSender(zfs, streams, tlsOf(certDir, "h1"), NullLogger.Instance);
-            var target = new ReplicationTargetSpec { Host = "h2", Address = $"127.0.0.1:{((IPEndPoint)listen.LocalEndPoint!).Port}" };
+            var ours = new LoopbackTransport(zfs, streams, dst, host => tlsOf(certDir, host));
             sw.Restart();
-            var r = await sender.SendAsync("v1", ds, target, snap);
+            var r = await ours.Sender.SendAsync("v1", ds, ours.Target, snap);
             if (r.Error is not null) throw new InvalidOperationException(r.Error);
             Row("ours: whole path", r.Bytes, sw.Elapsed.TotalSeconds);
-            await receiver.DisposeAsync();
+            await ours.DisposeAsync();
 
             Console.WriteLine($"\nsplit, {mib} MiB incompressible, one lane run");
             Console.WriteLine("| stage | MiB/s |");
