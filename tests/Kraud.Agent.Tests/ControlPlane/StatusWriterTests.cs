@@ -1,7 +1,4 @@
 using System.Text.Json.Nodes;
-using NATS.Client.Core;
-using NATS.Client.JetStream;
-using NATS.Client.KeyValueStore;
 
 namespace Kraud.Agent.Tests.ControlPlane;
 
@@ -9,26 +6,9 @@ namespace Kraud.Agent.Tests.ControlPlane;
 /// The status writer against a real nats-server and KRAUD_STATUS, at the server's message size limit: a status whose
 /// observed does not fit in one message (max_payload, 1 MiB by default) still reaches the control plane, without it.
 /// </summary>
-public sealed class StatusWriterTests : IAsyncLifetime
+public sealed class StatusWriterTests : StatusBucketTestBase
 {
-    private NatsServer _nats = null!;
-    private NatsConnection _connection = null!;
-    private INatsKVStore _bucket = null!;
     private readonly CapturingLogger<StatusWriter> _log = new();
-
-    public async Task InitializeAsync()
-    {
-        _nats = await NatsServer.StartAsync();
-        _connection = new NatsConnection(NatsOpts.Default with { Url = _nats.Url, RetryOnInitialConnect = false });
-        await _connection.ConnectAsync();
-        _bucket = await new NatsKVContext(new NatsJSContext(_connection)).CreateStoreAsync(new NatsKVConfig("KRAUD_STATUS"));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _connection.DisposeAsync();
-        await _nats.DisposeAsync();
-    }
 
     /// <summary>An observed of about <paramref name="bytes"/> bytes: peers as a Vpc with many of them reports them.</summary>
     private static JsonObject Observed(int bytes)
@@ -45,12 +25,12 @@ public sealed class StatusWriterTests : IAsyncLifetime
         Observed = observed,
     };
 
-    private async Task<ResourceStatus> ReadAsync() => (await _bucket.GetEntryAsync("h1.vpc.big", serializer: Serializers.Status)).Value!;
+    private async Task<ResourceStatus> ReadAsync() => (await Bucket.GetEntryAsync("h1.vpc.big", serializer: Serializers.Status)).Value!;
 
     [Fact]
     public async Task AStatusTooLargeForOneMessage_IsWrittenWithoutItsObserved_WhichSaysSo()
     {
-        var writer = new StatusWriter(_bucket, TimeProvider.System, _log);
+        var writer = new StatusWriter(Bucket, TimeProvider.System, _log);
         await writer.WriteAsync(Status(1, ResourceStatus.Ready, Observed(2 << 20)), default);
 
         var stored = await ReadAsync();
@@ -72,7 +52,7 @@ public sealed class StatusWriterTests : IAsyncLifetime
     [Fact]
     public async Task AnAmendThatMakesTheStatusTooLarge_IsWrittenWithoutTheObserved()
     {
-        var writer = new StatusWriter(_bucket, TimeProvider.System, _log);
+        var writer = new StatusWriter(Bucket, TimeProvider.System, _log);
         await writer.WriteAsync(Status(1, ResourceStatus.Ready, Observed(1_000)), default);
 
         var outcome = await writer.AmendObservedAsync("h1", "Vpc", "big", 1, o => { o["peers"] = Observed(2 << 20)["peers"]!.DeepClone(); return true; }, default);

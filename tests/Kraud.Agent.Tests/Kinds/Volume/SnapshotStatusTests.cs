@@ -1,9 +1,7 @@
 using System.Text.Json.Nodes;
 using Kraud.Agent.Kinds.Volume;
+using Kraud.Agent.Tests.ControlPlane;
 using Kraud.Zfs.Schedule;
-using NATS.Client.Core;
-using NATS.Client.JetStream;
-using NATS.Client.KeyValueStore;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Kraud.Agent.Tests.Kinds.Volume;
@@ -12,27 +10,9 @@ namespace Kraud.Agent.Tests.Kinds.Volume;
 /// The status side of a snapshot pass, against a real nats-server and KRAUD_STATUS: the newest snapshot lands in
 /// observed with generation and phase kept, and never on a status of another generation, even in a race.
 /// </summary>
-public sealed class SnapshotStatusTests : IAsyncLifetime
+public sealed class SnapshotStatusTests : StatusBucketTestBase
 {
-    private NatsServer _nats = null!;
-    private NatsConnection _connection = null!;
-    private INatsKVStore _bucket = null!;
-
-    public async Task InitializeAsync()
-    {
-        _nats = await NatsServer.StartAsync();
-        _connection = new NatsConnection(NatsOpts.Default with { Url = _nats.Url, RetryOnInitialConnect = false });
-        await _connection.ConnectAsync();
-        _bucket = await new NatsKVContext(new NatsJSContext(_connection)).CreateStoreAsync(new NatsKVConfig("KRAUD_STATUS"));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _connection.DisposeAsync();
-        await _nats.DisposeAsync();
-    }
-
-    private StatusWriter Writer() => new(_bucket, TimeProvider.System, NullLogger<StatusWriter>.Instance);
+    private StatusWriter Writer() => new(Bucket, TimeProvider.System, NullLogger<StatusWriter>.Instance);
 
     private static ResourceStatus Status(string id, long generation, string phase, JsonObject? observed = null) => new()
     {
@@ -42,7 +22,7 @@ public sealed class SnapshotStatusTests : IAsyncLifetime
 
     private async Task<(ResourceStatus Status, ulong Revision)> ReadAsync(string id)
     {
-        var e = await _bucket.GetEntryAsync($"h1.volume.{id}", serializer: Serializers.Status);
+        var e = await Bucket.GetEntryAsync($"h1.volume.{id}", serializer: Serializers.Status);
         return (e.Value!, e.Revision);
     }
 
@@ -85,7 +65,7 @@ public sealed class SnapshotStatusTests : IAsyncLifetime
         Assert.Equal(newerRev, (await ReadAsync("newer")).Revision);
         Assert.Equal(newerBefore.Generation, (await ReadAsync("newer")).Status.Generation);
         Assert.Equal(failedRev, (await ReadAsync("failed")).Revision);
-        Assert.Null(await _bucket.GetOrNullAsync("h1.volume.absent", Serializers.Status));
+        Assert.Null(await Bucket.GetOrNullAsync("h1.volume.absent", Serializers.Status));
 
         // The same pass again changes nothing (no write), and the engine's next write after an amend still lands.
         var (_, aRev) = await ReadAsync("a");
