@@ -29,20 +29,14 @@ public static class PodKind
         var supervisor = Supervisor(config.VmSupervisor, options.RunDir, log);
         // Shares (nfs volumes) need Debian's virtiofsd: under systemd as kraud-virtiofsd@ units bound to the VM's (as the agent's
         // children they would be in its cgroup and die with an agent restart while their VMs run on), else as the agent's children.
-        bool virtiofsd = File.Exists(ChildProcessShareDaemons.DebianVirtiofsd);
-        string? noShares = virtiofsd ? null : $"{ChildProcessShareDaemons.DebianVirtiofsd} is missing (Debian's qemu-system-common)";
-        if (supervisor is SystemdVmSupervisor units)
-        {
-            return new PodReconciler(options, supervisor, new PodTap(), log)
-            {
-                ShareDaemons = virtiofsd ? new SystemdShareDaemons(units, ChildProcessShareDaemons.DebianVirtiofsd, log) : null,
-                NoSharesReason = noShares,
-            };
-        }
+        string virtiofsd = ChildProcessShareDaemons.DebianVirtiofsd;
+        IShareDaemons? shares = !File.Exists(virtiofsd) ? null
+            : supervisor is SystemdVmSupervisor units ? new SystemdShareDaemons(units, virtiofsd, log)
+            : new ChildProcessShareDaemons(virtiofsd, log);
         return new PodReconciler(options, supervisor, new PodTap(), log)
         {
-            ShareDaemons = virtiofsd ? new ChildProcessShareDaemons(ChildProcessShareDaemons.DebianVirtiofsd, log) : null,
-            NoSharesReason = noShares,
+            ShareDaemons = shares,
+            NoSharesReason = shares is null ? $"{virtiofsd} is missing (Debian's qemu-system-common)" : null,
         };
     }
 
