@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Text;
 using CliWrap;
+using Kraud.Libc;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -76,7 +77,7 @@ public sealed class ArgvRunner
         var limit = timeout ?? DefaultTimeout;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         if (limit != Timeout.InfiniteTimeSpan) cts.CancelAfter(limit);
-        var started = Start(argv, stdin, stdout, name: null, cts.Token, CancellationToken.None);
+        var started = Start(argv, stdin, stdout, name: null, cts.Token);
         try
         {
             int exitCode = (await started.Task.ConfigureAwait(false)).ExitCode;
@@ -94,27 +95,28 @@ public sealed class ArgvRunner
     }
 
     /// <summary>
-    /// Starts a long-running program (nats-server in `dev`) with no time limit: both its outputs go to the log.
-    /// <see cref="RunningCommand.StopAsync"/> interrupts it (SIGINT), then kills its process tree at the deadline.
+    /// Starts a long-running program (nats-server in `dev`, virtiofsd) with no time limit: both its outputs go to the
+    /// log. <see cref="RunningCommand.StopAsync"/> sends it SIGTERM, then kills its process tree at the deadline.
     /// </summary>
     public RunningCommand Start(IReadOnlyList<string> argv, string? name = null)
     {
         var kill = new CancellationTokenSource();
-        var interrupt = new CancellationTokenSource();
         try
         {
-            var started = Start(argv, stdin: null, stdout: null, name, kill.Token, interrupt.Token);
-            return new RunningCommand(argv, started.ProcessId, started.Task, started.ReadStderr, interrupt, kill);
+            var started = Start(argv, stdin: null, stdout: null, name, kill.Token);
+            // Opened at once, while the child cannot have been reaped: the stop's signal then never reaches a process
+            // that reused its pid. -1 (ESRCH) when it is already gone; there is nothing to signal then.
+            int pidfd = Pidfd.Open(started.ProcessId);
+            return new RunningCommand(argv, started.ProcessId, pidfd, started.Task, started.ReadStderr, kill);
         }
         catch
         {
             kill.Dispose();
-            interrupt.Dispose();
             throw;
         }
     }
 
-    private Started Start(IReadOnlyList<string> argv, PipeSource? stdin, PipeTarget? stdout, string? name, CancellationToken kill, CancellationToken interrupt)
+    private Started Start(IReadOnlyList<string> argv, PipeSource? stdin, PipeTarget? stdout, string? name, CancellationToken kill)
     {
         Check(argv);
         string command = name ?? Path.GetFileName(argv[0]);
@@ -134,7 +136,7 @@ public sealed class ArgvRunner
         try
         {
             // The argv goes into ArgumentList word by word: no command line string is built and split again.
-            var task = cli.ExecuteAsync(psi => SetArguments(psi, argv), p => Volatile.Write(ref pid, p.Id), kill, interrupt);
+            var task = cli.ExecuteAsync(psi => SetArguments(psi, argv), p => Volatile.Write(ref pid, p.Id), kill, CancellationToken.None);
             if (Logger.IsEnabled(LogLevel.Debug)) Logger.LogDebug("{Command}[{Pid}] started: {CommandLine}", command, task.ProcessId, CommandLine.Format(argv));
             return new Started(task.ProcessId, task.Task, () => { lock (stderr) return stderr.ToString(); });
         }

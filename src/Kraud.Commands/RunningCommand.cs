@@ -1,21 +1,24 @@
+using Kraud.Libc;
+
 namespace Kraud.Commands;
 
 /// <summary>A long-running program started by <see cref="ArgvRunner.Start"/>, its output going to the log.</summary>
 public sealed class RunningCommand : IAsyncDisposable
 {
-    private readonly CancellationTokenSource _interrupt;
     private readonly CancellationTokenSource _kill;
     private readonly Task<CliWrap.CommandResult> _task;
     private readonly Func<string> _stderr;
+    private int _pidfd;
+    private volatile bool _stopping;
 
-    internal RunningCommand(IReadOnlyList<string> argv, int processId, Task<CliWrap.CommandResult> task, Func<string> stderr,
-        CancellationTokenSource interrupt, CancellationTokenSource kill)
+    internal RunningCommand(IReadOnlyList<string> argv, int processId, int pidfd, Task<CliWrap.CommandResult> task, Func<string> stderr,
+        CancellationTokenSource kill)
     {
         Argv = argv;
         ProcessId = processId;
+        _pidfd = pidfd;
         _task = task;
         _stderr = stderr;
-        _interrupt = interrupt;
         _kill = kill;
         Exited = WaitAsync();
     }
@@ -27,11 +30,16 @@ public sealed class RunningCommand : IAsyncDisposable
     /// <summary>How the program ended on its own; canceled when <see cref="StopAsync"/> or disposal ended it.</summary>
     public Task<CommandResult> Exited { get; }
 
-    /// <summary>SIGINT, a clean stop for nats-server; at <paramref name="deadline"/> the process tree is killed. True when it stopped before the deadline.</summary>
+    /// <summary>
+    /// SIGTERM (a clean stop for nats-server and virtiofsd); at <paramref name="deadline"/> the process tree is killed.
+    /// True when it stopped before the deadline. Not SIGINT: a child inherits an ignored SIGINT from an agent started
+    /// as a background job (the shell ignores it there, exec keeps it ignored), and would then only ever be killed.
+    /// </summary>
     public async Task<bool> StopAsync(CancellationToken deadline)
     {
         if (HasExited) return true;
-        await _interrupt.CancelAsync().ConfigureAwait(false);
+        _stopping = true;
+        if (_pidfd >= 0) Pidfd.SendSignal(_pidfd, BlockedSignals.SIGTERM); // ESRCH: it has just exited, the wait returns at once
         try
         {
             await _task.WaitAsync(deadline).ConfigureAwait(false);
@@ -52,15 +60,21 @@ public sealed class RunningCommand : IAsyncDisposable
     {
         if (!HasExited)
         {
+            _stopping = true;
             await _kill.CancelAsync().ConfigureAwait(false);
             await Settle().ConfigureAwait(false);
         }
-        _interrupt.Dispose();
         _kill.Dispose();
+        int pidfd = Interlocked.Exchange(ref _pidfd, -1);
+        if (pidfd >= 0) Native.close(pidfd);
     }
 
-    private async Task<CommandResult> WaitAsync() =>
-        new(Argv, (await _task.ConfigureAwait(false)).ExitCode, "", _stderr());
+    private async Task<CommandResult> WaitAsync()
+    {
+        var result = await _task.ConfigureAwait(false);
+        if (_stopping) throw new OperationCanceledException($"{Argv[0]} was stopped");
+        return new CommandResult(Argv, result.ExitCode, "", _stderr());
+    }
 
     private async Task Settle()
     {

@@ -174,28 +174,29 @@ public class ArgvRunnerTests
     }
 
     [Fact]
-    public async Task StartedProgramStopsOnInterrupt()
+    public async Task StartedProgramStopsOnSigterm()
     {
         var log = new CapturingLogger();
-        await using var running = new ArgvRunner(log).Start(["/bin/sh", "-c", "echo up; exec sleep 30"]);
+        // SIGINT ignored as in a child of an agent started as a background job: the stop must not depend on it.
+        await using var running = new ArgvRunner(log).Start(["/bin/sh", "-c", "trap '' INT; echo up; exec sleep 30"]);
         await Deadline.WaitUntilAsync(() => log.Lines.Any(e => e.Message == $"sh[{running.ProcessId}]: up"), TimeSpan.FromSeconds(10), "its first line in the log");
         Assert.True(ProcessSignals.IsAlive(running.ProcessId));
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        Assert.True(await running.StopAsync(deadline.Token), "sleep ends on SIGINT");
+        Assert.True(await running.StopAsync(deadline.Token), "sleep ends on SIGTERM");
         Assert.False(ProcessSignals.IsAlive(running.ProcessId));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running.Exited);
     }
 
     [Fact]
-    public async Task StartedProgramIgnoringInterruptIsKilledWithItsChildrenAtTheDeadline()
+    public async Task StartedProgramIgnoringSigtermIsKilledWithItsChildrenAtTheDeadline()
     {
         using var dir = new TempDir();
         string pidFile = dir.File("grandchild.pid");
-        await using var running = ArgvRunner.Default.Start(["/bin/sh", "-c", "trap '' INT; sleep 30 & echo $! > \"$0\"; wait", pidFile]);
+        await using var running = ArgvRunner.Default.Start(["/bin/sh", "-c", "trap '' TERM; sleep 30 & echo $! > \"$0\"; wait", pidFile]);
         await Deadline.WaitUntilAsync(() => File.Exists(pidFile) && File.ReadAllText(pidFile).EndsWith('\n'), TimeSpan.FromSeconds(10), "the grandchild's pid");
         int grandchild = int.Parse(File.ReadAllText(pidFile).Trim());
         using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
-        Assert.False(await running.StopAsync(deadline.Token), "it ignores SIGINT");
+        Assert.False(await running.StopAsync(deadline.Token), "it ignores SIGTERM");
         Assert.True(running.HasExited);
         await Deadline.WaitUntilAsync(() => !ProcessSignals.IsAlive(grandchild), TimeSpan.FromSeconds(10), "the grandchild to be killed");
     }

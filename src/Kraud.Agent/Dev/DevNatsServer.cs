@@ -59,7 +59,7 @@ public sealed class DevNatsServer(string stateDir, int port, ILogger<DevNatsServ
         if (_process is null) return;
         if (!_process.HasExited)
         {
-            // SIGINT: nats-server shuts down cleanly and flushes its store; at the deadline its process tree is killed.
+            // SIGTERM: nats-server shuts down cleanly and flushes its store; at the deadline its process tree is killed.
             if (!await _process.StopAsync(deadline)) logger.LogWarning("nats-server did not stop in time; killed it");
             logger.LogInformation("nats-server stopped");
         }
