@@ -64,6 +64,24 @@ public class NetlinkWireFormatTests
     }
 
     [Theory]
+    [InlineData(new byte[] { 8, 0, 1, 0, 1, 2, 3, 4, 12, 0, 2, 0, 5, 6 }, 1)] // the second claims 12 bytes, 6 are left
+    [InlineData(new byte[] { 8, 0, 1, 0, 1, 2, 3, 4, 3, 0, 2, 0 }, 1)] // a length below the header's 4
+    [InlineData(new byte[] { 5, 0, 1, 0, 9 }, 1)] // the last one unpadded: read, then the end
+    [InlineData(new byte[] { 4, 0, 1, 0, 4, 0, 2, 0, 1 }, 2)] // empty payloads; a trailing byte is no attribute
+    public void MalformedOrShortAttributesEndTheWalkWithoutReadingPastTheBuffer(byte[] bytes, int expected)
+    {
+        var reader = new NetlinkAttributeReader(bytes);
+        int n = 0, payload = 0;
+        while (reader.Next(out ushort type, out var value))
+        {
+            Assert.Equal(++n, type);
+            payload += value.Length;
+        }
+        Assert.Equal(expected, n);
+        Assert.True(payload <= bytes.Length - 4 * n);
+    }
+
+    [Theory]
     [InlineData("fd42:1a8::1/64", "fd42:1a8::/64")]
     [InlineData("10.20.0.7/24", "10.20.0.0/24")]
     [InlineData("10.20.0.7", "10.20.0.7/32")]

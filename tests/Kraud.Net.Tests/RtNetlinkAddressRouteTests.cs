@@ -41,6 +41,47 @@ public class RtNetlinkAddressRouteTests
     }
 
     [Fact]
+    public void RoutesViaALinkAreItsRoutesInEveryTableOfBothFamiliesAndNoOtherLinks()
+    {
+        using var ns = new TestNetns();
+        var rt = ns.Rtnl;
+        rt.LinkAdd(new VethSpec("v0", "v1"));
+        rt.LinkAdd(new VethSpec("w0", "w1"));
+        int v = rt.LinkGet("v0").Index, w = rt.LinkGet("w0").Index;
+        rt.LinkSetUp(v);
+        rt.LinkSetUp(w);
+        foreach (var (ix, n) in new[] { (v, 1), (w, 2) })
+        {
+            rt.RouteReplace(new Route(IpPrefix.Parse($"fd0{n}:2::/48")) { OutputIndex = ix, Protocol = RouteProtocols.Kraud });
+            rt.RouteReplace(new Route(IpPrefix.Parse($"10.7{n}.0.0/16")) { OutputIndex = ix, Protocol = RouteProtocols.Kraud });
+            rt.RouteReplace(new Route(IpPrefix.Parse($"fd0{n}:3::/64")) { OutputIndex = ix, Table = 1000, Protocol = RouteProtocols.Kraud });
+            rt.RouteReplace(new Route(IpPrefix.Parse($"10.8{n}.0.0/16")) { OutputIndex = ix, Table = 1001, Protocol = RouteProtocols.Kraud });
+        }
+
+        var via = rt.RoutesVia(v).Where(r => r.Protocol == RouteProtocols.Kraud).Select(r => $"{r.Destination} table {r.Table}").Order().ToList();
+        Assert.Equal(["10.71.0.0/16 table 254", "10.81.0.0/16 table 1001", "fd01:2::/48 table 254", "fd01:3::/64 table 1000"], via);
+        Assert.All(rt.RoutesVia(v), r => Assert.Equal(v, r.OutputIndex));
+        Assert.Equal(4, rt.RoutesVia(w).Count(r => r.Protocol == RouteProtocols.Kraud));
+        Assert.Throws<NetlinkException>(() => rt.RoutesVia(999_999)); // no such link: the kernel says so, not an empty list
+    }
+
+    [Fact]
+    public void ALinkCarriesItsIpv6ForwardingAsNetconfReadsIt()
+    {
+        using var ns = new TestNetns();
+        var rt = ns.Rtnl;
+        rt.LinkAdd(new VethSpec("f0", "f1"));
+        var before = rt.LinkGet("f0");
+        Assert.Equal(0, before.Ipv6Forwarding);
+        Assert.Equal(rt.Ipv6Forwarding(before.Index), before.Ipv6Forwarding);
+        ns.Exec("sysctl", "-qw", "net.ipv6.conf.f0.forwarding=1");
+        var after = rt.LinkGet("f0");
+        Assert.Equal(1, after.Ipv6Forwarding);
+        Assert.Equal(1, rt.LinkList().Single(l => l.Name == "f0").Ipv6Forwarding);
+        Assert.Equal(0, rt.LinkGet("f1").Ipv6Forwarding);
+    }
+
+    [Fact]
     public void RoutesReplaceListDeleteInTablesBothFamilies()
     {
         using var ns = new TestNetns();

@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Kraud.Net.Netlink;
 
@@ -30,17 +32,31 @@ public ref struct NetlinkAttributeReader
 
     public NetlinkAttributeReader(ReadOnlySpan<byte> attributes) => _rest = attributes;
 
+    /// <remarks>
+    /// One length check per attribute and no further slicing checks: a kernel dump of 10,000 WireGuard peers walks some
+    /// 120,000 attributes, and under the kernel lane's emulation each instruction counts. The header is read in host
+    /// byte order, as netlink sends it.
+    /// </remarks>
     public bool Next(out ushort type, out ReadOnlySpan<byte> payload)
     {
+        int remaining = _rest.Length;
+        if (remaining >= 4)
+        {
+            ref byte start = ref MemoryMarshal.GetReference(_rest);
+            uint header = Unsafe.ReadUnaligned<uint>(ref start);
+            int len = (ushort)header;
+            if (len >= 4 && len <= remaining)
+            {
+                type = (ushort)((header >> 16) & Nl.NLA_TYPE_MASK);
+                payload = MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref start, 4), len - 4);
+                int next = Math.Min(Nl.Align(len), remaining);
+                _rest = MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref start, next), remaining - next);
+                return true;
+            }
+        }
         type = 0;
         payload = default;
-        if (_rest.Length < 4) return false;
-        int len = BinaryPrimitives.ReadUInt16LittleEndian(_rest);
-        if (len < 4 || len > _rest.Length) return false;
-        type = (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(_rest[2..]) & Nl.NLA_TYPE_MASK);
-        payload = _rest[4..len];
-        _rest = _rest[Math.Min(Nl.Align(len), _rest.Length)..];
-        return true;
+        return false;
     }
 }
 

@@ -13,6 +13,12 @@ public sealed record Link(int Index, string Name, string? Kind, int Mtu, uint Fl
 
     /// <summary>A VRF device's routing table (IFLA_VRF_TABLE); null for every other kind.</summary>
     public uint? VrfTable { get; init; }
+
+    /// <summary>
+    /// net.ipv6.conf.&lt;link&gt;.forwarding as the link message carries it (IFLA_AF_SPEC, AF_INET6, IFLA_INET6_CONF): no
+    /// RTM_GETNETCONF round trip for it; null when the link has no IPv6 (disable_ipv6, or an IPv6-less kernel).
+    /// </summary>
+    public int? Ipv6Forwarding { get; init; }
 }
 
 /// <summary>What to create. Subtypes carry the kind-specific data.</summary>

@@ -179,6 +179,7 @@ public sealed partial class RtNetlink
         byte[]? mac = null;
         string? alias = null;
         uint? vrfTable = null;
+        int? forwarding6 = null;
         var attrs = m.Attributes(Rt.IfInfoMsgSize);
         while (attrs.Next(out ushort type, out var value))
         {
@@ -203,8 +204,28 @@ public sealed partial class RtNetlink
                         }
                     }
                     break;
+                case Rt.IFLA_AF_SPEC:
+                    forwarding6 = Ipv6ConfForwarding(value);
+                    break;
             }
         }
-        return new Link(index, name, kind, mtu, flags, master, group, mac) { Alias = string.IsNullOrEmpty(alias) ? null : alias, VrfTable = vrfTable };
+        return new Link(index, name, kind, mtu, flags, master, group, mac)
+        {
+            Alias = string.IsNullOrEmpty(alias) ? null : alias, VrfTable = vrfTable, Ipv6Forwarding = forwarding6,
+        };
+    }
+
+    /// <summary>DEVCONF_FORWARDING (the first s32 of IFLA_INET6_CONF) in a link's IFLA_AF_SPEC; null without one.</summary>
+    private static int? Ipv6ConfForwarding(ReadOnlySpan<byte> afSpec)
+    {
+        var families = new NetlinkAttributeReader(afSpec);
+        while (families.Next(out ushort family, out var inet6))
+        {
+            if (family != Rt.AF_INET6) continue;
+            var conf = new NetlinkAttributeReader(inet6);
+            while (conf.Next(out ushort type, out var value))
+                if (type == Rt.IFLA_INET6_CONF && value.Length >= 4) return Nla.I32(value);
+        }
+        return null;
     }
 }

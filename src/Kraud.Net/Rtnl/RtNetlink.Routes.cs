@@ -71,11 +71,35 @@ public sealed partial class RtNetlink
             // exist"): a fresh namespace's main table, a new VRF's. No table, no routes.
             return list;
         }
+        ParseRoutes(replies, table, 0, list);
+        return list;
+    }
+
+    /// <summary>
+    /// The IPv4 and IPv6 routes through link <paramref name="outputIndex"/>, in every table, in one dump: with strict
+    /// checking (NETLINK_GET_STRICT_CHK) the kernel filters on the device itself, so the reply holds only that link's
+    /// routes however many other links and tables the host has. (A kernel without strict checking sends all routes; the
+    /// same filter applies here.)
+    /// </summary>
+    public List<Route> RoutesVia(int outputIndex)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outputIndex);
+        using var b = new NetlinkMessageBuilder(Rt.RTM_GETROUTE, Nl.F_DUMP);
+        b.Reserve(Rt.RtMsgSize); // family 0: every family; no RTA_TABLE, which MPLS's strict dump would refuse
+        b.AddU32(Rt.RTA_OIF, (uint)outputIndex);
+        var list = new List<Route>();
+        ParseRoutes(_socket.Dump(b, $"list routes via link #{outputIndex}"), 0, outputIndex, list);
+        return list;
+    }
+
+    private static void ParseRoutes(List<NetlinkMessage> replies, uint table, int outputIndex, List<Route> list)
+    {
         foreach (var m in replies)
         {
             if (m.Type != Rt.RTM_NEWROUTE) continue;
             var p = m.Payload.Span;
             byte fam = p[0], dstLen = p[1];
+            if (fam is not (2 or 10)) continue; // a dump of every family also has multicast (ipmr) and MPLS routes
             uint rtable = p[4];
             IPAddress? dst = null, gw = null, prefsrc = null;
             int? oif = null;
@@ -94,7 +118,7 @@ public sealed partial class RtNetlink
                     case Rt.RTA_TABLE: rtable = Nla.U32(value); break;
                 }
             }
-            if (table != 0 && rtable != table) continue;
+            if ((table != 0 && rtable != table) || (outputIndex != 0 && oif != outputIndex)) continue;
             dst ??= fam == 10 ? IPAddress.IPv6Any : IPAddress.Any;
             list.Add(new Route(new IpPrefix(dst, dstLen))
             {
@@ -102,6 +126,5 @@ public sealed partial class RtNetlink
                 PreferredSource = prefsrc,
             });
         }
-        return list;
     }
 }

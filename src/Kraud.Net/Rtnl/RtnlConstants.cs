@@ -8,7 +8,8 @@ internal static class Rt
     public const ushort RTM_NEWROUTE = 24, RTM_DELROUTE = 25, RTM_GETROUTE = 26;
 
     public const ushort IFLA_ADDRESS = 1, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_LINK = 5, IFLA_MASTER = 10,
-        IFLA_OPERSTATE = 16, IFLA_LINKINFO = 18, IFLA_IFALIAS = 20, IFLA_GROUP = 27, IFLA_NET_NS_FD = 28, IFLA_EXT_MASK = 29;
+        IFLA_OPERSTATE = 16, IFLA_LINKINFO = 18, IFLA_IFALIAS = 20, IFLA_AF_SPEC = 26, IFLA_GROUP = 27, IFLA_NET_NS_FD = 28, IFLA_EXT_MASK = 29;
+    public const ushort AF_INET6 = 10, IFLA_INET6_CONF = 2; // IFLA_AF_SPEC's IPv6 part: devconf, s32 each, forwarding first
     public const ushort IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2;
     public const ushort VETH_INFO_PEER = 1;
     public const ushort IFLA_VRF_TABLE = 1;

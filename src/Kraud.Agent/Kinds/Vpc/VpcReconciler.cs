@@ -249,7 +249,7 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
             linkChanged = true;
         }
         ct.ThrowIfCancellationRequested();
-        EnsureSysctls(rt, name, link.Index, vrf);
+        EnsureSysctls(rt, name, link, vrf);
 
         var addresses = ConvergeAddresses(rt, link.Index, spec.Addresses.Select(IpPrefix.Parse).ToList());
         ConvergeRoutes(rt, link.Index, table, spec.Routes.Select(r => IpPrefix.Parse(r.Destination).Network).ToList());
@@ -270,11 +270,15 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         };
     }
 
-    /// <summary>IPv6 forwarding (host-wide and on the interface and its VRF): read over rtnetlink, written only when off.</summary>
-    private void EnsureSysctls(RtNetlink rt, string name, int index, Link vrf)
+    /// <summary>
+    /// IPv6 forwarding (host-wide and on the interface and its VRF): read over rtnetlink, written only when off. The two
+    /// links' values come with their link messages (read anyway); "all" costs one RTM_GETNETCONF.
+    /// </summary>
+    private void EnsureSysctls(RtNetlink rt, string name, Link link, Link vrf)
     {
         // Reading the sysctl files costs a thread in the namespace each time; netconf answers on the open socket.
-        if (rt.Ipv6Forwarding(RtNetlink.NetconfAll) == 1 && rt.Ipv6Forwarding(index) == 1 && rt.Ipv6Forwarding(vrf.Index) == 1) return;
+        bool On(Link l) => (l.Ipv6Forwarding ?? rt.Ipv6Forwarding(l.Index)) == 1;
+        if (rt.Ipv6Forwarding(RtNetlink.NetconfAll) == 1 && On(link) && On(vrf)) return;
         foreach (string written in NetSysctl.Ensure(ns, [.. VpcDomain.TenantIpv6(name), .. VpcDomain.TenantIpv6(vrf.Name)]))
         {
             // The one host-wide setting the agent makes (no per-device IPv6 forwarding before Linux 6.17): said loudly,
@@ -413,10 +417,15 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
     /// </summary>
     private static void ConvergeRoutes(RtNetlink rt, int index, uint table, List<IpPrefix> wanted)
     {
-        foreach (var stale in rt.RouteList(10).Concat(rt.RouteList(2)).Where(r => r.OutputIndex == index && r.Protocol == RouteProtocols.Kraud))
+        // One dump, filtered by the kernel to the interface's routes in every table: an unchanged Vpc reads no other
+        // link's routes, however many Vpcs the host has.
+        var via = rt.RoutesVia(index);
+        foreach (var stale in via.Where(r => r.Table == RouteTables.Main && r.Protocol == RouteProtocols.Kraud))
             rt.RouteDel(stale);
+        var have = via.Where(r => r.Table == table && r.Protocol == RouteProtocols.Kraud).ToList();
+        if (wanted.All(w => have.Any(r => r.Destination == w)) && have.All(r => wanted.Contains(r.Destination))) return;
+        // Something to add or remove: the whole table, for routes to the same destinations through other links.
         var all = rt.RouteList(10, table).Concat(rt.RouteList(2, table)).ToList();
-        var have = all.Where(r => r.OutputIndex == index && r.Protocol == RouteProtocols.Kraud).ToList();
         // The same route to the kernel (what a replace would overwrite): destination and metric, on whatever device.
         static uint Metric(Route r) => r.Priority ?? 0;
         static uint OurMetric(IpPrefix w) => w.IsIPv6 ? 1024u : 0u; // the kernel's default for a route added without one
