@@ -14,11 +14,12 @@ not ILC. Re-run after a change to what idles (heartbeat, pulls, watches) and pub
 exists is ignored by ILC, so a stale file costs resident memory, never correctness.
 
 Usage: bench/startup/idle-order.py [BINARY] [IDLE_SECONDS] [--fresh]   (default artifacts/bin/kraud-agent, 45; needs
-valgrind). Each run adds what it saw to the file; a few runs cover the idle path's rarer turns."""
+valgrind). Each run adds what it saw to the file; a few runs cover the idle path's rarer turns.
+       bench/startup/idle-order.py [BINARY] --check   how many of the file's names the binary has; exit 1 under 90%."""
 import bisect, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
 
 here = os.path.dirname(os.path.abspath(__file__))
-args = [a for a in sys.argv[1:] if a != "--fresh"]
+args = [a for a in sys.argv[1:] if a not in ("--fresh", "--check")]
 binary = os.path.abspath(args[0] if args else os.path.join(here, "../../artifacts/bin/kraud-agent"))
 idle = float(args[1]) if len(args) > 1 else 45.0
 order_file = os.path.join(here, "../../src/Kraud.Agent/IdlePath.order")
@@ -27,12 +28,18 @@ NATIVE = re.compile(r"^(_Z|_init$|_start$|_fini$|main$|SystemNative_|CryptoNativ
                     r"BrotliNative|Rh|Uninstall|minipal_|inflate|deflate|crc32|adler32|local_|z_|zcalloc|zcfree|__libc|"
                     r"frame_dummy|register_tm|deregister_tm)")
 
-tmp = tempfile.mkdtemp(prefix="kraud-idle-order-")
-# valgrind gives up on the .dbg beside the binary ("possibly corrupted debuginfo"): run a copy without it.
-shutil.copy(binary, os.path.join(tmp, "kraud-agent"))
 symbols = subprocess.run(["nm", "-n", "--defined-only", binary + ".dbg"], capture_output=True, text=True, check=True).stdout
 code = sorted((int(a, 16), n) for a, t, n in (l.split(" ", 2) for l in symbols.splitlines()) if t in "tTwW")
 starts = [a for a, _ in code]
+if "--check" in sys.argv:
+    listed = [l.strip() for l in open(order_file) if l.strip()]
+    present = sum(1 for n in listed if n in {n for _, n in code})
+    print(f"{present} of {len(listed)} names in {os.path.relpath(order_file)} are in {os.path.relpath(binary)}")
+    sys.exit(0 if present >= 0.9 * len(listed) else 1)
+
+tmp = tempfile.mkdtemp(prefix="kraud-idle-order-")
+# valgrind gives up on the .dbg beside the binary ("possibly corrupted debuginfo"): run a copy without it.
+shutil.copy(binary, os.path.join(tmp, "kraud-agent"))
 port = 25000 + os.getpid() % 2000
 nats = subprocess.Popen(["nats-server", "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", os.path.join(tmp, "js")],
                         stderr=subprocess.DEVNULL)
