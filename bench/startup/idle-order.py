@@ -7,10 +7,11 @@ Why: the trim (MemoryTrim) unmaps the binary's clean pages; what idling runs fau
 code) touched ~90 such windows, 6 MiB resident; grouped, they fill ~13 (bench/startup/README.md).
 
 How: the agent runs under valgrind's callgrind (instruction-level, so a tail call or a jump into a method counts too)
-with a local JetStream up; the counters are dumped once 1.5 s after it serves (start-up and the trim) and again after
-IDLE seconds; every instruction of the second dump in the binary is mapped to its symbol with the symbol table of
-the build's kraud-agent.dbg. Native runtime symbols (the GC, System.Native) are left out: the C++ linker places them,
-not ILC. Re-run after a change to what idles (heartbeat, pulls, watches) and publish again; a name that no longer
+with a local JetStream up; the counters are dumped once when it serves (start-up) and again after IDLE seconds, so
+the second dump holds the trim, what runs once after serving (first heartbeat, reports; under valgrind its timing
+against the trim differs from a real run's) and the idling; every instruction of it in the binary is mapped to its
+symbol with the symbol table of the build's kraud-agent.dbg. Native runtime symbols (the GC, System.Native) are left
+out: the C++ linker places them, not ILC. Re-run after a change to what idles (heartbeat, pulls, watches) and publish again; a name that no longer
 exists is ignored by ILC, so a stale file costs resident memory, never correctness.
 
 Usage: bench/startup/idle-order.py [BINARY] [IDLE_SECONDS] [--fresh]   (default artifacts/bin/kraud-agent, 45; needs
@@ -67,7 +68,7 @@ try:
                               "--config", cfg], env=env, stderr=subprocess.DEVNULL)
     while b"STATUS=Ready: host" not in notify.recv(4096): pass
     served = time.time()
-    for at in (1.5, 1.5 + idle):
+    for at in (0.0, idle):
         time.sleep(max(0.0, served + at - time.time()))
         subprocess.run(["callgrind_control", "-d", str(agent.pid)], check=True, stdout=subprocess.DEVNULL)
     # Where valgrind mapped the binary's code (position-independent: file offset = address in the symbol table).
