@@ -13,8 +13,8 @@ public sealed class IdleFootprintTests(ITestOutputHelper output) : NatsTestBase
     /// <summary>
     /// Issue 18's goal, 20 MiB. Session 7 measured 17.1–20.1 MiB in 16 runs (anon 7.7–7.9 MiB; file 9.3–12.2 MiB: the
     /// code idling runs, faulted back 64 KiB at a time after the trim, scattered over the binary). With the idle path's
-    /// methods laid out together (IdlePath.order), session 8 measured 13.4–13.9 MiB (file 5.7–6.2 MiB); the figures of
-    /// the runs are in bench/startup/README.md. The margin absorbs a loaded CI and a new thread's first inbox name
+    /// methods laid out together (IdlePath.order), session 8 measured 12.5–13.4 MiB in 20 runs at load 1–5 (file 4.8–5.6
+    /// MiB; bench/startup/README.md). The margin absorbs a loaded CI and a new thread's first inbox name
     /// (OpenSSL's random generator, ~1 MiB of libcrypto); without the order (a stale file: regenerate it with
     /// bench/startup/idle-order.py) the agent is back at 17–20 MiB, and a growth of the anonymous part (heap, type
     /// data) on top of that fails it.
