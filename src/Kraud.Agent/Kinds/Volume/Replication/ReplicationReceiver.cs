@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
+using System.Text.Json.Nodes;
 using Kraud.Zfs;
 using Kraud.Zfs.Send;
 using Microsoft.Extensions.Logging;
@@ -21,6 +22,12 @@ public sealed class ReplicationReceiver(ZfsApi zfs, ZfsSendReceive streams, Repl
     private Task _accepting = Task.CompletedTask;
 
     public TimeSpan HandshakeLimit { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Writes a replica's observed.replication after each stream received whole: a replica has no reconcile when a pass
+    /// arrives, so without it KRAUD_STATUS would say "waiting for the first pass" until the next generation.
+    /// </summary>
+    public IStatusAmender? Amender { get; set; }
 
     /// <summary>Streams received whole so far (tests wait on it).</summary>
     public int Received => Volatile.Read(ref _received);
@@ -164,7 +171,28 @@ public sealed class ReplicationReceiver(ZfsApi zfs, ZfsSendReceive streams, Repl
         Interlocked.Increment(ref _received);
         logger.LogInformation("replication: received {Bytes} bytes from '{Peer}' into {Dataset}", chunks.Bytes, peer, ds);
         await Reply(ssl, await StateAsync(ds, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+        await AmendStatusAsync(ds, id, entry, ct).ConfigureAwait(false);
         return true;
+    }
+
+    private async Task AmendStatusAsync(string ds, string id, ReplicaEntry entry, CancellationToken ct)
+    {
+        if (Amender is null) return;
+        try
+        {
+            var last = (await zfs.ListSnapshotsAsync(ds, ct: ct).ConfigureAwait(false)).LastOrDefault(s => ReplicationNames.TimeOf(s.ShortName) is not null);
+            var node = ReplicaVolume.StatusNode(entry.SourceHost, last, "replica");
+            await Amender.AmendObservedAsync(ResourceKinds.Volume, id, entry.Generation, observed =>
+            {
+                if (JsonNode.DeepEquals(observed["replication"], node)) return false;
+                observed["replication"] = node.DeepClone();
+                return true;
+            }, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && e is NATS.Client.Core.NatsException or TimeoutException or OperationCanceledException or ZfsException)
+        {
+            logger.LogWarning("replica status not written: {Error}", e.Message);
+        }
     }
 
     /// <summary>
