@@ -10,7 +10,7 @@ public sealed class AgentUnderTest : IDisposable
     /// <param name="natsExtra">More members of the config's "nats" object (JSON), e.g. <c>"nkeyFile": "/path"</c>.</param>
     /// <param name="logLevel">log.level of the config.</param>
     /// <param name="configExtra">More top-level members of the config (JSON), e.g. <c>"replication": { ... }</c>.</param>
-    /// <param name="netns">A named network namespace the agent runs in (`ip netns exec`), as another host would.</param>
+    /// <param name="netns">A named network namespace (`ip netns add`) the agent runs in, as another host would.</param>
     public AgentUnderTest(TempDir dir, string name, string host, string natsUrls, int concurrency = 8, int replicas = 1, int graceSeconds = 20,
         string? natsExtra = null, string logLevel = "information", string? configExtra = null, string? netns = null)
     {
@@ -38,7 +38,9 @@ public sealed class AgentUnderTest : IDisposable
         var env = new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = _notify.Address };
         Process = _netns is null
             ? AgentProcess.Start(["run", "--config", _config], env)
-            : AgentProcess.Start(["netns", "exec", _netns, AgentBinary.Path, "run", "--config", _config], env, binary: "ip");
+            // nsenter, not `ip netns exec`: that one also gives the agent a mount namespace of its own, where the
+            // test would not see the datasets it mounts.
+            : AgentProcess.Start([$"--net=/run/netns/{_netns}", "--", AgentBinary.Path, "run", "--config", _config], env, binary: "nsenter");
     }
 
     /// <summary>Waits until the engine serves (STATUS=Ready: host …, serving …).</summary>
