@@ -33,7 +33,7 @@ if (args.Contains("--split"))
     await Kraud.Bench.Replication.Split.RunAsync(Arg("--split-mib", 256), certs, Tls);
     return;
 }
-var run = new ArgvRunner { DefaultTimeout = TimeSpan.FromHours(1) };
+var run = new ArgvRunner(args.Contains("--trace") ? new Kraud.Bench.Replication.TraceLogger() : null) { DefaultTimeout = TimeSpan.FromHours(1) };
 var cli = new ZfsCli(run);
 var zfs = new ZfsApi(cli);
 if (!File.Exists("/dev/zfs")) await run.RunCheckedAsync(["/sbin/modprobe", "zfs"]);
@@ -123,6 +123,7 @@ try
         }
         Add("full", "ours", await Ours(a));
         Add("incremental", "ours", await Ours(b));
+        Console.WriteLine("empty: ours: begins");
         Add("empty", "ours", await Ours(c));
         await ours.DisposeAsync();
         await CheckCopyAsync(VolumeDatasets.Name(pool, "v1"), c);

@@ -170,18 +170,20 @@ public sealed class ReplicationReceiver(ZfsApi zfs, ZfsSendReceive streams, Repl
         await PruneAsync(ds, entry.Keep, ct).ConfigureAwait(false);
         Interlocked.Increment(ref _received);
         logger.LogInformation("replication: received {Bytes} bytes from '{Peer}' into {Dataset}", chunks.Bytes, peer, ds);
-        await Reply(ssl, await StateAsync(ds, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
-        await AmendStatusAsync(ds, id, entry, ct).ConfigureAwait(false);
+        // The answer to the stream is the replica's state (the sender's next step needs it), and its newest
+        // snapshot is the status's: one listing for both.
+        var (state, newest) = await StateAndNewestAsync(ds, ct).ConfigureAwait(false);
+        await Reply(ssl, state, ct).ConfigureAwait(false);
+        await AmendStatusAsync(id, entry, newest, ct).ConfigureAwait(false);
         return true;
     }
 
-    private async Task AmendStatusAsync(string ds, string id, ReplicaEntry entry, CancellationToken ct)
+    private async Task AmendStatusAsync(string id, ReplicaEntry entry, (string Name, long Creation)? last, CancellationToken ct)
     {
         if (Amender is null) return;
         try
         {
-            var last = (await zfs.ListSnapshotsAsync(ds, ct: ct).ConfigureAwait(false)).LastOrDefault(s => ReplicationNames.TimeOf(s.ShortName) is not null);
-            var node = ReplicaVolume.StatusNode(entry.SourceHost, last, "replica");
+            var node = ReplicaVolume.StatusNode(entry.SourceHost, last is { } l ? ReplicationNames.ShortName(l.Name) : null, last?.Creation ?? 0, "replica");
             await Amender.AmendObservedAsync(ResourceKinds.Volume, id, entry.Generation, observed =>
             {
                 if (JsonNode.DeepEquals(observed["replication"], node)) return false;
@@ -189,7 +191,7 @@ public sealed class ReplicationReceiver(ZfsApi zfs, ZfsSendReceive streams, Repl
                 return true;
             }, ct).ConfigureAwait(false);
         }
-        catch (Exception e) when (!ct.IsCancellationRequested && e is NATS.Client.Core.NatsException or TimeoutException or OperationCanceledException or ZfsException)
+        catch (Exception e) when (!ct.IsCancellationRequested && e is NATS.Client.Core.NatsException or TimeoutException or OperationCanceledException)
         {
             logger.LogWarning("replica status not written: {Error}", e.Message);
         }
@@ -229,18 +231,19 @@ public sealed class ReplicationReceiver(ZfsApi zfs, ZfsSendReceive streams, Repl
         return $"{ds} exists and is not kraud's replica of volume '{id}'; left untouched";
     }
 
-    private async Task<ReplicationReply> StateAsync(string ds, CancellationToken ct)
+    private async Task<ReplicationReply> StateAsync(string ds, CancellationToken ct) => (await StateAndNewestAsync(ds, ct).ConfigureAwait(false)).State;
+
+    /// <summary>The replica's state, and its newest replication snapshot (null when it has none).</summary>
+    private async Task<(ReplicationReply State, (string Name, long Creation)? Newest)> StateAndNewestAsync(string ds, CancellationToken ct)
     {
-        if (!zfs.Exists(ds)) return new ReplicationReply { Ok = true, Snapshots = [] };
+        if (!zfs.Exists(ds)) return (new ReplicationReply { Ok = true, Snapshots = [] }, null);
         string? token = await streams.GetResumeTokenAsync(ds, ct).ConfigureAwait(false);
-        List<ReplicaSnapshot> snaps = [];
-        try
-        {
-            snaps = (await zfs.ListSnapshotGuidsAsync(ds, ct).ConfigureAwait(false))
-                .Select(s => new ReplicaSnapshot(ReplicationNames.ShortName(s.Name), s.Guid)).ToList();
-        }
+        IReadOnlyList<(string Name, string Guid, long Creation)> snaps = [];
+        try { snaps = await zfs.ListSnapshotGuidsAsync(ds, ct).ConfigureAwait(false); }
         catch (ZfsException) when (token is not null) { /* a partial first receive has no snapshots to list */ }
-        return new ReplicationReply { Ok = true, Token = token, Snapshots = snaps };
+        var newest = snaps.LastOrDefault(s => ReplicationNames.TimeOf(ReplicationNames.ShortName(s.Name)) is not null);
+        var state = new ReplicationReply { Ok = true, Token = token, Snapshots = snaps.Select(s => new ReplicaSnapshot(ReplicationNames.ShortName(s.Name), s.Guid)).ToList() };
+        return (state, newest.Name is null ? null : (newest.Name, newest.Creation));
     }
 
     /// <summary>Keeps the newest <paramref name="keep"/> replication snapshots of the replica; the newest is the next base and always stays.</summary>
