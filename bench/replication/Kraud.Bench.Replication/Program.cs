@@ -9,8 +9,9 @@ using Kraud.Zfs.Send;
 
 // Kernel-lane benchmark (bench/replication/run): a full (1 GiB, incompressible) and an incremental (100 MiB)
 // transfer through our replication transport (zfs send -> TLS 1.3 over loopback -> zfs receive -s), beside the
-// limit `zfs send | zfs receive` (a shell pipe: the peer is the pipe itself) and syncoid local to local, same
-// pools, same run; prints a table with the ratios.
+// limit `zfs send | zfs receive` (a shell pipe: the peer is the pipe itself), syncoid local to local and the pipe
+// through socat's TLS 1.3 (OpenSSL alone), same pools, same run; then a pass with nothing new (each one's fixed
+// cost). Prints a table with the ratios.
 int fullMiB = Arg("--full-mib", 1024), incrMiB = Arg("--incremental-mib", 100);
 if (args.Contains("--host-transport"))
 {
