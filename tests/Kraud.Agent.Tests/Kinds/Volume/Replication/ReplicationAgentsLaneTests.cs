@@ -1,7 +1,5 @@
 using System.Text.Json.Nodes;
 using Kraud.Agent.Kinds.Volume.Replication;
-using Kraud.Agent.Tests.ControlPlane;
-using Kraud.Zfs;
 
 namespace Kraud.Agent.Tests.Kinds.Volume.Replication;
 
