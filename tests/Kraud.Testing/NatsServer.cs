@@ -91,7 +91,7 @@ public sealed class NatsServer : IAsyncDisposable, IDisposable
     {
         var o = Options;
         var sb = new StringBuilder();
-        sb.AppendLine($"listen: \"127.0.0.1:{o.Port}\"");
+        sb.AppendLine($"listen: \"{o.ListenHost}:{o.Port}\"");
         sb.AppendLine($"http: \"127.0.0.1:{MonitorPort}\"");
         sb.AppendLine($"log_file: \"{LogFile}\"");
         if (o.ServerName is not null) sb.AppendLine($"server_name: \"{o.ServerName}\"");

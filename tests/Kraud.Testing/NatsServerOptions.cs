@@ -6,6 +6,12 @@ public sealed record NatsServerOptions
     /// <summary>server_name (required in a cluster).</summary>
     public string? ServerName { get; init; }
 
+    /// <summary>
+    /// The client listener's address; 0.0.0.0 lets agents in other network namespaces connect (over a veth to this
+    /// one). <see cref="NatsServer.Url"/> stays 127.0.0.1.
+    /// </summary>
+    public string ListenHost { get; init; } = "127.0.0.1";
+
     /// <summary>Client port; 0 picks a free one.</summary>
     public int Port { get; init; }
 

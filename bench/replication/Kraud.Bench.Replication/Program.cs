@@ -9,8 +9,9 @@ using Kraud.Zfs.Send;
 
 // Kernel-lane benchmark (bench/replication/run): a full (1 GiB, incompressible) and an incremental (100 MiB)
 // transfer through our replication transport (zfs send -> TLS 1.3 over loopback -> zfs receive -s), beside the
-// limit `zfs send | zfs receive` (a shell pipe: the peer is the pipe itself) and syncoid local to local, same
-// pools, same run; prints a table with the ratios.
+// limit `zfs send | zfs receive` (a shell pipe: the peer is the pipe itself), syncoid local to local and the pipe
+// through socat's TLS 1.3 (OpenSSL alone), same pools, same run; then a pass with nothing new (each one's fixed
+// cost). Prints a table with the ratios.
 int fullMiB = Arg("--full-mib", 1024), incrMiB = Arg("--incremental-mib", 100);
 if (args.Contains("--host-transport"))
 {
@@ -33,7 +34,7 @@ if (args.Contains("--split"))
     await Kraud.Bench.Replication.Split.RunAsync(Arg("--split-mib", 256), certs, Tls);
     return;
 }
-var run = new ArgvRunner { DefaultTimeout = TimeSpan.FromHours(1) };
+var run = new ArgvRunner(args.Contains("--trace") ? new Kraud.Bench.Replication.TraceLogger() : null) { DefaultTimeout = TimeSpan.FromHours(1) };
 var cli = new ZfsCli(run);
 var zfs = new ZfsApi(cli);
 if (!File.Exists("/dev/zfs")) await run.RunCheckedAsync(["/sbin/modprobe", "zfs"]);
@@ -41,108 +42,149 @@ if (!File.Exists("/dev/zfs")) await run.RunCheckedAsync(["/sbin/modprobe", "zfs"
 File.WriteAllText("/sys/module/zfs/parameters/zfs_arc_max", (768L << 20).ToString(CultureInfo.InvariantCulture));
 
 string tag = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-string src = "kbsrc" + tag, dst = "kbdst" + tag;
+string src = "kbsrc" + tag;
 string dir = Directory.CreateTempSubdirectory("kraud-bench-repl").FullName;
 var pools = new List<(string Pool, string File)>();
-foreach (var (pool, gib) in new[] { (src, 2L), (dst, 6L) })
+// The vdevs are files in the guest's tmpfs overlay, which holds half the guest's RAM: each copy gets a pool of its
+// own, destroyed (and its file deleted) once measured, so the guest holds the source and one copy at a time.
+async Task<string> PoolAsync(string name, long gib)
 {
-    string vdev = $"/var/tmp/{pool}.img";
+    string vdev = $"/var/tmp/{name}.img";
     using (var f = new FileStream(vdev, FileMode.CreateNew)) f.SetLength(gib << 30);
-    await run.RunCheckedAsync(["/usr/sbin/zpool", "create", "-f", "-o", "cachefile=none", "-O", "compression=off", "-O", "mountpoint=/var/tmp/" + pool, pool, vdev]);
-    pools.Add((pool, vdev));
+    await run.RunCheckedAsync(["/usr/sbin/zpool", "create", "-f", "-o", "cachefile=none", "-O", "compression=off", "-O", "mountpoint=/var/tmp/" + name, name, vdev]);
+    pools.Add((name, vdev));
+    return name;
 }
-var rows = new List<(string What, long Bytes, double Seconds)>();
+async Task DropPoolAsync(string name)
+{
+    var (pool, file) = pools.Single(p => p.Pool == name);
+    await run.RunAsync(["/usr/sbin/zpool", "destroy", "-f", pool]);
+    File.Delete(file);
+    pools.Remove((pool, file));
+}
+// (phase, method) -> bytes, seconds
+var results = new Dictionary<(string Phase, string Method), (long Bytes, double Seconds)>();
 try
 {
+    await PoolAsync(src, 2);
     string ds = VolumeDatasets.Name(src, "v1");
     zfs.EnsureParents(ds);
     zfs.CreateFilesystem(ds, null, null);
     await cli.MountAsync(ds); // libzfs_core creates without mounting
     WriteRandom($"/var/tmp/{src}/kraud/v1/full", fullMiB);
-    string a = ds + "@repl-20261205T000000Z", b = ds + "@repl-20261205T010000Z";
+    string a = ds + "@repl-20261205T000000Z", b = ds + "@repl-20261205T010000Z", c = ds + "@repl-20261205T020000Z";
     zfs.Snapshot([a]);
-
-    // Ours: a replica on dst, listener on loopback, sender with h1's certificate.
     MakeCertificates(dir);
     var streams = new ZfsSendReceive(cli);
-    var ours = new Kraud.Bench.Replication.LoopbackTransport(zfs, streams, dst, host => Tls(dir, host));
+    async Task<long> Estimate(string snap, string? from) => await streams.EstimateAsync(snap, from);
+    string Send(string snap, string? from) => from is null ? $"/usr/sbin/zfs send {snap}" : $"/usr/sbin/zfs send -i {from} {snap}";
 
-    async Task<(long, double)> Ours(string snap)
+    // syncoid sends every snapshot up to the newest: it goes first, its incremental's snapshot taken after its full.
+    string syncoidPool = await PoolAsync("kbsy" + tag, 3);
+    async Task<(long, double)> Syncoid(string snap, string? from)
     {
         var sw = Stopwatch.StartNew();
-        var r = await ours.Sender.SendAsync("v1", ds, ours.Target, snap);
-        if (r.Error is not null) throw new InvalidOperationException(r.Error);
-        return (r.Bytes, sw.Elapsed.TotalSeconds);
+        await run.RunCheckedAsync(["/usr/sbin/syncoid", "--no-sync-snap", "--no-privilege-elevation", "--quiet", ds, $"{syncoidPool}/copy"]);
+        double seconds = sw.Elapsed.TotalSeconds; // before the estimate, which is not the transfer
+        return (await Estimate(snap, from), seconds);
+    }
+    Add("full", "syncoid", await Syncoid(a, null));
+    WriteRandom($"/var/tmp/{src}/kraud/v1/incremental", incrMiB);
+    zfs.Snapshot([b]);
+    Add("incremental", "syncoid", await Syncoid(b, a));
+    await CheckCopyAsync($"{syncoidPool}/copy", b);
+    await DropPoolAsync(syncoidPool);
+    // A pass with nothing new: what a pass costs besides the data (handshake, state, estimate, process starts).
+    zfs.Snapshot([c]);
+
+    // Ours: h2's receiver on loopback keeping the replica in its own pool, h1's sender. A first transfer of a small
+    // volume into a throw-away pool warms this process's JIT: the agent is AOT and has nothing to warm.
+    {
+        string warmDs = VolumeDatasets.Name(src, "warm");
+        zfs.CreateFilesystem(warmDs, null, null);
+        await cli.MountAsync(warmDs);
+        WriteRandom($"/var/tmp/{src}/kraud/warm/data", 4);
+        zfs.Snapshot([warmDs + "@repl-20261205T000000Z"]);
+        zfs.Snapshot([warmDs + "@repl-20261205T010000Z"]);
+        string warmPool = await PoolAsync("kbwa" + tag, 1);
+        await using var warm = new Kraud.Bench.Replication.LoopbackTransport(zfs, streams, warmPool, host => Tls(dir, host));
+        foreach (var snap in new[] { "repl-20261205T000000Z", "repl-20261205T010000Z" })
+            if ((await warm.Sender.SendAsync("v1", warmDs, warm.Target, $"{warmDs}@{snap}")).Error is { } e) throw new InvalidOperationException(e);
+        await warm.DisposeAsync();
+        await DropPoolAsync(warmPool);
+    }
+    {
+        string pool = await PoolAsync("kbou" + tag, 3);
+        await using var ours = new Kraud.Bench.Replication.LoopbackTransport(zfs, streams, pool, host => Tls(dir, host));
+        async Task<(long, double)> Ours(string snap)
+        {
+            var sw = Stopwatch.StartNew();
+            var r = await ours.Sender.SendAsync("v1", ds, ours.Target, snap);
+            if (r.Error is not null) throw new InvalidOperationException(r.Error);
+            return (r.Bytes, sw.Elapsed.TotalSeconds);
+        }
+        Add("full", "ours", await Ours(a));
+        Add("incremental", "ours", await Ours(b));
+        Console.WriteLine("empty: ours: begins");
+        Add("empty", "ours", await Ours(c));
+        await ours.DisposeAsync();
+        await CheckCopyAsync(VolumeDatasets.Name(pool, "v1"), c);
+        await DropPoolAsync(pool);
     }
     // The limit: the kernel pipes zfs send's stdout into zfs receive's stdin; nothing in between.
-    async Task<(long, double)> Pipe(string snap, string? from, string into)
     {
-        string send = from is null ? $"/usr/sbin/zfs send {snap}" : $"/usr/sbin/zfs send -i {from} {snap}";
-        var sw = Stopwatch.StartNew();
-        await run.RunCheckedAsync(["/bin/bash", "-c", $"set -o pipefail; {send} | /usr/sbin/zfs receive -u {into}"]);
-        return (await Estimate(snap, from), sw.Elapsed.TotalSeconds);
+        string pool = await PoolAsync("kbpi" + tag, 3);
+        async Task<(long, double)> Pipe(string snap, string? from)
+        {
+            var sw = Stopwatch.StartNew();
+            await run.RunCheckedAsync(["/bin/bash", "-c", $"set -o pipefail; {Send(snap, from)} | /usr/sbin/zfs receive -u {pool}/copy"]);
+            double seconds = sw.Elapsed.TotalSeconds; // before the estimate, which is not the transfer
+            return (await Estimate(snap, from), seconds);
+        }
+        Add("full", "pipe", await Pipe(a, null));
+        Add("incremental", "pipe", await Pipe(b, a));
+        Add("empty", "pipe", await Pipe(c, b));
+        await CheckCopyAsync($"{pool}/copy", c);
+        await DropPoolAsync(pool);
     }
     // The limit of an encrypting transport: the same pipe through socat's TLS 1.3 (OpenSSL itself, no .NET) over
     // loopback, both ends with the hosts' certificates, AES-128-GCM as ours agrees on.
-    int socatPort = 17370;
-    async Task<(long, double)> SocatTls(string snap, string? from, string into)
     {
-        string send = from is null ? $"/usr/sbin/zfs send {snap}" : $"/usr/sbin/zfs send -i {from} {snap}";
-        string F(string n) => Path.Combine(dir, n);
-        string tls = $"cafile={F("ca.pem")},verify=1,openssl-min-proto-version=TLS1.3";
-        string script = $"set -o pipefail; export OPENSSL_CONF={F("tls13.cnf")}; " +
-            $"/usr/bin/socat -u -b 131072 OPENSSL-LISTEN:{socatPort},bind=127.0.0.1,reuseaddr,cert={F("h2.pem")},key={F("h2.key")},{tls} STDOUT | /usr/sbin/zfs receive -u {into} & r=$!; " +
-            $"{send} | /usr/bin/socat -u -b 131072 STDIN OPENSSL:127.0.0.1:{socatPort},retry=600,interval=0.1,commonname=h2,cert={F("h1.pem")},key={F("h1.key")},{tls} || {{ kill $r; exit 1; }}; wait $r";
-        socatPort++;
-        var sw = Stopwatch.StartNew();
-        await run.RunCheckedAsync(["/bin/bash", "-c", script]);
-        return (await Estimate(snap, from), sw.Elapsed.TotalSeconds);
+        string pool = await PoolAsync("kbso" + tag, 3);
+        int socatPort = 17370;
+        async Task<(long, double)> SocatTls(string snap, string? from)
+        {
+            string script = Kraud.Bench.Replication.Split.SocatScript(dir, socatPort++, Send(snap, from), $"STDOUT | /usr/sbin/zfs receive -u {pool}/copy");
+            var sw = Stopwatch.StartNew();
+            await run.RunCheckedAsync(["/bin/bash", "-c", script]);
+            double seconds = sw.Elapsed.TotalSeconds; // before the estimate, which is not the transfer
+            return (await Estimate(snap, from), seconds);
+        }
+        Add("full", "socat TLS", await SocatTls(a, null));
+        Add("incremental", "socat TLS", await SocatTls(b, a));
+        Add("empty", "socat TLS", await SocatTls(c, b));
+        await CheckCopyAsync($"{pool}/copy", c);
+        await DropPoolAsync(pool);
     }
-    async Task<(long, double)> Syncoid(string snap, string? from, string into)
-    {
-        var sw = Stopwatch.StartNew();
-        await run.RunCheckedAsync(["/usr/sbin/syncoid", "--no-sync-snap", "--no-privilege-elevation", "--quiet", ds, into]);
-        return (await Estimate(snap, from), sw.Elapsed.TotalSeconds);
-    }
-    async Task<long> Estimate(string snap, string? from) => await streams.EstimateAsync(snap, from);
-
-    string pipeDs = $"{dst}/pipe", syncoidDs = $"{dst}/syncoid", socatDs = $"{dst}/socat";
-    Add("full: ours (TLS 1.3 transport, resumable receive)", await Ours(a));
-    Add("full: zfs send piped into zfs receive", await Pipe(a, null, pipeDs));
-    Add("full: syncoid local to local", await Syncoid(a, null, syncoidDs));
-    Add("full: zfs send | socat TLS 1.3 loopback | zfs receive", await SocatTls(a, null, socatDs));
-
-    WriteRandom($"/var/tmp/{src}/kraud/v1/incremental", incrMiB);
-    zfs.Snapshot([b]);
-    Add("incremental: ours", await Ours(b));
-    Add("incremental: zfs send -i piped into zfs receive", await Pipe(b, a, pipeDs));
-    Add("incremental: syncoid", await Syncoid(b, a, syncoidDs));
-    Add("incremental: zfs send -i | socat TLS 1.3 loopback | zfs receive", await SocatTls(b, a, socatDs));
-    await ours.DisposeAsync();
-
-    // The copies are the source's: same guid of the newest snapshot everywhere.
-    string guid = (await cli.GetAsync(b, ["guid"]))["guid"].Value;
-    foreach (var copy in new[] { VolumeDatasets.Name(dst, "v1"), pipeDs, syncoidDs, socatDs })
-        if ((await cli.GetAsync($"{copy}@repl-20261205T010000Z", ["guid"]))["guid"].Value != guid) throw new InvalidOperationException($"{copy} differs from the source");
 
     Console.WriteLine();
-    Console.WriteLine($"replication throughput, {fullMiB} MiB incompressible full + {incrMiB} MiB incremental, one lane run (QEMU TCG), loopback");
-    Console.WriteLine("| transfer | bytes | seconds | MiB/s | vs pipe | vs syncoid | vs socat TLS |");
-    Console.WriteLine("|---|---|---|---|---|---|---|");
-    for (int i = 0; i < rows.Count; i++)
+    Console.WriteLine($"replication, {fullMiB} MiB incompressible full + {incrMiB} MiB incremental + an empty pass, one lane run (QEMU TCG), loopback");
+    string[] methods = ["ours", "pipe", "syncoid", "socat TLS"];
+    Console.WriteLine("| phase | " + string.Join(" | ", methods) + " | ours/pipe | ours/syncoid | ours/socat TLS |");
+    Console.WriteLine("|---|" + string.Concat(Enumerable.Repeat("---:|", methods.Length + 3)));
+    foreach (var phase in new[] { "full", "incremental", "empty" })
     {
-        var (what, bytes, s) = rows[i];
-        int group = i / 4 * 4;
-        double Rate(int k) => rows[k].Bytes / rows[k].Seconds / (1 << 20);
-        double rate = bytes / s / (1 << 20);
-        string vs(int peer) => i % 4 == 0 ? $"{rate / Rate(group + peer):F2}x" : "";
-        Console.WriteLine($"| {what} | {bytes} | {s:F1} | {rate:F1} | {vs(1)} | {vs(2)} | {vs(3)} |");
+        // MiB/s for data; seconds for the empty pass (its bytes are the stream's headers).
+        double? Value(string m) => results.TryGetValue((phase, m), out var r) ? (phase == "empty" ? r.Seconds : r.Bytes / r.Seconds / (1 << 20)) : null;
+        string Cell(string m) => Value(m) is { } v ? (phase == "empty" ? $"{v:F1} s" : $"{v:F1} MiB/s") : "—";
+        string Ratio(string m) => Value("ours") is { } o && Value(m) is { } p ? (phase == "empty" ? $"{p / o:F2}x" : $"{o / p:F2}x") : "—";
+        Console.WriteLine($"| {phase} | " + string.Join(" | ", methods.Select(Cell)) + $" | {Ratio("pipe")} | {Ratio("syncoid")} | {Ratio("socat TLS")} |");
     }
-    Console.WriteLine("goal: ours >= 0.8x the pipe and > 1x syncoid");
+    Console.WriteLine("ratios > 1: ours faster (for the empty pass, the peer's seconds over ours). goal: ours >= 0.8x the pipe and > 1x syncoid");
 }
 finally
 {
-    foreach (var (pool, file) in pools)
+    foreach (var (pool, file) in pools.ToList())
     {
         await run.RunAsync(["/usr/sbin/zpool", "destroy", "-f", pool]);
         File.Delete(file);
@@ -150,10 +192,18 @@ finally
     Directory.Delete(dir, true);
 }
 
-void Add(string what, (long Bytes, double Seconds) r)
+// The copy is the source's: the same guid of the snapshot.
+async Task CheckCopyAsync(string copy, string snap)
 {
-    rows.Add((what, r.Bytes, r.Seconds));
-    Console.WriteLine($"{what}: {r.Bytes} bytes in {r.Seconds:F1} s");
+    string guid = (await cli.GetAsync(snap, ["guid"]))["guid"].Value;
+    string at = copy + snap[snap.IndexOf('@')..];
+    if ((await cli.GetAsync(at, ["guid"]))["guid"].Value != guid) throw new InvalidOperationException($"{at} differs from the source");
+}
+
+void Add(string phase, string method, (long Bytes, double Seconds) r)
+{
+    results[(phase, method)] = r;
+    Console.WriteLine($"{phase}: {method}: {r.Bytes} bytes in {r.Seconds:F1} s = {r.Bytes / r.Seconds / (1 << 20):F1} MiB/s");
 }
 
 static void WriteRandom(string path, int mib)

@@ -92,6 +92,13 @@ public static class Split
                 Row($"TLS loopback only, memory to memory, {name} ({negotiated})", memBytes, secs);
             }
             Row("framing only (chunks over plain loopback TCP)", memBytes, await FramingOnlyAsync(memBytes));
+            // The same TLS 1.3 (AES-128-GCM) socket without .NET: OpenSSL through socat, a tmpfs file into /dev/null.
+            string plain = $"/var/tmp/socat{tag}";
+            Fill(plain, mib);
+            sw.Restart();
+            await run.RunCheckedAsync(["/bin/bash", "-c", SocatScript(certDir, 17390, $"cat {plain}", "STDOUT > /dev/null")]);
+            Row("TLS loopback only, file to /dev/null, socat (OpenSSL) AES-128-GCM", memBytes, sw.Elapsed.TotalSeconds);
+            File.Delete(plain);
 
             var ours = new LoopbackTransport(zfs, streams, dst, host => tlsOf(certDir, host));
             sw.Restart();
@@ -168,6 +175,20 @@ public static class Split
         Console.WriteLine("| path | MiB/s |");
         Console.WriteLine("|---|---:|");
         foreach (var (what, rate) in rows) Console.WriteLine($"| {what} | {rate:F0} |");
+    }
+
+    /// <summary>
+    /// A bash script: socat listening with h2's certificate writes what it receives to <paramref name="into"/> (its
+    /// STDOUT and the rest of that shell pipeline); socat with h1's sends the output of the command <paramref name="feed"/>;
+    /// TLS 1.3 only, AES-128-GCM (tls13.cnf), mutual.
+    /// </summary>
+    public static string SocatScript(string certDir, int port, string feed, string into)
+    {
+        string F(string n) => Path.Combine(certDir, n);
+        string tls = $"cafile={F("ca.pem")},verify=1,openssl-min-proto-version=TLS1.3";
+        return $"set -o pipefail; export OPENSSL_CONF={F("tls13.cnf")}; " +
+            $"/usr/bin/socat -u -b 131072 OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,cert={F("h2.pem")},key={F("h2.key")},{tls} {into} & r=$!; " +
+            $"{feed} | /usr/bin/socat -u -b 131072 STDIN OPENSSL:127.0.0.1:{port},retry=600,interval=0.1,commonname=h2,cert={F("h1.pem")},key={F("h1.key")},{tls} || {{ kill $r; exit 1; }}; wait $r";
     }
 
     private static int PipeSize(Stream s) => s is System.IO.Pipes.PipeStream p ? Kraud.Libc.Native.fcntl((int)p.SafePipeHandle.DangerousGetHandle(), 1032 /* F_GETPIPE_SZ */, 0) : -1;

@@ -44,7 +44,7 @@ public static class BuiltInKinds
             Inventories: [new VolumeDatasetInventory(storage.Zfs.Cli, () => storage.Present.Ok, config.Host), new VpcLinkInventory(config.Host),
                 new PodVmInventory(pods, config.Host)])
         {
-            StatusAmenderUsers = [pods.ReportVmChangesTo, amender => { if (storage.ReplicationSchedule is { } s) s.Amender = amender; }],
+            StatusAmenderUsers = [pods.ReportVmChangesTo, amender => { if (storage.Replication is { } r) r.Amender = amender; }],
         };
     }
 }

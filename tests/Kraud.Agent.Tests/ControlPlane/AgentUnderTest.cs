@@ -5,19 +5,23 @@ public sealed class AgentUnderTest : IDisposable
 {
     private readonly NotifyListener _notify = new();
     private readonly string _config;
+    private readonly string? _netns;
 
     /// <param name="natsExtra">More members of the config's "nats" object (JSON), e.g. <c>"nkeyFile": "/path"</c>.</param>
     /// <param name="logLevel">log.level of the config.</param>
+    /// <param name="configExtra">More top-level members of the config (JSON), e.g. <c>"replication": { ... }</c>.</param>
+    /// <param name="netns">A named network namespace (`ip netns add`) the agent runs in, as another host would.</param>
     public AgentUnderTest(TempDir dir, string name, string host, string natsUrls, int concurrency = 8, int replicas = 1, int graceSeconds = 20,
-        string? natsExtra = null, string logLevel = "information")
+        string? natsExtra = null, string logLevel = "information", string? configExtra = null, string? netns = null)
     {
+        _netns = netns;
         StateDir = Path.Combine(dir.Path, name);
         Directory.CreateDirectory(StateDir);
         string servers = string.Join(",", natsUrls.Split(',').Select(u => $"\"{u}\""));
         _config = dir.Write(name + ".json", $$"""
             { "host": "{{host}}", "stateDir": "{{StateDir}}", "concurrency": {{concurrency}}, "replicas": {{replicas}},
               "shutdownGraceSeconds": {{graceSeconds}}, "log": { "level": "{{logLevel}}" },
-              "nats": { "servers": [{{servers}}]{{(natsExtra is null ? "" : ", " + natsExtra)}} } }
+              "nats": { "servers": [{{servers}}]{{(natsExtra is null ? "" : ", " + natsExtra)}} }{{(configExtra is null ? "" : ", " + configExtra)}} }
             """);
         // The config may hold a password: only its owner may read it (the agent refuses it otherwise).
         File.SetUnixFileMode(_config, UnixFileMode.UserRead | UnixFileMode.UserWrite);
@@ -29,12 +33,20 @@ public sealed class AgentUnderTest : IDisposable
     public NotifyListener Notify => _notify;
     public string ProbeLog => Path.Combine(StateDir, "probe.log");
 
-    public void Start() => Process = AgentProcess.Start(["run", "--config", _config], new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = _notify.Address });
+    public void Start()
+    {
+        var env = new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = _notify.Address };
+        Process = _netns is null
+            ? AgentProcess.Start(["run", "--config", _config], env)
+            // nsenter, not `ip netns exec`: that one also gives the agent a mount namespace of its own, where the
+            // test would not see the datasets it mounts.
+            : AgentProcess.Start([$"--net=/run/netns/{_netns}", "--", AgentBinary.Path, "run", "--config", _config], env, binary: "nsenter");
+    }
 
     /// <summary>Waits until the engine serves (STATUS=Ready: host …, serving …).</summary>
-    public Task WaitServingAsync(int times = 1) => Deadline.WaitUntilAsync(
+    public Task WaitServingAsync(int times = 1, TimeSpan? timeout = null) => Deadline.WaitUntilAsync(
         () => _notify.Messages.Count(m => m.Text.StartsWith("STATUS=Ready: host", StringComparison.Ordinal)) >= times || Process.HasExited,
-        TimeSpan.FromSeconds(30), "the agent to serve");
+        timeout ?? TimeSpan.FromSeconds(30), "the agent to serve");
 
     public async Task RestartAsync()
     {

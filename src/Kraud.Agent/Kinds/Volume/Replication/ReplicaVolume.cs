@@ -84,14 +84,19 @@ public sealed class ReplicaVolume(ZfsApi zfs, NfsExports exports, ReplicationReg
         var o = await observe().ConfigureAwait(false);
         var snaps = await zfs.ListSnapshotsAsync(ds, ct: ct).ConfigureAwait(false);
         var last = snaps.LastOrDefault(s => ReplicationNames.TimeOf(s.ShortName) is not null);
-        o["replication"] = new JsonObject
-        {
-            ["source"] = source, ["lastReceived"] = last?.ShortName,
-            ["receivedAt"] = last is null ? null : DateTimeOffset.FromUnixTimeSeconds(last.Creation).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
-            ["state"] = partial ? "resuming" : "replica",
-        };
+        o["replication"] = StatusNode(source, last?.ShortName, last?.Creation ?? 0, partial ? "resuming" : "replica");
         return o;
     }
+
+    /// <summary>A replica's observed.replication: its source and the newest replication snapshot it has (a reconcile and the receiver both write it).</summary>
+    /// <param name="lastReceived">The newest replication snapshot's short name; null when there is none.</param>
+    /// <param name="creation">Its creation time (Unix seconds).</param>
+    public static JsonObject StatusNode(string source, string? lastReceived, long creation, string state) => new()
+    {
+        ["source"] = source, ["lastReceived"] = lastReceived,
+        ["receivedAt"] = lastReceived is null ? null : DateTimeOffset.FromUnixTimeSeconds(creation).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+        ["state"] = state,
+    };
 
     /// <summary>
     /// Before a source (or unreplicated) spec converges: a dataset that is our replica becomes writable and mountable

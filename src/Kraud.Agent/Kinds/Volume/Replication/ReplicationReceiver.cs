@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
+using System.Text.Json.Nodes;
 using Kraud.Zfs;
 using Kraud.Zfs.Send;
 using Microsoft.Extensions.Logging;
@@ -21,6 +22,12 @@ public sealed class ReplicationReceiver(ZfsApi zfs, ZfsSendReceive streams, Repl
     private Task _accepting = Task.CompletedTask;
 
     public TimeSpan HandshakeLimit { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Writes a replica's observed.replication after each stream received whole: a replica has no reconcile when a pass
+    /// arrives, so without it KRAUD_STATUS would say "waiting for the first pass" until the next generation.
+    /// </summary>
+    public IStatusAmender? Amender { get; set; }
 
     /// <summary>Streams received whole so far (tests wait on it).</summary>
     public int Received => Volatile.Read(ref _received);
@@ -102,7 +109,8 @@ public sealed class ReplicationReceiver(ZfsApi zfs, ZfsSendReceive streams, Repl
             : request.Op is not (ReplicationWire.StateOp or ReplicationWire.ReceiveOp) ? $"unknown operation '{request.Op}'"
             : null;
         string ds = entry is null ? "" : VolumeDatasets.Name(entry.Pool, request.Volume);
-        if (refusal is null && zfs.Exists(ds)) refusal = await CheckReplicaDatasetAsync(ds, request.Volume, peer, ct).ConfigureAwait(false);
+        string? tokenProperty = null; // receive_resume_token as read by the check (one zfs process less for `state`)
+        if (refusal is null && zfs.Exists(ds)) (refusal, tokenProperty) = await CheckReplicaDatasetAsync(ds, request.Volume, peer, ct).ConfigureAwait(false);
         if (refusal is not null)
         {
             Interlocked.Increment(ref _refused);
@@ -112,7 +120,7 @@ public sealed class ReplicationReceiver(ZfsApi zfs, ZfsSendReceive streams, Repl
         }
         if (request.Op == ReplicationWire.StateOp)
         {
-            await Reply(ssl, await StateAsync(ds, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+            await Reply(ssl, (await StateAndNewestAsync(ds, tokenProperty, ct).ConfigureAwait(false)).State, ct).ConfigureAwait(false);
             return true;
         }
         var gate = registry.LockOf(request.Volume);
@@ -152,7 +160,7 @@ public sealed class ReplicationReceiver(ZfsApi zfs, ZfsSendReceive streams, Repl
             return false;
         }
         // A resumed or incremental receive: the marks are there already; make sure anyway (a receive never clears them).
-        var have = await zfs.Cli.GetAsync(ds, ["readonly", VolumeDatasets.IdProperty], ct).ConfigureAwait(false);
+        var have = await zfs.Cli.GetAsync(ds, ["readonly", VolumeDatasets.IdProperty, "receive_resume_token"], ct).ConfigureAwait(false);
         if (have["readonly"].Value != "on" || VolumeReconciler.MarkOf(have.GetValueOrDefault(VolumeDatasets.IdProperty)) != id)
         {
             var set = Marks(id, peer, entry);
@@ -163,8 +171,31 @@ public sealed class ReplicationReceiver(ZfsApi zfs, ZfsSendReceive streams, Repl
         await PruneAsync(ds, entry.Keep, ct).ConfigureAwait(false);
         Interlocked.Increment(ref _received);
         logger.LogInformation("replication: received {Bytes} bytes from '{Peer}' into {Dataset}", chunks.Bytes, peer, ds);
-        await Reply(ssl, await StateAsync(ds, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+        // The answer to the stream is the replica's state (the sender's next step needs it), and its newest
+        // snapshot is the status's: one listing for both.
+        var (state, newest) = await StateAndNewestAsync(ds, have.GetValueOrDefault("receive_resume_token")?.Value ?? "-", ct).ConfigureAwait(false);
+        await Reply(ssl, state, ct).ConfigureAwait(false);
+        await AmendStatusAsync(id, entry, newest, ct).ConfigureAwait(false);
         return true;
+    }
+
+    private async Task AmendStatusAsync(string id, ReplicaEntry entry, (string Name, long Creation)? last, CancellationToken ct)
+    {
+        if (Amender is null) return;
+        try
+        {
+            var node = ReplicaVolume.StatusNode(entry.SourceHost, last is { } l ? ReplicationNames.ShortName(l.Name) : null, last?.Creation ?? 0, "replica");
+            await Amender.AmendObservedAsync(ResourceKinds.Volume, id, entry.Generation, observed =>
+            {
+                if (JsonNode.DeepEquals(observed["replication"], node)) return false;
+                observed["replication"] = node.DeepClone();
+                return true;
+            }, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && e is NATS.Client.Core.NatsException or TimeoutException or OperationCanceledException)
+        {
+            logger.LogWarning("replica status not written: {Error}", e.Message);
+        }
     }
 
     /// <summary>
@@ -187,32 +218,39 @@ public sealed class ReplicationReceiver(ZfsApi zfs, ZfsSendReceive streams, Repl
         return m;
     }
 
-    /// <summary>Null when <paramref name="ds"/> may take a stream from <paramref name="peer"/>: ours, a replica of that host, or a partial receive.</summary>
-    private async Task<string?> CheckReplicaDatasetAsync(string ds, string id, string peer, CancellationToken ct)
+    /// <summary>
+    /// Refusal null when <paramref name="ds"/> may take a stream from <paramref name="peer"/>: ours, a replica of that
+    /// host, or a partial receive; with the receive_resume_token property it read.
+    /// </summary>
+    private async Task<(string? Refusal, string? TokenProperty)> CheckReplicaDatasetAsync(string ds, string id, string peer, CancellationToken ct)
     {
         var p = await zfs.Cli.GetAsync(ds, [VolumeDatasets.IdProperty, VolumeDatasets.HostProperty, ReplicationNames.ReplicaOfProperty, "receive_resume_token"], ct).ConfigureAwait(false);
         string idMark = VolumeReconciler.MarkOf(p.GetValueOrDefault(VolumeDatasets.IdProperty));
         string hostMark = VolumeReconciler.MarkOf(p.GetValueOrDefault(VolumeDatasets.HostProperty));
         string of = VolumeReconciler.MarkOf(p.GetValueOrDefault(ReplicationNames.ReplicaOfProperty));
-        if (idMark == id && hostMark == selfHost && of == peer) return null;
+        string? token = p.GetValueOrDefault("receive_resume_token")?.Value;
+        if (idMark == id && hostMark == selfHost && of == peer) return (null, token);
         // A first receive cut off before its end: the partial dataset may not show the marks yet; it resumes.
-        if (idMark == "-" && hostMark == "-" && p.TryGetValue("receive_resume_token", out var t) && t.Value is not ("-" or "")) return null;
-        if (idMark == id && hostMark == selfHost) return $"{ds} is not a replica of '{peer}' (kraud:replica-of is '{of}')";
-        return $"{ds} exists and is not kraud's replica of volume '{id}'; left untouched";
+        if (idMark == "-" && hostMark == "-" && token is not (null or "-" or "")) return (null, token);
+        if (idMark == id && hostMark == selfHost) return ($"{ds} is not a replica of '{peer}' (kraud:replica-of is '{of}')", token);
+        return ($"{ds} exists and is not kraud's replica of volume '{id}'; left untouched", token);
     }
 
-    private async Task<ReplicationReply> StateAsync(string ds, CancellationToken ct)
+    /// <summary>
+    /// The replica's state, and its newest replication snapshot (null when it has none). <paramref name="tokenProperty"/>:
+    /// the receive_resume_token property when the caller has just read it ("-" for none), else null (read here).
+    /// </summary>
+    private async Task<(ReplicationReply State, (string Name, long Creation)? Newest)> StateAndNewestAsync(string ds, string? tokenProperty, CancellationToken ct)
     {
-        if (!zfs.Exists(ds)) return new ReplicationReply { Ok = true, Snapshots = [] };
-        string? token = await streams.GetResumeTokenAsync(ds, ct).ConfigureAwait(false);
-        List<ReplicaSnapshot> snaps = [];
-        try
-        {
-            snaps = (await zfs.ListSnapshotGuidsAsync(ds, ct).ConfigureAwait(false))
-                .Select(s => new ReplicaSnapshot(ReplicationNames.ShortName(s.Name), s.Guid)).ToList();
-        }
+        if (!zfs.Exists(ds)) return (new ReplicationReply { Ok = true, Snapshots = [] }, null);
+        string? token = tokenProperty is null ? await streams.GetResumeTokenAsync(ds, ct).ConfigureAwait(false)
+            : tokenProperty is "-" or "" ? null : tokenProperty;
+        IReadOnlyList<(string Name, string Guid, long Creation)> snaps = [];
+        try { snaps = await zfs.ListSnapshotGuidsAsync(ds, ct).ConfigureAwait(false); }
         catch (ZfsException) when (token is not null) { /* a partial first receive has no snapshots to list */ }
-        return new ReplicationReply { Ok = true, Token = token, Snapshots = snaps };
+        var newest = snaps.LastOrDefault(s => ReplicationNames.TimeOf(ReplicationNames.ShortName(s.Name)) is not null);
+        var state = new ReplicationReply { Ok = true, Token = token, Snapshots = snaps.Select(s => new ReplicaSnapshot(ReplicationNames.ShortName(s.Name), s.Guid)).ToList() };
+        return (state, newest.Name is null ? null : (newest.Name, newest.Creation));
     }
 
     /// <summary>Keeps the newest <paramref name="keep"/> replication snapshots of the replica; the newest is the next base and always stays.</summary>

@@ -65,8 +65,8 @@ public sealed class ReplicationSender(ZfsApi zfs, ZfsSendReceive streams, Replic
             {
                 onState?.Invoke(TargetPassResult.Resuming);
                 logger.LogInformation("replication to '{Host}': resuming a cut transfer from the replica's token", host);
-                bytes += await StreamAsync(ssl, id, null, (dst, p, c) => streams.ResumeSendAsync(token, dst, p, c), progress, ct).ConfigureAwait(false);
-                state = await AskAsync(ssl, new ReplicationRequest { Op = ReplicationWire.StateOp, Volume = id }, ct).ConfigureAwait(false);
+                (long n, state) = await StreamAsync(ssl, id, null, (dst, p, c) => streams.ResumeSendAsync(token, dst, p, c), progress, ct).ConfigureAwait(false);
+                bytes += n;
                 continue;
             }
             var theirs = (state.Snapshots ?? []).Select(s => s.Guid).ToHashSet(StringComparer.Ordinal);
@@ -84,13 +84,17 @@ public sealed class ReplicationSender(ZfsApi zfs, ZfsSendReceive streams, Replic
                 return new TargetPassResult(host, ReplicationNames.ShortName(common.Name), bytes, TargetPassResult.Idle, null);
             onState?.Invoke(TargetPassResult.Sending);
             string? from = common.Name;
-            bytes += await StreamAsync(ssl, id, from is null ? null : ReplicationNames.ShortName(from), (dst, p, c) => streams.SendAsync(snapshot, from, dst, p, c), progress, ct).ConfigureAwait(false);
-            state = await AskAsync(ssl, new ReplicationRequest { Op = ReplicationWire.StateOp, Volume = id }, ct).ConfigureAwait(false);
+            (long sent, state) = await StreamAsync(ssl, id, from is null ? null : ReplicationNames.ShortName(from), (dst, p, c) => streams.SendAsync(snapshot, from, dst, p, c), progress, ct).ConfigureAwait(false);
+            bytes += sent;
         }
         throw new ReplicationRefusedException($"the replica did not reach {snapshot} after a resume and a send");
     }
 
-    private async Task<long> StreamAsync(SslStream ssl, string id, string? baseName, Func<Stream, IProgress<TransferProgress>?, CancellationToken, Task<long>> send,
+    /// <summary>
+    /// One stream into the replica; returns the bytes sent and the replica's state after it (its answer to the stream
+    /// is that state: asking again would cost the replica two more zfs processes per pass).
+    /// </summary>
+    private async Task<(long Bytes, ReplicationReply State)> StreamAsync(SslStream ssl, string id, string? baseName, Func<Stream, IProgress<TransferProgress>?, CancellationToken, Task<long>> send,
         IProgress<TransferProgress>? progress, CancellationToken ct)
     {
         await ReplicationWire.WriteAsync(ssl, new ReplicationRequest { Op = ReplicationWire.ReceiveOp, Volume = id, Base = baseName },
@@ -100,7 +104,7 @@ public sealed class ReplicationSender(ZfsApi zfs, ZfsSendReceive streams, Replic
         await chunks.EndAsync(ct).ConfigureAwait(false);
         var done = await ReplicationWire.ReadAsync(ssl, ReplicationWireJsonContext.Default.ReplicationReply, ct).ConfigureAwait(false);
         if (!done.Ok) throw new ReplicationRefusedException("the replica refused the stream: " + done.Error);
-        return n;
+        return (n, done);
     }
 
     /// <summary>

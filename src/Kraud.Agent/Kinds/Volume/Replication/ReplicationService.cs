@@ -18,6 +18,12 @@ public sealed class ReplicationService(ReplicationReceiver receiver, Replication
 
     public string Name => "replication";
 
+    /// <summary>Where the schedule (a source's targets) and the receiver (a replica's last snapshot) write status between reconciles.</summary>
+    public IStatusAmender? Amender
+    {
+        set { schedule.Amender = value; receiver.Amender = value; }
+    }
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (listen is not null)

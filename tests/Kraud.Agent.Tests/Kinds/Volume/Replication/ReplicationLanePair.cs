@@ -132,11 +132,14 @@ public sealed class ReplicationLanePair : IAsyncDisposable
     }
 
     /// <summary>The tree of a snapshot, read through a temporary clone mounted at a directory of the test's.</summary>
-    public async Task<string> SnapshotTreeHashAsync(string snapshot)
+    public Task<string> SnapshotTreeHashAsync(string snapshot) => SnapshotTreeHashAsync(snapshot, Dir);
+
+    /// <summary>As <see cref="SnapshotTreeHashAsync(string)"/>, the clone mounted below <paramref name="dir"/>.</summary>
+    public static async Task<string> SnapshotTreeHashAsync(string snapshot, string dir)
     {
         string pool = snapshot[..snapshot.IndexOf('/')];
         string clone = $"{pool}/check{Guid.NewGuid().ToString("N")[..6]}";
-        string mnt = Path.Combine(Dir, "mnt-" + clone.Replace('/', '-'));
+        string mnt = Path.Combine(dir, "mnt-" + clone.Replace('/', '-'));
         await TestZpool.Zfs("clone", "-o", "mountpoint=" + mnt, snapshot, clone);
         try { return TreeHash(mnt); }
         finally { await TestZpool.Zfs("destroy", clone); }
