@@ -131,41 +131,28 @@ try
         await CheckCopyAsync(VolumeDatasets.Name(pool, "v1"), c);
         await DropPoolAsync(pool);
     }
-    // The limit: the kernel pipes zfs send's stdout into zfs receive's stdin; nothing in between.
+    // The peers that are one shell pipeline per pass, each into a pool of its own, timed to the pipeline's end (the
+    // size estimate after, it is not their transfer).
+    async Task PipelinePeerAsync(string method, string poolPrefix, Func<string, string, string?, string> pipeline)
     {
-        string pool = await PoolAsync("kbpi" + tag, 3);
-        async Task<(long, double)> Pipe(string snap, string? from)
+        string pool = await PoolAsync(poolPrefix + tag, 3);
+        foreach (var (phase, snap, from) in new[] { ("full", a, (string?)null), ("incremental", b, a), ("empty", c, b) })
         {
             var sw = Stopwatch.StartNew();
-            await run.RunCheckedAsync(["/bin/bash", "-c", $"set -o pipefail; {Send(snap, from)} | /usr/sbin/zfs receive -u {pool}/copy"]);
-            double seconds = sw.Elapsed.TotalSeconds; // before the estimate, which is not the transfer
-            return (await Estimate(snap, from), seconds);
+            await run.RunCheckedAsync(["/bin/bash", "-c", pipeline(pool, snap, from)]);
+            double seconds = sw.Elapsed.TotalSeconds;
+            Add(phase, method, (await Estimate(snap, from), seconds));
         }
-        Add("full", "pipe", await Pipe(a, null));
-        Add("incremental", "pipe", await Pipe(b, a));
-        Add("empty", "pipe", await Pipe(c, b));
         await CheckCopyAsync($"{pool}/copy", c);
         await DropPoolAsync(pool);
     }
+    // The limit: the kernel pipes zfs send's stdout into zfs receive's stdin; nothing in between.
+    await PipelinePeerAsync("pipe", "kbpi", (pool, snap, from) => $"set -o pipefail; {Send(snap, from)} | /usr/sbin/zfs receive -u {pool}/copy");
     // The limit of an encrypting transport: the same pipe through socat's TLS 1.3 (OpenSSL itself, no .NET) over
     // loopback, both ends with the hosts' certificates, AES-128-GCM as ours agrees on.
-    {
-        string pool = await PoolAsync("kbso" + tag, 3);
-        int socatPort = 17370;
-        async Task<(long, double)> SocatTls(string snap, string? from)
-        {
-            string script = Kraud.Bench.Replication.Split.SocatScript(dir, socatPort++, Send(snap, from), $"STDOUT | /usr/sbin/zfs receive -u {pool}/copy");
-            var sw = Stopwatch.StartNew();
-            await run.RunCheckedAsync(["/bin/bash", "-c", script]);
-            double seconds = sw.Elapsed.TotalSeconds; // before the estimate, which is not the transfer
-            return (await Estimate(snap, from), seconds);
-        }
-        Add("full", "socat TLS", await SocatTls(a, null));
-        Add("incremental", "socat TLS", await SocatTls(b, a));
-        Add("empty", "socat TLS", await SocatTls(c, b));
-        await CheckCopyAsync($"{pool}/copy", c);
-        await DropPoolAsync(pool);
-    }
+    int socatPort = 17370;
+    await PipelinePeerAsync("socat TLS", "kbso", (pool, snap, from) =>
+        Kraud.Bench.Replication.Split.SocatScript(dir, socatPort++, Send(snap, from), $"STDOUT | /usr/sbin/zfs receive -u {pool}/copy"));
 
     Console.WriteLine();
     Console.WriteLine($"replication, {fullMiB} MiB incompressible full + {incrMiB} MiB incremental + an empty pass, one lane run (QEMU TCG), loopback");
