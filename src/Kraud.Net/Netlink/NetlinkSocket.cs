@@ -82,8 +82,7 @@ public sealed unsafe class NetlinkSocket : IDisposable
     {
         lock (_gate)
         {
-            uint seq = ++_seq;
-            if (seq == 0) seq = ++_seq; // 0 is what notifications carry
+            uint seq = NextSeq();
             Send(request.Finish(seq), operation);
             return Receive(seq, operation, out interrupted);
         }
@@ -94,9 +93,7 @@ public sealed unsafe class NetlinkSocket : IDisposable
     {
         lock (_gate)
         {
-            uint seq = ++_seq;
-            if (seq == 0) seq = ++_seq;
-            Send(request.Finish(seq), "abandoned request");
+            Send(request.Finish(NextSeq()), "abandoned request");
         }
     }
 
@@ -109,11 +106,25 @@ public sealed unsafe class NetlinkSocket : IDisposable
         for (int attempt = 1; ; attempt++)
         {
             var messages = Execute(request, operation, out bool interrupted);
-            if (!interrupted) return messages;
-            Interlocked.Increment(ref _interruptedDumps);
-            if (attempt >= attempts)
-                throw new NetlinkException(operation, Errno.EINTR, $"dump still inconsistent (NLM_F_DUMP_INTR) after {attempts} attempts");
+            if (!MustRepeat(interrupted, attempt, attempts, operation)) return messages;
         }
+    }
+
+    /// <summary>The next request's sequence number; under <c>_gate</c>. Never 0, which is what notifications carry.</summary>
+    private uint NextSeq()
+    {
+        uint seq = ++_seq;
+        return seq == 0 ? ++_seq : seq;
+    }
+
+    /// <summary>Whether a dump must run again: the kernel flagged it inconsistent, and attempts are left (else it throws).</summary>
+    private bool MustRepeat(bool interrupted, int attempt, int attempts, string operation)
+    {
+        if (!interrupted) return false;
+        Interlocked.Increment(ref _interruptedDumps);
+        if (attempt >= attempts)
+            throw new NetlinkException(operation, Errno.EINTR, $"dump still inconsistent (NLM_F_DUMP_INTR) after {attempts} attempts");
+        return true;
     }
 
     private void Send(ReadOnlySpan<byte> message, string operation)
@@ -186,15 +197,11 @@ public sealed unsafe class NetlinkSocket : IDisposable
             bool interrupted;
             lock (_gate)
             {
-                uint seq = ++_seq;
-                if (seq == 0) seq = ++_seq;
+                uint seq = NextSeq();
                 Send(request.Finish(seq), operation);
                 ReceiveEach(seq, operation, each, out interrupted);
             }
-            if (!interrupted) return;
-            Interlocked.Increment(ref _interruptedDumps);
-            if (attempt >= attempts)
-                throw new NetlinkException(operation, Errno.EINTR, $"dump still inconsistent (NLM_F_DUMP_INTR) after {attempts} attempts");
+            if (!MustRepeat(interrupted, attempt, attempts, operation)) return;
         }
     }
 

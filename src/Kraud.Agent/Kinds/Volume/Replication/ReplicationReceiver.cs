@@ -64,7 +64,7 @@ public sealed class ReplicationReceiver(ZfsApi zfs, ZfsSendReceive streams, Repl
     private async Task HandleAsync(Socket client)
     {
         string remote = client.RemoteEndPoint?.ToString() ?? "?";
-        ReplicationSender.NoDelay(client);
+        ReplicationWire.NoDelay(client);
         await using var net = new NetworkStream(client, ownsSocket: true);
         await using var ssl = new SslStream(net, leaveInnerStreamOpen: false);
         try

@@ -50,7 +50,7 @@ public sealed class ReplicationSender(ZfsApi zfs, ZfsSendReceive streams, Replic
             connect.CancelAfter(ConnectLimit);
             socket = await Dial(address, port, connect.Token).ConfigureAwait(false);
         }
-        NoDelay(socket);
+        ReplicationWire.NoDelay(socket);
         await using var net = new NetworkStream(socket, ownsSocket: true);
         await using var ssl = new SslStream(net, leaveInnerStreamOpen: false);
         await ssl.AuthenticateAsClientAsync(tls.ClientOptions(host), ct).ConfigureAwait(false);
@@ -105,15 +105,6 @@ public sealed class ReplicationSender(ZfsApi zfs, ZfsSendReceive streams, Replic
         var done = await ReplicationWire.ReadAsync(ssl, ReplicationWireJsonContext.Default.ReplicationReply, ct).ConfigureAwait(false);
         if (!done.Ok) throw new ReplicationRefusedException("the replica refused the stream: " + done.Error);
         return (n, done);
-    }
-
-    /// <summary>
-    /// Sends each write at once: a question and its answer are single small segments, and Nagle's wait for the
-    /// peer's (delayed) ACK would add tens of milliseconds to each; the stream itself goes in 1 MiB writes anyway.
-    /// </summary>
-    internal static void NoDelay(Socket socket)
-    {
-        if (socket.ProtocolType == ProtocolType.Tcp) socket.NoDelay = true;
     }
 
     private static async Task<ReplicationReply> AskAsync(SslStream ssl, ReplicationRequest request, CancellationToken ct)
