@@ -73,8 +73,10 @@ public sealed class PodSystemdLaneTests : NatsTestBase
         Assert.Equal(Failing, (string?)JsonNode.Parse(File.ReadAllText(launch))!["id"]);
         var vmm = Journal(SystemdVmSupervisor.UnitOf(Failing)).Where(e => e.GetValueOrDefault("SYSLOG_IDENTIFIER") == "kraud-vmm").ToList();
         Assert.True(vmm.Count > 0, "no kraud-vmm entry in the unit's journal:\n" + JournalText(SystemdVmSupervisor.UnitOf(Failing)));
-        Assert.All(vmm, e => Assert.Equal("/usr/bin/kraud-vmm", e.GetValueOrDefault("_EXE")));
-        // The command line the unit ran (journald missed _CMDLINE of a process this short-lived).
+        // journald reads _EXE (and _CMDLINE) from /proc when a line arrives: a VMM that exits at once often has none.
+        // Where present it must be the VMM; the unit's ExecStart below says what ran.
+        Assert.All(vmm.Where(e => e.ContainsKey("_EXE")), e => Assert.Equal("/usr/bin/kraud-vmm", e["_EXE"]));
+        // The command line the unit ran.
         string execStart = Cmd.Run("systemctl", "show", "-p", "ExecStart", "--value", SystemdVmSupervisor.UnitOf(Failing));
         Assert.Contains($"argv[]=/usr/bin/kraud-vmm --config {launch} --log-kind Pod ;", execStart);
         Assert.Contains(vmm, e => e.GetValueOrDefault("MESSAGE", "").Contains("/dev/kvm", StringComparison.Ordinal));
