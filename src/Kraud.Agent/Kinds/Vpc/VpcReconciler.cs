@@ -90,26 +90,13 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
         var json = JsonMarshal.GetRawUtf8Value(envelope.Spec);
         if (_prepared.TryGetValue(envelope.Id, out var known) && json.SequenceEqual(known.Json)) return known;
         var spec = envelope.ReadSpec(VpcJsonContext.Default.VpcSpec);
-        spec.Validate();
         var prepared = new PreparedSpec(json.ToArray(), spec, Wanted(spec));
         _prepared[envelope.Id] = prepared;
         return prepared;
     }
 
-    /// <summary>The device a (validated) spec wants, in WireGuard's terms.</summary>
-    public static WgDeviceTemplate Wanted(VpcSpec spec)
-    {
-        var peers = new WgWantedPeer[spec.Peers.Count];
-        for (int i = 0; i < peers.Length; i++)
-        {
-            var p = spec.Peers[i];
-            var allowed = new IpPrefix[p.AllowedIps.Count];
-            for (int j = 0; j < allowed.Length; j++) allowed[j] = IpPrefix.Parse(p.AllowedIps[j]);
-            peers[i] = new WgWantedPeer(WgKey.Parse(p.PublicKey), p.Endpoint is null ? null : IPEndPoint.Parse(p.Endpoint),
-                p.PersistentKeepalive ?? 0, allowed);
-        }
-        return new WgDeviceTemplate(spec.ListenPort, peers);
-    }
+    /// <summary>The device a spec wants, in WireGuard's terms; the spec is checked on the way (throws naming the bad field).</summary>
+    public static WgDeviceTemplate Wanted(VpcSpec spec) => new(spec.ListenPort, spec.Validate());
 
     /// <summary>Removes the spec's interface, if a spec is known, and every interface tagged as this resource's.</summary>
     private async Task<JsonObject> DeleteAsync(ResourceEnvelope envelope, CancellationToken ct)
@@ -136,8 +123,8 @@ public sealed class VpcReconciler(NetNs? ns = null, WgBackendKind? backend = nul
     public Task<JsonObject> ReconcileAsync(VpcSpec spec, string stateDir, string owner, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(owner);
-        spec.Validate();
-        return Task.Run(() => Reconcile(spec, Wanted(spec), stateDir, owner, ct), ct);
+        var wanted = Wanted(spec);
+        return Task.Run(() => Reconcile(spec, wanted, stateDir, owner, ct), ct);
     }
 
     /// <summary>
