@@ -57,24 +57,43 @@ public sealed class HeldTokens : IDisposable
         }
     }
 
-    /// <summary>Hands back (-NAK) the tokens every predecessor that is gone still held; returns how many.</summary>
-    public static async Task<int> ReleaseDeadAsync(string stateDir, INatsConnection nats, ILogger logger, CancellationToken ct)
+    /// <summary>
+    /// Hands back (-NAK) the tokens every predecessor that is gone still held; returns how many.
+    /// <paramref name="clearStalePullRequests"/> runs first when there is any: the predecessor's last pull request still
+    /// waits at the server, and nats-server 2.9.10 loses a token handed back while it is the only one waiting.
+    /// </summary>
+    public static async Task<int> ReleaseDeadAsync(string stateDir, INatsConnection nats, Func<CancellationToken, Task> clearStalePullRequests,
+        ILogger logger, CancellationToken ct)
     {
         string dir = Path.Combine(stateDir, "tokens");
         if (!Directory.Exists(dir)) return 0;
         string own = Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + ".log";
+        // Each journal stays locked until its tokens are handed back and it is deleted: one hand-back per token.
+        var dead = new List<(string Path, FileStream Journal, List<string> Held)>();
         int released = 0;
-        foreach (string path in Directory.EnumerateFiles(dir, "*.log"))
+        try
         {
-            if (Path.GetFileName(path) == own) continue;
-            using var journal = OpenJournal(path, FileMode.Open);
-            if (journal is null) continue; // its agent still runs
-            foreach (string replyTo in StillHeld(journal))
+            foreach (string path in Directory.EnumerateFiles(dir, "*.log"))
             {
-                await nats.PublishAsync(replyTo, "-NAK"u8.ToArray(), serializer: NatsRawSerializer<byte[]>.Default, cancellationToken: ct);
-                released++;
+                if (Path.GetFileName(path) == own) continue;
+                var journal = OpenJournal(path, FileMode.Open);
+                if (journal is null) continue; // its agent still runs
+                dead.Add((path, journal, StillHeld(journal).ToList()));
             }
-            File.Delete(path);
+            if (dead.Any(d => d.Held.Count > 0)) await clearStalePullRequests(ct);
+            foreach (var (path, _, held) in dead)
+            {
+                foreach (string replyTo in held)
+                {
+                    await nats.PublishAsync(replyTo, "-NAK"u8.ToArray(), serializer: NatsRawSerializer<byte[]>.Default, cancellationToken: ct);
+                    released++;
+                }
+                File.Delete(path);
+            }
+        }
+        finally
+        {
+            foreach (var d in dead) d.Journal.Dispose();
         }
         if (released > 0)
         {

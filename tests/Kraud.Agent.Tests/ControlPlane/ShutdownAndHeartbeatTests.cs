@@ -30,6 +30,29 @@ public sealed class ShutdownAndHeartbeatTests : NatsTestBase
         Assert.Equal(2, s.Generation);
     }
 
+    /// <summary>
+    /// SIGTERM with no grace while the whole concurrency is in work: all eight tokens are handed back at once and a
+    /// second agent has every resource Ready well before ack_wait. Before the drain cleared the agent's own ended
+    /// pull request first, nats-server 2.9.10 kept one of them until ack_wait (see ControlPlaneService).
+    /// </summary>
+    [Fact]
+    public async Task Sigterm_without_grace_hands_all_eight_tokens_back_at_once()
+    {
+        using var a = new AgentUnderTest(Dir, "ng", "h7", Nats.Url, graceSeconds: 0);
+        await a.WaitServingAsync();
+        for (int i = 0; i < 8; i++) await Cp.PublishAsync("h7", "Probe", $"n{i}", 1, """{"holdMs":60000}""");
+        await Deadline.WaitUntilAsync(() => a.ProbeEvents().Count(e => e.What == "enter") == 8, TimeSpan.FromSeconds(30), "8 reconciles to hold their tokens");
+        a.Process.Signal(ProcessSignals.SigTerm);
+        Assert.Equal(0, await a.Process.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal(8, a.ProbeEvents().Count(e => e.What == "cancel"));
+
+        for (int i = 0; i < 8; i++) await Cp.PublishAsync("h7", "Probe", $"n{i}", 2, """{"holdMs":0}""");
+        var started = DateTime.UtcNow;
+        using var b = new AgentUnderTest(Dir, "ng2", "h7", Nats.Url);
+        for (int i = 0; i < 8; i++)
+            await Cp.WaitForStatusAsync("h7", "probe", $"n{i}", s => s.Phase == "Ready" && s.Generation == 2, started.AddSeconds(10) - DateTime.UtcNow);
+    }
+
     [Fact]
     public async Task Writes_the_host_record_with_this_hosts_capabilities()
     {

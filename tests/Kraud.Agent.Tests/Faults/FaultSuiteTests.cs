@@ -74,27 +74,44 @@ public sealed class FaultSuiteTests : NatsTestBase
         return end < 0 ? line[(i + 4)..] : line[(i + 4)..end];
     }
 
-    /// <summary>kill -9 with the whole concurrency (8 tokens) in work: the restarted agent has the first resource Ready within 2 s.</summary>
+    /// <summary>
+    /// kill -9 with the whole concurrency (8 tokens) in work: the restarted agent hands every one of them back at once
+    /// (none waits for ack_wait) and has the first resource Ready within 2 s. Until the hand-back cleared the dead
+    /// agent's waiting pull request first, one of the eight came back only after ack_wait, in every run.
+    /// </summary>
     [Fact]
-    public async Task After_kill_9_with_8_tokens_in_work_the_first_resource_is_ready_within_2_s_of_the_restart()
+    public async Task After_kill_9_with_8_tokens_in_work_all_resume_at_once_and_the_first_is_ready_within_2_s_of_the_restart()
     {
-        using var agent = new AgentUnderTest(Dir, "killed", Host, Nats.Url);
+        using var agent = new AgentUnderTest(Dir, "killed", Host, Nats.Url, logLevel: "debug");
         await agent.WaitServingAsync();
         for (int i = 0; i < 8; i++) await Cp.PublishAsync(Host, "Probe", $"k{i}", 1, """{"holdMs":60000}""");
         await Deadline.WaitUntilAsync(() => agent.ProbeEvents().Count(e => e.What == "enter") == 8, TimeSpan.FromSeconds(30), "8 reconciles to hold their tokens");
         agent.Process.Signal(ProcessSignals.SigKill);
         await agent.Process.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        using var dead = agent.Process;
+        string journals = string.Join("\n", Directory.EnumerateFiles(Path.Combine(agent.StateDir, "tokens")).Select(f => $"{f}:\n{File.ReadAllText(f)}"));
         // The next generation needs no hold time; its tokens wait behind the dead agent's (one token per resource).
         for (int i = 0; i < 8; i++) await Cp.PublishAsync(Host, "Probe", $"k{i}", 2, """{"holdMs":0}""");
 
         var restartedAt = DateTime.UtcNow;
         agent.Start();
-        var ready = await Cp.WaitForStatusAsync(Host, "probe", "k0", s => s.Phase == "Ready" && s.Generation == 2, TimeSpan.FromSeconds(60));
-        var firstReady = (await Cp.AllStatusesAsync()).Values.Where(s => s.Phase == "Ready").Min(s => s.UpdatedAt);
-        double afterMs = (firstReady - restartedAt).TotalMilliseconds;
-        Assert.True(afterMs < 2000, $"first Ready {afterMs:0} ms after the restart\n{string.Join("\n", agent.Process.Stderr)}");
-        for (int i = 0; i < 8; i++) await Cp.WaitForStatusAsync(Host, "probe", $"k{i}", s => s.Phase == "Ready" && s.Generation == 2, TimeSpan.FromSeconds(30));
-        Assert.Equal(2, ready.Generation);
+        string Seen() => $"dead agent:\n{string.Join("\n", dead.Stderr)}\njournals it left:\n{journals}\nprobe events:\n"
+            + string.Join("\n", agent.ProbeEvents()) + $"\nrestarted agent:\n{string.Join("\n", agent.Process.Stderr)}";
+        try
+        {
+            // Every token the dead agent held is handed back at once: all eight Ready at generation 2 well before
+            // ack_wait (30 s) would have brought any of them back, the first within 2 s.
+            for (int i = 0; i < 8; i++)
+                await Cp.WaitForStatusAsync(Host, "probe", $"k{i}", s => s.Phase == "Ready" && s.Generation == 2, restartedAt.AddSeconds(10) - DateTime.UtcNow);
+            var statuses = (await Cp.AllStatusesAsync()).Values.Where(s => s.Phase == "Ready" && s.Generation == 2).ToList();
+            Assert.Equal(8, statuses.Count);
+            double firstMs = (statuses.Min(s => s.UpdatedAt) - restartedAt).TotalMilliseconds;
+            Assert.True(firstMs < 2000, $"first Ready {firstMs:0} ms after the restart");
+        }
+        catch (Exception e) when (e is TimeoutException or Xunit.Sdk.XunitException)
+        {
+            throw new Xunit.Sdk.XunitException($"{e.Message}\n{Seen()}");
+        }
     }
 
     /// <summary>
