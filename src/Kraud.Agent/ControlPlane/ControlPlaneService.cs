@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Kraud.Agent.State;
 using Kraud.Agent.Config;
 using Kraud.Agent.Hosting;
@@ -114,7 +115,7 @@ public sealed class ControlPlaneService(
         var js = new NatsJSContext(_connection!);
         try
         {
-            await HeldTokens.ReleaseDeadAsync(config.StateDir, _connection!, ClearStalePullRequestsAsync, _logger, _stopTaking.Token);
+            await HeldTokens.ReleaseDeadAsync(config.StateDir, _connection!, ClearStalePullRequestsAsync, RedispatchAsync, _logger, _stopTaking.Token);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -214,6 +215,29 @@ public sealed class ControlPlaneService(
         catch (Exception e) when (e is NatsException or TimeoutException or OperationCanceledException)
         {
             _logger.LogDebug("work consumer info before handing tokens back failed: {Error}", e.Message);
+        }
+    }
+
+    /// <summary>
+    /// A new work token for <paramref name="workSubject"/> (see <see cref="HeldTokens.ReleaseDeadAsync"/>): refused
+    /// (10077) while the resource's token is still queued, which is the usual case; stored when a dead agent had acked
+    /// it, so the resource is reconciled again and its status written. <c>desiredSeq</c> 0: the latest desired state.
+    /// </summary>
+    private async Task RedispatchAsync(string workSubject, CancellationToken ct)
+    {
+        byte[] token = JsonSerializer.SerializeToUtf8Bytes(new WorkToken(0), AgentJsonContext.Default.WorkToken);
+        try
+        {
+            var ack = await new NatsJSContext(_connection!).PublishAsync(workSubject, token, Serializers.Bytes, cancellationToken: ct);
+            if (ack.Error is { ErrCode: Dispatcher.Busy }) return;
+            ack.EnsureSuccess();
+            _logger.LogInformation("{Subject} had no work token left: the agent that held it stopped between its ack and its status; reconciled again",
+                WorkEngine.Escape(workSubject));
+        }
+        catch (Exception e) when (e is NatsException or TimeoutException)
+        {
+            _logger.LogWarning("could not make a new work token for {Subject} ({Error}); its status comes with its next generation",
+                WorkEngine.Escape(workSubject), e.Message);
         }
     }
 

@@ -9,7 +9,7 @@ namespace Kraud.Agent.ControlPlane;
 
 /// <summary>
 /// The ack subjects of the work tokens this process holds, as a journal &lt;stateDir&gt;/tokens/&lt;pid&gt;.log
-/// (<c>+ seq replyTo</c> when taken, <c>- seq</c> when settled; emptied whenever nothing is held), locked for the
+/// (<c>+ seq replyTo subject</c> when taken, <c>- seq</c> when settled; emptied whenever nothing is held), locked for the
 /// process's life. An agent killed with -9 leaves its journal and its lock goes with it; the next agent finds the
 /// journal unlocked and hands the tokens still held back (-NAK) at once, so its host's work resumes within a second
 /// instead of after ack_wait (30 s) with max_ack_pending full. A -NAK for a token that was in fact acked, or
@@ -35,7 +35,8 @@ public sealed class HeldTokens : IDisposable
         return new HeldTokens(path, journal);
     }
 
-    public void Add(ulong streamSeq, string replyTo) => Append($"+ {streamSeq} {replyTo}\n", +1);
+    /// <param name="subject">The token's work subject (its resource): see <see cref="ReleaseDeadAsync"/>.</param>
+    public void Add(ulong streamSeq, string replyTo, string subject) => Append($"+ {streamSeq} {replyTo} {subject}\n", +1);
 
     public void Remove(ulong streamSeq) => Append($"- {streamSeq}\n", -1);
 
@@ -60,16 +61,21 @@ public sealed class HeldTokens : IDisposable
     /// <summary>
     /// Hands back (-NAK) the tokens every predecessor that is gone still held; returns how many.
     /// <paramref name="clearStalePullRequests"/> runs first when there is any: the predecessor's last pull request still
-    /// waits at the server, and nats-server 2.9.10 loses a token handed back while it is the only one waiting.
+    /// waits at the server, and nats-server 2.9.10 loses a token handed back while it is the only one waiting. Then
+    /// <paramref name="redispatch"/> runs for each of their work subjects: a predecessor killed between a token's
+    /// confirmed +ACK and its status write left a resource whose work is done and whose status never came, with no
+    /// token left to bring it back; a new token for it is refused while the handed-back one is still queued (10077),
+    /// and otherwise has the resource reconciled again (idempotent), so its status is written.
     /// </summary>
     public static async Task<int> ReleaseDeadAsync(string stateDir, INatsConnection nats, Func<CancellationToken, Task> clearStalePullRequests,
-        ILogger logger, CancellationToken ct)
+        Func<string, CancellationToken, Task> redispatch, ILogger logger, CancellationToken ct)
     {
         string dir = Path.Combine(stateDir, "tokens");
         if (!Directory.Exists(dir)) return 0;
         string own = Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + ".log";
         // Each journal stays locked until its tokens are handed back and it is deleted: one hand-back per token.
-        var dead = new List<(string Path, FileStream Journal, List<string> Held)>();
+        var dead = new List<(string Path, FileStream Journal, List<Held> Held)>();
+        var subjects = new SortedSet<string>(StringComparer.Ordinal);
         int released = 0;
         try
         {
@@ -83,9 +89,10 @@ public sealed class HeldTokens : IDisposable
             if (dead.Any(d => d.Held.Count > 0)) await clearStalePullRequests(ct);
             foreach (var (path, _, held) in dead)
             {
-                foreach (string replyTo in held)
+                foreach (var token in held)
                 {
-                    await nats.PublishAsync(replyTo, "-NAK"u8.ToArray(), serializer: NatsRawSerializer<byte[]>.Default, cancellationToken: ct);
+                    await nats.PublishAsync(token.ReplyTo, "-NAK"u8.ToArray(), serializer: NatsRawSerializer<byte[]>.Default, cancellationToken: ct);
+                    if (token.Subject is { } subject) subjects.Add(subject);
                     released++;
                 }
                 File.Delete(path);
@@ -100,17 +107,22 @@ public sealed class HeldTokens : IDisposable
             await nats.PingAsync(ct); // the -NAKs are on the server before work is pulled
             logger.LogInformation("handed back {Count} work tokens held by an agent that stopped without settling them", released);
         }
+        foreach (string subject in subjects) await redispatch(subject, ct);
         return released;
     }
 
-    private static IEnumerable<string> StillHeld(FileStream journal)
+    /// <summary>A token a journal says is held: its ack subject, and its work subject (null in a journal from before it was recorded).</summary>
+    private readonly record struct Held(string ReplyTo, string? Subject);
+
+    private static IEnumerable<Held> StillHeld(FileStream journal)
     {
-        var held = new Dictionary<string, string>(StringComparer.Ordinal);
+        var held = new Dictionary<string, Held>(StringComparer.Ordinal);
         using var reader = new StreamReader(journal, Encoding.ASCII, leaveOpen: true);
         while (reader.ReadLine() is { } line)
         {
             var parts = line.Split(' ');
-            if (parts is ["+", var seq, var reply] && reply.StartsWith("$JS.ACK.", StringComparison.Ordinal)) held[seq] = reply;
+            if (parts is ["+", var seq, var reply, ..] && reply.StartsWith("$JS.ACK.", StringComparison.Ordinal))
+                held[seq] = new Held(reply, parts is [_, _, _, var subject] && subject.StartsWith("kraud.work.", StringComparison.Ordinal) ? subject : null);
             else if (parts is ["-", var done]) held.Remove(done);
         }
         return held.Values;

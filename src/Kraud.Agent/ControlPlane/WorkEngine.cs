@@ -157,7 +157,7 @@ public sealed class WorkEngine
     private async Task WorkAsync(INatsJSMsg<WorkToken> msg, Slot slot)
     {
         ulong tokenSeq = msg.Metadata?.Sequence.Stream ?? 0;
-        if (msg.ReplyTo is { } replyTo && tokenSeq > 0) _held?.Add(tokenSeq, replyTo);
+        if (msg.ReplyTo is { } replyTo && tokenSeq > 0) _held?.Add(tokenSeq, replyTo, msg.Subject);
         try
         {
             await WorkOnAsync(msg, slot);

@@ -64,5 +64,34 @@ public sealed class HoldAndCrashTests : NatsTestBase
         Assert.Equal([$"{agent.Process.Pid}.log"], Directory.GetFiles(Path.Combine(agent.StateDir, "tokens")).Select(Path.GetFileName));
     }
 
+    /// <summary>
+    /// An agent killed between a token's confirmed +ACK and the status write leaves a resource whose work is done, whose
+    /// status never came and whose token is gone. The window is milliseconds (PodAgentTests' kill -9 hit it once in CI:
+    /// no status for 60 s), so it is set up here: a resource reconciled, its status deleted, and the journal the killed
+    /// agent would have left. The next agent finds the token gone (a new one is not refused) and reconciles it again.
+    /// </summary>
+    [Fact]
+    public async Task A_resource_acked_by_a_killed_agent_before_its_status_is_reconciled_again_at_restart()
+    {
+        using var agent = new AgentUnderTest(Dir, "acked", "h5", Nats.Url);
+        await agent.WaitServingAsync();
+        await Cp.PublishAsync("h5", "Probe", "done", 1);
+        await Cp.WaitForStatusAsync("h5", "probe", "done", s => s.Phase == "Ready", TimeSpan.FromSeconds(20));
+        agent.Process.Signal(ProcessSignals.SigKill);
+        await agent.Process.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        // What the killed agent's journal says at that moment: taken, never settled. (Its own is empty by now.)
+        File.WriteAllText(Path.Combine(agent.StateDir, "tokens", "999999999.log"),
+            "+ 1 $JS.ACK.KRAUD_WORK.work-h5.1.1.1.1764950000000000000.0 kraud.work.h5.probe.done\n");
+        var status = await new NATS.Client.KeyValueStore.NatsKVContext(Cp.JetStream).GetStoreAsync("KRAUD_STATUS");
+        await status.DeleteAsync("h5.probe.done");
+        Assert.Null(await Cp.GetStatusAsync("h5", "probe", "done"));
+
+        await agent.RestartAsync();
+        var again = await Cp.WaitForStatusAsync("h5", "probe", "done", s => s.Phase == "Ready", TimeSpan.FromSeconds(10));
+        Assert.Equal(1, again.Generation);
+        Assert.Equal(2, agent.ProbeEvents().Count(e => e.What == "enter"));
+        Assert.Contains(agent.Process.Stderr, l => l.Contains("kraud.work.h5.probe.done had no work token left", StringComparison.Ordinal));
+    }
+
     private static long MonotonicNs() => (long)(System.Diagnostics.Stopwatch.GetTimestamp() * (1_000_000_000.0 / System.Diagnostics.Stopwatch.Frequency));
 }

@@ -114,6 +114,7 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
         await _agent.WaitForExitAsync(TimeSpan.FromSeconds(10));
         int first = int.Parse(File.ReadAllText(pidFile));
         Assert.Equal(1, Vmms());
+        var deadLog = _agent.Stderr.ToList();
 
         Replace(_agent);
         StartAgent();
@@ -122,8 +123,16 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
         await Deadline.WaitUntilAsync(() => _agent!.Stderr.Any(l => l.Contains($"adopted VMM pid {first} of pod {_id}", StringComparison.Ordinal)) || _agent.HasExited,
             TimeSpan.FromSeconds(30), "the new agent to adopt the VM");
         Assert.False(_agent!.HasExited, string.Join("\n", _agent.Stderr));
-        var ready = await Cp.WaitForStatusAsync("h1", "pod", _id, s => s.Phase == ResourceStatus.Ready && (string?)s.Observed["vm"]?["state"] == "Running",
-            TimeSpan.FromSeconds(60));
+        ResourceStatus ready;
+        try
+        {
+            ready = await Cp.WaitForStatusAsync("h1", "pod", _id, s => s.Phase == ResourceStatus.Ready && (string?)s.Observed["vm"]?["state"] == "Running",
+                TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\nkilled agent:\n{string.Join("\n", deadLog)}\nrestarted agent:\n{string.Join("\n", _agent.Stderr)}", e);
+        }
         // No second VMM, same pid.
         Assert.Equal(first, (int)ready.Observed["vm"]!["pid"]!);
         Assert.Equal(1, Vmms());
