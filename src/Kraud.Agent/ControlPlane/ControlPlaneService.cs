@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Kraud.Agent.State;
 using Kraud.Agent.Config;
 using Kraud.Agent.Hosting;
@@ -31,6 +30,8 @@ public sealed class ControlPlaneService(
     private volatile bool _serving;
     private readonly RejectedTokens _rejected = new();
     private HeldTokens? _held;
+    private NatsJSContext? _js;
+    private readonly StreamLayout _layout = new(config);
 
     public string Name => "work engine";
 
@@ -112,7 +113,7 @@ public sealed class ControlPlaneService(
     private async Task RunAsync()
     {
         if (!await ConnectFirstAsync()) return;
-        var js = new NatsJSContext(_connection!);
+        var js = _js = new NatsJSContext(_connection!);
         try
         {
             await HeldTokens.ReleaseDeadAsync(config.StateDir, _connection!, ClearStalePullRequestsAsync, RedispatchAsync, _logger, _stopTaking.Token);
@@ -121,8 +122,7 @@ public sealed class ControlPlaneService(
         {
             _logger.LogWarning("could not hand back the tokens of a previous agent ({Error}); they come back after ack_wait", e.Message);
         }
-        var layout = new StreamLayout(config);
-        var setup = new StreamSetup(js, layout, loggers.CreateLogger<StreamSetup>());
+        var setup = new StreamSetup(js, _layout, loggers.CreateLogger<StreamSetup>());
         StreamSetup.Handles handles;
         while (true)
         {
@@ -210,7 +210,7 @@ public sealed class ControlPlaneService(
     {
         try
         {
-            await new NatsJSContext(_connection!).GetConsumerAsync(StreamLayout.Work, new StreamLayout(config).WorkConsumer, ct);
+            await _js!.GetConsumerAsync(StreamLayout.Work, _layout.WorkConsumer, ct);
         }
         catch (Exception e) when (e is NatsException or TimeoutException or OperationCanceledException)
         {
@@ -225,12 +225,9 @@ public sealed class ControlPlaneService(
     /// </summary>
     private async Task RedispatchAsync(string workSubject, CancellationToken ct)
     {
-        byte[] token = JsonSerializer.SerializeToUtf8Bytes(new WorkToken(0), AgentJsonContext.Default.WorkToken);
         try
         {
-            var ack = await new NatsJSContext(_connection!).PublishAsync(workSubject, token, Serializers.Bytes, cancellationToken: ct);
-            if (ack.Error is { ErrCode: Dispatcher.Busy }) return;
-            ack.EnsureSuccess();
+            if (!await Dispatcher.TryPublishTokenAsync(_js!, workSubject, 0, msgId: null, ct)) return;
             _logger.LogInformation("{Subject} had no work token left: the agent that held it stopped between its ack and its status; reconciled again",
                 WorkEngine.Escape(workSubject));
         }

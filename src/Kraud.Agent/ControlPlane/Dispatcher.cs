@@ -41,6 +41,19 @@ public sealed class Dispatcher(INatsJSContext js, INatsJSConsumer consumer, ILog
         }
     }
 
+    /// <summary>
+    /// Publishes the token <c>{"desiredSeq": N}</c> to a resource's work subject; false when the server refuses it
+    /// because a token for that resource is queued or held (10077). Other failures throw.
+    /// </summary>
+    public static async Task<bool> TryPublishTokenAsync(INatsJSContext js, string workSubject, ulong desiredSeq, string? msgId, CancellationToken ct)
+    {
+        byte[] token = JsonSerializer.SerializeToUtf8Bytes(new WorkToken(desiredSeq), AgentJsonContext.Default.WorkToken);
+        var ack = await js.PublishAsync(workSubject, token, Serializers.Bytes, msgId is null ? null : new NatsJSPubOpts { MsgId = msgId }, cancellationToken: ct);
+        if (ack.Error is { ErrCode: Busy }) return false;
+        ack.EnsureSuccess();
+        return true;
+    }
+
     private async Task DispatchOneAsync(INatsJSMsg<PayloadIgnored> msg, CancellationToken ct)
     {
         var meta = msg.Metadata;
@@ -55,16 +68,13 @@ public sealed class Dispatcher(INatsJSContext js, INatsJSConsumer consumer, ILog
                 await msg.AckTerminateAsync(Settle.Terminate, ct);
                 return;
             }
-            byte[] token = JsonSerializer.SerializeToUtf8Bytes(new WorkToken(seq), AgentJsonContext.Default.WorkToken);
-            var ack = await js.PublishAsync(key.WorkSubject, token, Serializers.Bytes, new NatsJSPubOpts { MsgId = $"d-{seq}" }, cancellationToken: ct);
-            if (ack.Error is { ErrCode: Busy })
+            if (!await TryPublishTokenAsync(js, key.WorkSubject, seq, $"d-{seq}", ct))
             {
                 var delay = Backoff.Busy(meta?.NumDelivered ?? 1);
                 logger.LogDebug("{Resource} busy; desired seq {Seq} retried in {DelayMs} ms", key, seq, (int)delay.TotalMilliseconds);
                 await msg.NakAsync(Settle.NakAfter(delay), ct);
                 return;
             }
-            ack.EnsureSuccess();
             // Unconfirmed on purpose: if this ack is lost the message comes back, and the token's Nats-Msg-Id
             // makes the re-publish a duplicate. Saves a round trip per resource.
             await msg.AckAsync(new AckOpts { DoubleAck = false }, ct);
