@@ -41,9 +41,9 @@ try
     zfs.EnsureParents(root + "/x");
     var sw = Stopwatch.StartNew();
     for (int i = 0; i < volumes; i++)
-        zfs.CreateFilesystem($"{root}/v{i:D5}", null, new Dictionary<string, string> { [SnapshotSchedule.Property] = "1h=24,1d=7" });
+        zfs.CreateFilesystem($"{root}/v{i:D5}", null, new Dictionary<string, string> { [SnapshotSchedule.Property] = "1h=24,1d=7", ["kraud:id"] = $"v{i:D5}", ["kraud:host"] = "h1" });
     Console.WriteLine($"created {volumes} volumes in {sw.Elapsed.TotalSeconds:F1} s");
-    var scheduler = new SnapshotScheduler(zfs, TimeProvider.System, _ => Task.FromResult<IReadOnlyList<string>>([root]), "kraud:id", "kraud:generation");
+    var scheduler = new SnapshotScheduler(zfs, TimeProvider.System, _ => Task.FromResult<IReadOnlyList<string>>([root]), new VolumeMarks("kraud:id", "kraud:generation", "kraud:host", "h1"));
     SchedulerPassResult? pass = null;
     double oursTake = await TimeAsync(async () => pass = await scheduler.RunOnceAsync());
     if (pass!.Created != 2 * volumes || pass.Errors.Count > 0) throw new InvalidOperationException($"our pass created {pass.Created}: {string.Join("; ", pass.Errors)}");

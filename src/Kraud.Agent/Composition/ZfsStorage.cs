@@ -71,9 +71,12 @@ public sealed class ZfsStorage
         var runner = new ArgvRunner(loggers.CreateLogger("Kraud.Commands"));
         var zfs = new ZfsApi(new ZfsCli(runner));
         var exports = new NfsExports(runner: runner);
+        // Every imported pool is looked at, so the host mark decides: a pool from another host, or a second agent on
+        // this kernel, has volumes that are not ours to snapshot or prune. Without a config (tests of other parts) no
+        // volume is this scheduler's.
         var scheduler = new SnapshotScheduler(zfs, clock, async ct =>
             (await zfs.Cli.ListPoolsAsync(ct)).Select(VolumeDatasets.Root).Where(zfs.Exists).ToList(),
-            VolumeDatasets.IdProperty, VolumeDatasets.GenerationProperty);
+            VolumeDatasets.ScheduledBy(config?.Host ?? ""));
         if (config?.Replication is not { Configured: true } rc)
             return new ZfsStorage(zfs, exports, scheduler, new ZfsPresence(clock), clock);
 

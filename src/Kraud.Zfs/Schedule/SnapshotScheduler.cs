@@ -11,13 +11,9 @@ namespace Kraud.Zfs.Schedule;
 /// (<see cref="TimeProvider"/>), so tests run a day in milliseconds.
 /// </summary>
 /// <param name="roots">The datasets whose children are the volumes to snapshot, listed afresh each pass.</param>
-/// <param name="idProperty">The user property that marks a child as a volume (its value is the child's own name) and names it in a pass's result.</param>
-/// <param name="generationProperty">The user property whose value a taken snapshot reports as the volume's generation.</param>
-public sealed class SnapshotScheduler(ZfsApi zfs, TimeProvider clock, Func<CancellationToken, Task<IReadOnlyList<string>>> roots,
-    string idProperty, string generationProperty)
+/// <param name="marks">What makes a child of a root one of this scheduler's volumes (its id and owner marks).</param>
+public sealed class SnapshotScheduler(ZfsApi zfs, TimeProvider clock, Func<CancellationToken, Task<IReadOnlyList<string>>> roots, VolumeMarks marks)
 {
-    private readonly string IdProperty = idProperty, GenerationProperty = generationProperty;
-
     private readonly ConcurrentDictionary<string, string> _newest = new(StringComparer.Ordinal);
     private readonly object _cacheLock = new();
     private DateTimeOffset? _listedAt, _nextDue;
@@ -43,19 +39,19 @@ public sealed class SnapshotScheduler(ZfsApi zfs, TimeProvider clock, Func<Cance
     public string? NewestSnapshot(string dataset) => _newest.TryGetValue(dataset, out var s) ? s : null;
 
     /// <summary>
+    /// Only the agent's volumes are snapshotted and pruned: &lt;root&gt;/&lt;id&gt; whose id property is that id and whose owner
+    /// property is this host. A dataset that merely has a schedule (set by hand) or inherits one (a child of a volume,
+    /// whose inherited id property is its parent's, not its own name), or a volume of another host, is left alone.
+    /// </summary>
+    private bool IsVolumeOf(string root, string dataset, string id, string owner) =>
+        dataset.Length > root.Length + 1 && dataset.StartsWith(root + "/", StringComparison.Ordinal)
+        && dataset.AsSpan(root.Length + 1).SequenceEqual(id) && id != "-" && owner != "-" && owner == marks.Owner;
+
+    /// <summary>
     /// Runs passes at every tick boundary until cancelled. A pass that fails as a whole (no pool list, a command
     /// that cannot start) is reported as a result with its error; the next tick tries again. <paramref name="onPass"/>
     /// runs before the wait, so a slow reaction delays the next pass instead of overlapping it.
     /// </summary>
-    /// <summary>
-    /// Only the agent's volumes are snapshotted and pruned: &lt;root&gt;/&lt;id&gt; whose id property is that id. A dataset that
-    /// merely has a schedule (set by hand) or inherits one (a child of a volume, whose inherited id property is its
-    /// parent's, not its own name) is left alone.
-    /// </summary>
-    private static bool IsVolumeOf(string root, string dataset, string id) =>
-        dataset.Length > root.Length + 1 && dataset.StartsWith(root + "/", StringComparison.Ordinal)
-        && dataset.AsSpan(root.Length + 1).SequenceEqual(id) && id != "-";
-
     public async Task RunAsync(Func<SchedulerPassResult, CancellationToken, Task>? onPass, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
@@ -111,7 +107,7 @@ public sealed class SnapshotScheduler(ZfsApi zfs, TimeProvider clock, Func<Cance
                 // One `zfs list` for volumes and snapshots together: each command costs a fork, an exec and a
                 // walk of the tree, so a pass pays for it once per root, however many volumes there are.
                 var rows = await zfs.Cli.ListAsync(root, "filesystem,volume,snapshot",
-                    ["name", SnapshotSchedule.Property, "creation", "createtxg", "userrefs", ZfsApi.AutoProperty, IdProperty, GenerationProperty], ct: ct).ConfigureAwait(false);
+                    ["name", SnapshotSchedule.Property, "creation", "createtxg", "userrefs", ZfsApi.AutoProperty, marks.IdProperty, marks.GenerationProperty, marks.OwnerProperty], ct: ct).ConfigureAwait(false);
                 var snaps = rows.Where(r => r[0].Contains('@'))
                     .Select(r => ZfsApi.Parse([r[0], r[2], r[3], r[4], r[5]]))
                     .OrderBy(s => s.CreateTxg).ToLookup(s => s.Dataset);
@@ -119,7 +115,7 @@ public sealed class SnapshotScheduler(ZfsApi zfs, TimeProvider clock, Func<Cance
                 {
                     var schedule = SnapshotSchedule.FromProperty(row[1]);
                     UpdateNewest(row[0], snaps[row[0]].LastOrDefault()?.Name);
-                    if (schedule.Rules.Count == 0 || !IsVolumeOf(root, row[0], row[6])) continue;
+                    if (schedule.Rules.Count == 0 || !IsVolumeOf(root, row[0], row[6], row[8])) continue;
                     owners[row[0]] = (row[6] == "-" ? null : row[6],
                         long.TryParse(row[7], NumberStyles.Integer, CultureInfo.InvariantCulture, out long g) ? g : null);
                     plans.Add(SnapshotPlanner.Plan(row[0], schedule, snaps[row[0]], now));

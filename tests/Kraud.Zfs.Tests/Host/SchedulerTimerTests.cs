@@ -12,7 +12,7 @@ public class SchedulerTimerTests
         var clock = new TimerClock(new DateTimeOffset(2026, 11, 21, 10, 0, 20, TimeSpan.Zero));
         int calls = 0;
         var scheduler = new SnapshotScheduler(new ZfsApi(), clock, _ =>
-            ++calls == 1 ? throw new IOException("zpool list exited 1: no pools here") : Task.FromResult<IReadOnlyList<string>>([]), "kraud:id", "kraud:generation");
+            ++calls == 1 ? throw new IOException("zpool list exited 1: no pools here") : Task.FromResult<IReadOnlyList<string>>([]), new VolumeMarks("kraud:id", "kraud:generation", "kraud:host", "h1"));
         var passes = Channel.CreateUnbounded<(SchedulerPassResult Result, DateTimeOffset At)>();
         using var stop = new CancellationTokenSource();
         var loop = scheduler.RunAsync(async (r, ct) => { await Task.Yield(); passes.Writer.TryWrite((r, clock.GetUtcNow())); }, stop.Token);

@@ -32,6 +32,9 @@ public static class VolumeDatasets
         return parts.Length == 3 && parts[0].Length > 0 && parts[1] == Container && parts[2].Length > 0 ? parts[2] : null;
     }
 
+    /// <summary>How the snapshot timer knows host <paramref name="host"/>'s volumes: by their id and host marks.</summary>
+    public static Kraud.Zfs.Schedule.VolumeMarks ScheduledBy(string host) => new(IdProperty, GenerationProperty, HostProperty, host);
+
     /// <summary>The properties that mark a dataset or snapshot as resource <paramref name="id"/>'s of generation <paramref name="generation"/> on host <paramref name="host"/>.</summary>
     public static Dictionary<string, string> Marks(string host, string id, long generation) => new(StringComparer.Ordinal)
     {

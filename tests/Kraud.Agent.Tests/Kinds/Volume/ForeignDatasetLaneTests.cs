@@ -1,3 +1,4 @@
+using Kraud.Zfs;
 using Kraud.Zfs.Schedule;
 using Microsoft.Extensions.Time.Testing;
 using Kraud.Agent.Kinds.Snapshot;
@@ -90,7 +91,10 @@ public class ForeignDatasetLaneTests
     }
 }
 
-/// <summary>The snapshot timer snapshots and prunes only the agent's volumes, not datasets that merely carry (or inherit) a schedule.</summary>
+/// <summary>
+/// The snapshot timer snapshots and prunes only the agent's volumes: not datasets that merely carry (or inherit) a
+/// schedule, nor another host's volumes in a pool this host sees.
+/// </summary>
 [Collection("zfs-lane"), Trait("lane", "kernel"), Trait("marks", "kernel")]
 public class ForeignScheduleLaneTests
 {
@@ -108,12 +112,43 @@ public class ForeignScheduleLaneTests
         await TestZpool.Zfs("create", "-o", $"{SnapshotSchedule.Property}={property}", $"{pool.Name}/kraud/x");
 
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 21, 0, 0, 30, TimeSpan.Zero));
-        var scheduler = new SnapshotScheduler(zfs, clock, _ => Task.FromResult<IReadOnlyList<string>>([pool.Root]), VolumeDatasets.IdProperty, VolumeDatasets.GenerationProperty);
+        var scheduler = new SnapshotScheduler(zfs, clock, _ => Task.FromResult<IReadOnlyList<string>>([pool.Root]), VolumeDatasets.ScheduledBy("h1"));
         var r = await scheduler.RunOnceAsync();
         Assert.Empty(r.Errors);
         Assert.Equal((1, 1), (r.Volumes, r.Created));
         Assert.Single(await zfs.ListSnapshotsAsync(a));
         Assert.Empty(await zfs.ListSnapshotsAsync(a + "/child"));
         Assert.Empty(await zfs.ListSnapshotsAsync($"{pool.Name}/kraud/x"));
+    }
+
+    [Fact]
+    public async Task AnotherHostsVolumeInTheSamePoolIsNeitherSnapshottedNorPruned()
+    {
+        await using var pool = await TestZpool.CreateAsync("ko");
+        var (zfs, _, volumes, _) = VolumeParts.Create($"/etc/exports.d/kraud-{pool.Name}.exports");
+        var schedule = new SnapshotsSpec { Schedule = [new() { Every = "1h", Keep = 2 }] };
+        await volumes.ReconcileAsync("mine", 1, "h1", new VolumeSpec { Pool = pool.Name, Class = "nfs", SizeBytes = 16 << 20, Snapshots = schedule });
+        // The same layout and schedule, marked by host h2 (a pool carried over from it, or its agent on this kernel),
+        // with three hourly snapshots of its own: more than keep, and none of this hour.
+        await volumes.ReconcileAsync("theirs", 1, "h2", new VolumeSpec { Pool = pool.Name, Class = "nfs", SizeBytes = 16 << 20, Snapshots = schedule });
+        string theirs = $"{pool.Name}/kraud/theirs";
+        string[] old = ["auto-1h-20261120T2100Z", "auto-1h-20261120T2200Z", "auto-1h-20261120T2300Z"];
+        foreach (var name in old) await TestZpool.Zfs("snapshot", "-o", $"{ZfsApi.AutoProperty}=1h", $"{theirs}@{name}");
+
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 21, 0, 0, 30, TimeSpan.Zero));
+        var scheduler = new SnapshotScheduler(zfs, clock, _ => Task.FromResult<IReadOnlyList<string>>([pool.Root]), VolumeDatasets.ScheduledBy("h1"));
+        var r = await scheduler.RunOnceAsync();
+        Assert.Empty(r.Errors);
+        Assert.Equal((1, 1, 0), (r.Volumes, r.Created, r.Destroyed));
+        Assert.Equal($"{pool.Name}/kraud/mine@auto-1h-20261121T0000Z", Assert.Single(r.Taken).Snapshot);
+        Assert.Equal(old, (await zfs.ListSnapshotsAsync(theirs)).Select(s => s.ShortName).ToArray());
+
+        // Host h2's own timer does take and prune them: the marks, not the layout, decide.
+        var h2 = new SnapshotScheduler(zfs, clock, _ => Task.FromResult<IReadOnlyList<string>>([pool.Root]), VolumeDatasets.ScheduledBy("h2"));
+        var r2 = await h2.RunOnceAsync();
+        Assert.Empty(r2.Errors);
+        Assert.Equal((1, 1, 2), (r2.Volumes, r2.Created, r2.Destroyed));
+        Assert.Equal(["auto-1h-20261120T2300Z", "auto-1h-20261121T0000Z"], (await zfs.ListSnapshotsAsync(theirs)).Select(s => s.ShortName).ToArray());
+        Assert.Single(await zfs.ListSnapshotsAsync($"{pool.Name}/kraud/mine"));
     }
 }

@@ -22,7 +22,7 @@ public class ScheduleLaneTests
         await TestZpool.Zfs("snapshot", a + "@mine");
 
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 21, 0, 0, 30, TimeSpan.Zero));
-        var scheduler = new SnapshotScheduler(zfs, clock, _ => Task.FromResult<IReadOnlyList<string>>([pool.Root]), VolumeDatasets.IdProperty, VolumeDatasets.GenerationProperty);
+        var scheduler = new SnapshotScheduler(zfs, clock, _ => Task.FromResult<IReadOnlyList<string>>([pool.Root]), VolumeDatasets.ScheduledBy("h1"));
         int created = 0, destroyed = 0;
         string? held = null;
         for (int step = 0; step < 24 * 4; step++, clock.Advance(TimeSpan.FromMinutes(15)))

@@ -30,7 +30,7 @@ public class TimerLaneTests
         await volumes.ReconcileAsync("t", 7, "h1", spec);
         string ds = pool.Root + "/t";
         var clock = new TimerClock(new DateTimeOffset(2026, 11, 21, 0, 0, 30, TimeSpan.Zero));
-        var scheduler = new SnapshotScheduler(zfs, clock, _ => Task.FromResult<IReadOnlyList<string>>([pool.Root]), VolumeDatasets.IdProperty, VolumeDatasets.GenerationProperty);
+        var scheduler = new SnapshotScheduler(zfs, clock, _ => Task.FromResult<IReadOnlyList<string>>([pool.Root]), VolumeDatasets.ScheduledBy("h1"));
         var passes = Channel.CreateUnbounded<SchedulerPassResult>();
         using var stop = new CancellationTokenSource();
         var loop = scheduler.RunAsync((r, _) => { passes.Writer.TryWrite(r); return Task.CompletedTask; }, stop.Token);
@@ -74,7 +74,7 @@ public class TimerLaneTests
         await using var pool = await TestZpool.CreateAsync("ki");
         var zfs = new ZfsApi(new ZfsCli(TestZpool.Run));
         var clock = new TimerClock(new DateTimeOffset(2026, 11, 21, 10, 0, 30, TimeSpan.Zero));
-        var scheduler = new SnapshotScheduler(zfs, clock, _ => Task.FromResult<IReadOnlyList<string>>([pool.Root]), VolumeDatasets.IdProperty, VolumeDatasets.GenerationProperty);
+        var scheduler = new SnapshotScheduler(zfs, clock, _ => Task.FromResult<IReadOnlyList<string>>([pool.Root]), VolumeDatasets.ScheduledBy("h1"));
         var volumes = new VolumeReconciler(zfs, new NfsExports($"/etc/exports.d/kraud-{pool.Name}.exports", runner: TestZpool.Run))
         {
             Changed = scheduler.Invalidate,
