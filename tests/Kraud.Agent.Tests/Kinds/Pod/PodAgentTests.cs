@@ -120,8 +120,15 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
         StartAgent();
         // The VM the dead agent started is adopted (the new agent's first act, before any reconcile); the dead one may
         // have written Ready already, so the status alone does not show the new agent converged.
-        await Deadline.WaitUntilAsync(() => _agent!.Stderr.Any(l => l.Contains($"adopted VMM pid {first} of pod {_id}", StringComparison.Ordinal)) || _agent.HasExited,
-            TimeSpan.FromSeconds(30), "the new agent to adopt the VM");
+        try
+        {
+            await Deadline.WaitUntilAsync(() => _agent!.Stderr.Any(l => l.Contains($"adopted VMM pid {first} of pod {_id}", StringComparison.Ordinal)) || _agent.HasExited,
+                TimeSpan.FromSeconds(30), "the new agent to adopt the VM");
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}; VMMs of the pod now: {Vmms()}\nkilled agent:\n{string.Join("\n", deadLog)}\nrestarted agent:\n{string.Join("\n", _agent!.Stderr)}", e);
+        }
         Assert.False(_agent!.HasExited, string.Join("\n", _agent.Stderr));
         ResourceStatus ready;
         try
