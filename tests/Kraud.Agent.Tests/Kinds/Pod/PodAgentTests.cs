@@ -115,6 +115,8 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
         int first = int.Parse(File.ReadAllText(pidFile));
         Assert.Equal(1, Vmms());
         var deadLog = _agent.Stderr.ToList();
+        TimeoutException WithBothLogs(TimeoutException e, string more) =>
+            new($"{e.Message}{more}\nkilled agent:\n{string.Join("\n", deadLog)}\nrestarted agent:\n{string.Join("\n", _agent!.Stderr)}", e);
 
         Replace(_agent);
         StartAgent();
@@ -127,7 +129,7 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
         }
         catch (TimeoutException e)
         {
-            throw new TimeoutException($"{e.Message}; VMMs of the pod now: {Vmms()}\nkilled agent:\n{string.Join("\n", deadLog)}\nrestarted agent:\n{string.Join("\n", _agent!.Stderr)}", e);
+            throw WithBothLogs(e, $"; VMMs of the pod now: {Vmms()}");
         }
         Assert.False(_agent!.HasExited, string.Join("\n", _agent.Stderr));
         ResourceStatus ready;
@@ -138,7 +140,7 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
         }
         catch (TimeoutException e)
         {
-            throw new TimeoutException($"{e.Message}\nkilled agent:\n{string.Join("\n", deadLog)}\nrestarted agent:\n{string.Join("\n", _agent.Stderr)}", e);
+            throw WithBothLogs(e, "");
         }
         // No second VMM, same pid.
         Assert.Equal(first, (int)ready.Observed["vm"]!["pid"]!);
