@@ -1,4 +1,5 @@
 using Kraud.Agent.Config;
+using Kraud.Agent.Hosting;
 using Kraud.Agent.Kinds;
 using Kraud.Agent.Kinds.Overlay;
 using Kraud.Agent.Kinds.Pod;
@@ -14,6 +15,9 @@ public sealed record KindSet(IReadOnlyList<IReconciler> Reconcilers, IReadOnlyLi
 {
     /// <summary>Kinds that change their stored status between reconciles (a pod's VM exiting): given the engine once it exists.</summary>
     public IReadOnlyList<Action<IStatusAmender>> StatusAmenderUsers { get; init; } = [];
+
+    /// <summary>What a kind runs from the agent's start, before the control plane is reached (adopting the VMs left running).</summary>
+    public IReadOnlyList<IAgentService> Services { get; init; } = [];
 }
 
 /// <summary>
@@ -45,6 +49,7 @@ public static class BuiltInKinds
                 new PodVmInventory(pods, config.Host)])
         {
             StatusAmenderUsers = [pods.ReportVmChangesTo, amender => { if (storage.Replication is { } r) r.Amender = amender; }],
+            Services = [new PodAdoption(pods, loggers.CreateLogger("Kraud.Agent.Kinds.Pod"))],
         };
     }
 }

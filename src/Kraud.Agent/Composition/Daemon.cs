@@ -32,6 +32,8 @@ public static class Daemon
         services.Add(StorageService.Create(storage.Volumes, storage.Scheduler, storage.Present.Current,
             new SnapshotStatusUpdater(engine, loggers.CreateLogger<SnapshotStatusUpdater>()), loggers.CreateLogger<StorageService>()));
         if (storage.Replication is not null) services.Add(storage.Replication);
+        // Before the engine, which may wait long for NATS: what runs on the host is followed from the start.
+        services.AddRange(kinds.Services);
         services.Add(engine);
 
         var host = new AgentHost(services, notifier, status, TimeSpan.FromSeconds(config.ShutdownGraceSeconds), loggers.CreateLogger<AgentHost>());

@@ -9,12 +9,12 @@ public sealed partial class PodReconciler
     private bool _adopted;
 
     /// <summary>
-    /// Once, before the first reconcile and host record: the supervisor adopts the VMs an earlier agent left running
-    /// (never stopping one), and what each running one holds (its launch file's vCPUs and memory) counts against the allocatable
-    /// resources at once. Each adopted VM carries the launch hash it was started with, so the resync's reconcile of an
+    /// Once, at the agent's start (<see cref="PodAdoption"/>) or else before the first reconcile and host record: the
+    /// supervisor adopts the VMs an earlier agent left running (never stopping one), and what each running one holds (its
+    /// launch file's vCPUs and memory) counts against the allocatable resources at once. Each adopted VM carries the launch hash it was started with, so the resync's reconcile of an
     /// unchanged pod touches nothing. A failure (systemd unreachable) is transient: the next call tries again.
     /// </summary>
-    private async Task AdoptedAsync(CancellationToken ct)
+    public async Task AdoptLeftOverVmsAsync(CancellationToken ct)
     {
         if (Volatile.Read(ref _adopted)) return;
         await _adopting.WaitAsync(ct).ConfigureAwait(false);
@@ -43,7 +43,7 @@ public sealed partial class PodReconciler
     /// <summary>The pods this host has a VM or files of (the orphan check: those without desired state are reported).</summary>
     public async Task<IReadOnlyList<string>> PodsOnHostAsync(CancellationToken ct)
     {
-        await AdoptedAsync(ct).ConfigureAwait(false);
+        await AdoptLeftOverVmsAsync(ct).ConfigureAwait(false);
         var ids = new HashSet<string>(vms.List().Select(v => v.Id), StringComparer.Ordinal);
         if (Directory.Exists(options.RunDir))
             foreach (var dir in Directory.EnumerateDirectories(options.RunDir)) ids.Add(Path.GetFileName(dir));

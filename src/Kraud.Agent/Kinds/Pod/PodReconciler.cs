@@ -118,7 +118,7 @@ public sealed partial class PodReconciler(PodOptions options, IVmSupervisor vms,
     /// <summary>The host record's `pods`: VMs running now, and memory and vCPUs left after what every pod with a VM holds.</summary>
     public async Task ContributeAsync(HostReportBuilder report, CancellationToken ct)
     {
-        try { await AdoptedAsync(ct).ConfigureAwait(false); }
+        try { await AdoptLeftOverVmsAsync(ct).ConfigureAwait(false); }
         catch (TransientReconcileException e) { _log.LogWarning("the host record's pods without the VMs of an earlier agent: {Error}", e.Message); }
         var running = vms.List().Where(v => v.Running).Select(v => v.Id).Order(StringComparer.Ordinal).ToList();
         var (cpus, mem) = Allocatable;
@@ -153,7 +153,7 @@ public sealed partial class PodReconciler(PodOptions options, IVmSupervisor vms,
     {
         PodSpecValidator.ValidateId(id);
         PodSpecValidator.Validate(spec);
-        await AdoptedAsync(ct).ConfigureAwait(false);
+        await AdoptLeftOverVmsAsync(ct).ConfigureAwait(false);
         var guest = GuestPackage.Load(options.GuestDir, spec.Guest!);
         var (volumeDisks, filesystems) = await FindVolumesAsync(spec, ct).ConfigureAwait(false);
         CheckAllocatable(id, spec.Resources!);
@@ -295,7 +295,7 @@ public sealed partial class PodReconciler(PodOptions options, IVmSupervisor vms,
     public async Task<JsonObject> DeleteAsync(string id, CancellationToken ct)
     {
         PodSpecValidator.ValidateId(id);
-        await AdoptedAsync(ct).ConfigureAwait(false);
+        await AdoptLeftOverVmsAsync(ct).ConfigureAwait(false);
         // A tap of the pod's name that is not the pod's refuses the delete before anything changes.
         await Task.Run(() => tap.CheckNotForeign(id), ct).ConfigureAwait(false);
         _generations.TryRemove(id, out _);

@@ -101,7 +101,7 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
     }
 
     [Fact]
-    public async Task An_agent_killed_while_its_pod_starts_converges_after_its_restart_with_one_VM_and_an_agent_restart_leaves_it_running()
+    public async Task An_agent_killed_while_its_pod_starts_adopts_its_VM_when_restarted_with_NATS_down_converges_with_one_VM_and_an_agent_restart_leaves_it_running()
     {
         // Serving first: the agent makes the streams, and a publish before them gets no answer.
         await StartServingAgentAsync();
@@ -119,19 +119,24 @@ public sealed class PodAgentTests(PodRegistry registry) : NatsTestBase, IClassFi
             new($"{e.Message}{more}\nkilled agent:\n{string.Join("\n", deadLog)}\nrestarted agent:\n{string.Join("\n", _agent!.Stderr)}", e);
 
         Replace(_agent);
+        // The control plane is down while the agent starts again: the VM the dead agent started is adopted all the same
+        // (the new agent's first act, before it reaches NATS), so it is followed from the start, not after the outage.
+        await Nats.StopAsync();
         StartAgent();
-        // The VM the dead agent started is adopted (the new agent's first act, before any reconcile); the dead one may
-        // have written Ready already, so the status alone does not show the new agent converged.
         try
         {
             await Deadline.WaitUntilAsync(() => _agent!.Stderr.Any(l => l.Contains($"adopted VMM pid {first} of pod {_id}", StringComparison.Ordinal)) || _agent.HasExited,
-                TimeSpan.FromSeconds(30), "the new agent to adopt the VM");
+                TimeSpan.FromSeconds(30), "the new agent to adopt the VM while NATS is down");
         }
         catch (TimeoutException e)
         {
             throw WithBothLogs(e, $"; VMMs of the pod now: {Vmms()}");
         }
         Assert.False(_agent!.HasExited, string.Join("\n", _agent.Stderr));
+        Assert.Equal(1, Vmms());
+        // Back up: the token the dead agent held is served again. It may have written Ready already, so the status alone
+        // does not show the new agent converged: the pid and the VMM count do.
+        await Nats.StartAgainAsync();
         ResourceStatus ready;
         try
         {
