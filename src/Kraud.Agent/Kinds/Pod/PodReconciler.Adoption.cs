@@ -11,8 +11,9 @@ public sealed partial class PodReconciler
     /// <summary>
     /// Once, at the agent's start (<see cref="PodAdoption"/>) or else before the first reconcile and host record: the
     /// supervisor adopts the VMs an earlier agent left running (never stopping one), and what each running one holds (its
-    /// launch file's vCPUs and memory) counts against the allocatable resources at once. Each adopted VM carries the launch hash it was started with, so the resync's reconcile of an
-    /// unchanged pod touches nothing. A failure (systemd unreachable) is transient: the next call tries again.
+    /// launch file's vCPUs and memory) counts against the allocatable resources at once. Each adopted VM carries the
+    /// launch hash it was started with, so the resync's reconcile of an unchanged pod touches nothing. A failure (systemd
+    /// unreachable) is transient: the next call tries again.
     /// </summary>
     public async Task AdoptLeftOverVmsAsync(CancellationToken ct)
     {
